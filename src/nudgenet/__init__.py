@@ -1,0 +1,83 @@
+"""nudgenet: how a neural network learns, from scratch in NumPy.
+
+The seed's network (784 pixels → 16 → 16 → 10 digits, 13,002 weights and biases) learns by
+gradient descent: the cost C(θ) is made smaller by repeated steps θ ← θ − η∇C, with the
+gradient ∇C computed by backpropagation. Everything a learner needs is importable here.
+"""
+
+__version__ = "0.1.0"
+
+from .activations import relu, sigmoid, softmax, tanh
+from .backprop import cost_and_gradient, evaluate_cost
+from .cost import get_cost, quadratic
+from .data import Dataset, download, load_dataset, load_folder, load_mini, one_hot, read_idx, to_inputs
+from .descent import Step, descend, gradient_step, momentum_step
+from .errors import (
+    ConfigError,
+    DataError,
+    DivergenceError,
+    DownloadError,
+    ImageError,
+    ModelFileError,
+    NudgenetError,
+    ShapeError,
+)
+from .gradcheck import check_gradient, numerical_gradient, relative_error
+from .images import load_image, load_images, preprocess
+from .init import init_params
+from .layout import Layout
+from .model import Model
+from .network import Network, accuracy, feedforward, predict, probabilities
+from .schedules import make_schedule
+from .train import Epoch, TrainSettings, minibatches, train
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "Dataset",
+    "DivergenceError",
+    "DownloadError",
+    "Epoch",
+    "ImageError",
+    "Layout",
+    "Model",
+    "ModelFileError",
+    "Network",
+    "NudgenetError",
+    "ShapeError",
+    "Step",
+    "TrainSettings",
+    "__version__",
+    "accuracy",
+    "check_gradient",
+    "cost_and_gradient",
+    "descend",
+    "download",
+    "evaluate_cost",
+    "feedforward",
+    "get_cost",
+    "gradient_step",
+    "init_params",
+    "load_dataset",
+    "load_folder",
+    "load_image",
+    "load_images",
+    "load_mini",
+    "make_schedule",
+    "minibatches",
+    "momentum_step",
+    "numerical_gradient",
+    "one_hot",
+    "predict",
+    "preprocess",
+    "probabilities",
+    "quadratic",
+    "read_idx",
+    "relative_error",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+    "to_inputs",
+    "train",
+]

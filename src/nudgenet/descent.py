@@ -1,0 +1,168 @@
+"""Gradient descent: repeatedly nudge θ against the gradient, θ ← θ − η∇C.
+
+One routine serves every problem, from the one-parameter C(w) = (w − 3)² to the
+13,002-parameter digit network: both are "a vector θ and a function that returns the cost
+and its gradient". Mini-batch SGD is the same loop where each step's cost is measured on the
+next batch of examples.
+
+With classical momentum μ the step keeps a velocity v (explicit state, owned by the caller):
+
+    v ← μ v − η ∇C        θ ← θ + v
+
+which is plain gradient descent when μ = 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._types import Vector
+from .errors import ConfigError, DivergenceError
+from .schedules import Schedule, check_learning_rate, constant
+
+Objective = Callable[..., tuple[float, Vector]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What happened at one update: the cost and slope at θ_k and the step taken."""
+
+    step: int  # k, counting updates from 0
+    learning_rate: float  # η_k
+    cost: float  # C(θ_k) on this step's batch, before the update
+    gradient_norm: float  # ‖∇C(θ_k)‖
+    theta: Vector | None = None  # copy of θ_k (only with record=True)
+    gradient: Vector | None = None  # copy of ∇C(θ_k) (only with record=True)
+
+
+def gradient_step(theta: Vector, gradient: Vector, learning_rate: float) -> Vector:
+    """θ − η∇C as a new vector: the update rule, pure (θ is not changed).
+
+    Examples
+    --------
+    >>> gradient_step(np.array([0.0]), np.array([-6.0]), 0.1).tolist()  # C = (w−3)² at w = 0
+    [0.6000000000000001]
+    """
+    return theta - learning_rate * gradient
+
+
+def momentum_step(
+    theta: Vector, velocity: Vector, gradient: Vector, learning_rate: float, momentum: float
+) -> tuple[Vector, Vector]:
+    """Classical momentum, pure: returns (θ + v′, v′) with v′ = μv − η∇C."""
+    new_velocity = momentum * velocity - learning_rate * gradient
+    return theta + new_velocity, new_velocity
+
+
+def descend(
+    objective: Objective,
+    theta: Vector,
+    learning_rate: float | Schedule,
+    *,
+    steps: int | None = None,
+    batches: Iterable[tuple[Any, ...]] | None = None,
+    start: int = 0,
+    momentum: float = 0.0,
+    velocity: Vector | None = None,
+    tol: float = 0.0,
+    divergence_factor: float | None = 1e6,
+    record: bool = False,
+) -> Iterator[Step]:
+    """Run gradient descent on θ **in place**, yielding one :class:`Step` per update.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(theta, *batch) -> (cost, gradient)``; with no ``batches``, ``objective(theta)``.
+    theta : ndarray of shape (n,)
+        The starting point; updated in place, so views of it (per-layer W, b) follow along.
+    learning_rate : float or callable k -> η_k
+    steps : int, optional
+        Stop after this many updates. Required unless ``batches`` ends by itself.
+    batches : iterable of tuples, optional
+        One tuple of extra arguments to ``objective`` per step (mini-batch SGD).
+    start : int
+        Number of the first step, for schedules that continue across epochs.
+    momentum : float in [0, 1)
+        μ for classical momentum; 0 is plain gradient descent.
+    velocity : ndarray of θ's shape, optional
+        Momentum state, updated in place; pass the same array again to continue.
+    tol : float
+        Stop before updating once ‖∇C‖ ≤ tol: the slope is flat, we are at the bottom.
+    divergence_factor : float or None
+        Raise :class:`DivergenceError` when the cost exceeds this factor times the first
+        cost (or becomes NaN/inf). ``None`` only checks for NaN/inf.
+    record : bool
+        Keep copies of θ_k and ∇C(θ_k) in each Step (for small problems and tables).
+
+    Examples
+    --------
+    The seed's example, C(w) = (w − 3)², from w = 0 with η = 0.1:
+
+    >>> theta = np.array([0.0])
+    >>> def cost_and_slope(w):
+    ...     return float((w[0] - 3) ** 2), 2 * (w - 3)
+    >>> [round(s.cost, 4) for s in descend(cost_and_slope, theta, 0.1, steps=3)]
+    [9.0, 5.76, 3.6864]
+    >>> round(float(theta[0]), 3)
+    1.464
+    """
+    schedule = learning_rate if callable(learning_rate) else constant(learning_rate)
+    if not 0.0 <= momentum < 1.0:
+        raise ConfigError(
+            f"momentum must be in [0, 1), got {momentum}",
+            help="0 turns momentum off; 0.9 is a common choice",
+        )
+    if steps is None and batches is None:
+        raise ConfigError("descend needs a number of steps or an iterable of batches")
+    if momentum and velocity is None:
+        velocity = np.zeros_like(theta)
+    args: Iterable[tuple[Any, ...]] = batches if batches is not None else iter(tuple, None)
+    first_cost: float | None = None
+    for i, batch in enumerate(args):
+        if steps is not None and i >= steps:
+            return
+        k = start + i
+        eta = float(schedule(k))
+        check_learning_rate(eta)
+        cost, gradient = objective(theta, *batch)
+        norm = float(np.linalg.norm(gradient))
+        if first_cost is None:
+            first_cost = cost
+        _check_divergence(k, eta, cost, norm, first_cost, divergence_factor)
+        if norm <= tol:
+            return
+        yield Step(
+            k,
+            eta,
+            float(cost),
+            norm,
+            theta.copy() if record else None,
+            gradient.copy() if record else None,
+        )
+        if momentum:
+            assert velocity is not None
+            velocity *= momentum
+            velocity -= eta * gradient
+            theta += velocity
+        else:
+            theta -= eta * gradient  # θ ← θ − η∇C
+
+
+def _check_divergence(
+    k: int, eta: float, cost: float, norm: float, first: float, factor: float | None
+) -> None:
+    exploded = factor is not None and cost > factor * max(abs(first), 1e-12)
+    if math.isfinite(cost) and math.isfinite(norm) and not exploded:
+        return
+    what = "is no longer a finite number" if not math.isfinite(cost + norm) else "exploded"
+    raise DivergenceError(
+        f"gradient descent diverged at step {k}: the cost {what} "
+        f"(cost {cost:.4g}, first cost {first:.4g}) with learning rate {eta:g}",
+        help=f"use a smaller learning rate, e.g. --lr {eta / 10:g}, or a decaying --schedule",
+    )
