@@ -10,7 +10,16 @@ __version__ = "0.1.0"
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
 from .cost import get_cost, quadratic
-from .data import Dataset, download, load_dataset, load_folder, load_mini, one_hot, read_idx, to_inputs
+from .data import (
+    Dataset,
+    download,
+    load_dataset,
+    load_folder,
+    load_mini,
+    one_hot,
+    read_idx,
+    to_inputs,
+)
 from .descent import Step, descend, gradient_step, momentum_step
 from .errors import (
     ConfigError,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._types import Array, Matrix, Vector
+from ._types import Matrix, Vector
 from .cost import get_cost
 from .errors import ShapeError
 from .network import Network, _feedforward, feedforward
@@ -118,7 +118,7 @@ def _cost_and_gradient(
             delta *= network.hidden.derivative(activations[l])  # type: ignore[misc]
     if l2:
         C += 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in weights)
-        for (W, _), (dW, _) in zip(weights, grads):
+        for (W, _), (dW, _) in zip(weights, grads, strict=True):
             dW += l2 * W
     return C, grad
 
@@ -130,4 +130,3 @@ def evaluate_cost(
     a = feedforward(network, theta, X)[-1]
     check_targets(network, X, Y)
     return get_cost(cost, network.output).value(a, Y.astype(a.dtype, copy=False))
-

@@ -1,8 +1,9 @@
 """Checking backpropagation against the definition of the derivative.
 
 A central difference of the cost along each coordinate of θ approximates ∂C/∂θᵢ straight
-from the definition of the derivative. It costs several forward passes *per parameter*, which is why backpropagation (one backward
-pass for all of them) is how networks are trained, and this is how it is checked.
+from the definition of the derivative. It costs several forward passes *per parameter*,
+which is why backpropagation (one backward pass for all of them) is how networks are
+trained, and finite differences are how backpropagation is checked.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from .init import init_params
 from .network import Network
 
 
-def numerical_gradient(
-    cost: Callable[[Vector], float], theta: Vector, h: float = 1e-3
-) -> Vector:
+def numerical_gradient(cost: Callable[[Vector], float], theta: Vector, h: float = 1e-3) -> Vector:
     """Finite-difference estimate of ∇C at θ (θ is left unchanged).
 
     Uses the five-point central difference

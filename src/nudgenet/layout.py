@@ -13,6 +13,7 @@ W has shape (n_out, n_in) and b has shape (n_out,).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Layout:
         object.__setattr__(self, "sizes", sizes)
         # Each layer contributes n_out*n_in weights then n_out biases.
         offsets = [0]
-        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        for n_in, n_out in pairwise(sizes):
             offsets.append(offsets[-1] + n_out * n_in + n_out)
         object.__setattr__(self, "offsets", tuple(offsets))
 
@@ -68,7 +69,7 @@ class Layout:
     @property
     def shapes(self) -> list[tuple[tuple[int, int], tuple[int]]]:
         """Per layer, the shapes of W and b."""
-        return [((n_out, n_in), (n_out,)) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
+        return [((n_out, n_in), (n_out,)) for n_in, n_out in pairwise(self.sizes)]
 
     def check(self, theta: Vector) -> None:
         """Raise :class:`ShapeError` unless θ is a 1-D float vector of length ``n_params``."""
@@ -99,7 +100,7 @@ class Layout:
         """
         self.check(theta)
         out = []
-        for (w_shape, _), start in zip(self.shapes, self.offsets[:-1]):
+        for (w_shape, _), start in zip(self.shapes, self.offsets[:-1], strict=True):
             n_w = w_shape[0] * w_shape[1]
             W = theta[start : start + n_w].reshape(w_shape)
             b = theta[start + n_w : start + n_w + w_shape[0]]
@@ -109,7 +110,7 @@ class Layout:
     def weight_mask(self) -> Array:
         """Boolean vector of θ's shape: True for weights, False for biases (for L2 decay)."""
         mask = np.zeros(self.n_params, dtype=bool)
-        for (w_shape, _), start in zip(self.shapes, self.offsets[:-1]):
+        for (w_shape, _), start in zip(self.shapes, self.offsets[:-1], strict=True):
             mask[start : start + w_shape[0] * w_shape[1]] = True
         return mask
 
@@ -123,7 +124,9 @@ class Layout:
         """
         if not 0 <= index < self.n_params:
             raise ShapeError(f"index {index} is outside θ, which has {self.n_params} entries")
-        for layer, ((w_shape, _), start) in enumerate(zip(self.shapes, self.offsets[:-1]), 1):
+        for layer, ((w_shape, _), start) in enumerate(
+            zip(self.shapes, self.offsets[:-1], strict=True), 1
+        ):
             n_w = w_shape[0] * w_shape[1]
             if index < start + n_w:
                 row, col = divmod(index - start, w_shape[1])

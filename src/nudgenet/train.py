@@ -84,7 +84,7 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[N
     Examples
     --------
     >>> [b.tolist() for b in minibatches(5, 2, np.random.default_rng(0))]
-    [[4, 2], [1, 3], [0]]
+    [[2, 4], [3, 0], [1]]
     """
     if batch_size == 0 or batch_size >= n:
         yield np.arange(n)
