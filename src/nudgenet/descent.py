@@ -70,7 +70,8 @@ def descend(
     momentum: float = 0.0,
     velocity: Vector | None = None,
     tol: float = 0.0,
-    divergence_factor: float | None = 1e6,
+    divergence_factor: float | None = 10.0,
+    baseline: float | None = None,
     record: bool = False,
 ) -> Iterator[Step]:
     """Run gradient descent on θ **in place**, yielding one :class:`Step` per update.
@@ -95,8 +96,10 @@ def descend(
     tol : float
         Stop before updating once ‖∇C‖ ≤ tol: the slope is flat, we are at the bottom.
     divergence_factor : float or None
-        Raise :class:`DivergenceError` when the cost exceeds this factor times the first
-        cost (or becomes NaN/inf). ``None`` only checks for NaN/inf.
+        Raise :class:`DivergenceError` when the cost exceeds this factor times ``baseline``
+        (or becomes NaN/inf). ``None`` only checks for NaN/inf.
+    baseline : float, optional
+        The cost that "exploded" is measured against; default: the first step's cost.
     record : bool
         Keep copies of θ_k and ∇C(θ_k) in each Step (for small problems and tables).
 
@@ -123,7 +126,7 @@ def descend(
     if momentum and velocity is None:
         velocity = np.zeros_like(theta)
     args: Iterable[tuple[Any, ...]] = batches if batches is not None else iter(tuple, None)
-    first_cost: float | None = None
+    first_cost = baseline
     for i, batch in enumerate(args):
         if steps is not None and i >= steps:
             return
@@ -155,14 +158,16 @@ def descend(
 
 
 def _check_divergence(
-    k: int, eta: float, cost: float, norm: float, first: float, factor: float | None
+    k: int, eta: float, cost: float, norm: float, baseline: float, factor: float | None
 ) -> None:
-    exploded = factor is not None and cost > factor * max(abs(first), 1e-12)
+    exploded = factor is not None and cost > factor * max(abs(baseline), 1e-12)
     if math.isfinite(cost) and math.isfinite(norm) and not exploded:
         return
-    what = "is no longer a finite number" if not math.isfinite(cost + norm) else "exploded"
+    if not math.isfinite(cost + norm):
+        what = f"became {cost:g} (gradient norm {norm:g})"
+    else:
+        what = f"grew to {cost:.4g}, more than {factor:g} times its starting {baseline:.4g}"
     raise DivergenceError(
-        f"gradient descent diverged at step {k}: the cost {what} "
-        f"(cost {cost:.4g}, first cost {first:.4g}) with learning rate {eta:g}",
-        help=f"use a smaller learning rate, e.g. --lr {eta / 10:g}, or a decaying --schedule",
+        f"gradient descent diverged at step {k} with learning rate {eta:g}: the cost {what}",
+        help=f"use a smaller learning rate, e.g. --lr {eta / 10:.3g}, or a decaying --schedule",
     )

@@ -102,6 +102,11 @@ class Model:
                 f"no model file at {path}",
                 help="train one with `nudgenet train --out PATH`",
             )
+        if not zipfile.is_zipfile(path):
+            raise ModelFileError(
+                f"{path} is not a nudgenet model file: it is not an .npz archive",
+                help="give a file written by `nudgenet train --out`",
+            )
         try:
             with np.load(path, allow_pickle=False) as archive:
                 missing = {"theta", "meta"} - set(archive.files)

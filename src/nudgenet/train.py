@@ -64,7 +64,7 @@ class TrainSettings:
 class Epoch:
     """The network after one pass over the training set."""
 
-    epoch: int  # 1-based
+    epoch: int  # 0 is the untrained network
     steps: int  # updates so far
     learning_rate: float  # η of the last step
     train_cost: float  # the seed's C over the whole training set
@@ -112,6 +112,8 @@ def train(
 ) -> Iterator[Step | Epoch]:
     """Train θ in place by mini-batch SGD, yielding a Step per update and an Epoch per epoch.
 
+    The first record is epoch 0: the untrained network's cost and accuracy.
+
     Parameters
     ----------
     network : Network
@@ -144,6 +146,22 @@ def train(
     def objective(theta: Vector, idx: NDArray[np.intp]) -> tuple[float, Vector]:
         return _cost_and_gradient(network, theta, X[idx], Y[idx], s.cost, l2=s.l2, out=gradient)
 
+    def measure(epoch: int, steps: int, learning_rate: float, seconds: float) -> Epoch:
+        return Epoch(
+            epoch=epoch,
+            steps=steps,
+            learning_rate=learning_rate,
+            train_cost=evaluate_cost(network, theta, X, Y, s.cost),
+            train_accuracy=accuracy(network, theta, X, labels),
+            test_cost=None if test is None else _test_cost(network, theta, test, s.cost),
+            test_accuracy=None if test is None else accuracy(network, theta, *test),
+            seconds=seconds,
+        )
+
+    # Epoch 0: the untrained network, the baseline against which learning (and a blow-up)
+    # is measured.
+    start_record = measure(0, 0, float(schedule(0)), 0.0)
+    yield start_record
     k = 0
     for epoch in range(1, s.epochs + 1):
         start = time.perf_counter()
@@ -151,21 +169,12 @@ def train(
         step = None
         for step in descend(
             objective, theta, schedule, batches=batches, start=k,
-            momentum=s.momentum, velocity=velocity,
+            momentum=s.momentum, velocity=velocity, baseline=start_record.train_cost,
         ):  # fmt: skip
             yield step
         k += per_epoch
         seconds = time.perf_counter() - start
-        yield Epoch(
-            epoch=epoch,
-            steps=k,
-            learning_rate=step.learning_rate if step else float(schedule(k - 1)),
-            train_cost=evaluate_cost(network, theta, X, Y, s.cost),
-            train_accuracy=accuracy(network, theta, X, labels),
-            test_cost=None if test is None else _test_cost(network, theta, test, s.cost),
-            test_accuracy=None if test is None else accuracy(network, theta, *test),
-            seconds=seconds,
-        )
+        yield measure(epoch, k, step.learning_rate if step else float(schedule(k - 1)), seconds)
 
 
 def _test_cost(network: Network, theta: Vector, test: tuple[Matrix, Any], cost: str) -> float:
