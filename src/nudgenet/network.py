@@ -12,6 +12,7 @@ which is what backpropagation needs; ``predict`` returns the guessed digits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +42,7 @@ class Network:
         get_activation(self.activation)
         get_activation(self.output, output=True)
 
-    @property
+    @cached_property
     def layout(self) -> Layout:
         """Where each layer's W and b sit in θ."""
         return Layout(self.sizes)
