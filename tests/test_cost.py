@@ -1,0 +1,181 @@
+"""Tests for nudgenet.cost: the seed's quadratic cost (no ½, averaged over examples) and
+cross-entropy, with their derivatives ∂C/∂a."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from nudgenet import ConfigError, get_cost, quadratic
+from nudgenet.cost import (
+    BINARY_CROSS_ENTROPY,
+    CATEGORICAL_CROSS_ENTROPY,
+    QUADRATIC,
+    binary_cross_entropy,
+    binary_cross_entropy_derivative,
+    categorical_cross_entropy,
+    categorical_cross_entropy_derivative,
+    quadratic_derivative,
+)
+
+A = np.array([[0.5, 0.5], [1.0, 0.0]])
+Y = np.array([[1.0, 0.0], [1.0, 0.0]])
+
+
+def test_quadratic_by_hand_on_two_examples() -> None:
+    # Example 1: (0.5−1)² + (0.5−0)² = 0.25 + 0.25 = 0.5; example 2: 0 + 0 = 0.
+    # C = (0.5 + 0) / 2 = 0.25: summed over outputs, averaged over examples, no ½.
+    assert quadratic(A, Y) == 0.25
+
+
+def test_quadratic_single_example_sums_outputs() -> None:
+    a = np.array([[0.2, 0.9, 0.1]])
+    y = np.array([[0.0, 1.0, 0.0]])
+    assert quadratic(a, y) == pytest.approx(0.04 + 0.01 + 0.01, abs=1e-15)
+
+
+def test_quadratic_returns_python_float() -> None:
+    assert type(quadratic(A, Y)) is float
+
+
+def test_quadratic_derivative_by_hand() -> None:
+    # ∂C/∂a = (2/m)(a − y) with m = 2: (a − y) = [[−0.5, 0.5], [0, 0]].
+    np.testing.assert_array_equal(quadratic_derivative(A, Y), [[-0.5, 0.5], [0.0, 0.0]])
+
+
+def test_half_convention_relation() -> None:
+    """C½ = ½C, so ∇C½ = ½∇C, and one step with η here equals a step with η½ = 2η."""
+    C_half = 0.5 * quadratic(A, Y)
+    assert C_half == 0.125
+    g = quadratic_derivative(A, Y)
+    g_half = (A - Y) / len(A)  # ∂C½/∂a = (1/m)(a − y)
+    np.testing.assert_array_equal(g_half, 0.5 * g)
+    eta = 0.3
+    np.testing.assert_allclose(A - eta * g, A - (2 * eta) * g_half, rtol=0, atol=1e-15)
+
+
+def test_pytorch_mse_relation() -> None:
+    """MSELoss() averages over the m·n entries, so C_mse = C / n_out and η = η_mse / n_out."""
+    rng = np.random.default_rng(0)
+    a = rng.uniform(size=(7, 10))
+    y = np.eye(10)[rng.integers(0, 10, size=7)]
+    C = quadratic(a, y)
+    C_mse = float(np.mean((a - y) ** 2))  # what torch.nn.MSELoss() computes
+    assert C_mse == pytest.approx(C / 10, rel=1e-14)
+    g_mse = 2 * (a - y) / a.size  # ∂C_mse/∂a
+    g = quadratic_derivative(a, y)
+    np.testing.assert_allclose(g_mse, g / 10, rtol=1e-14)
+    eta_mse = 5.0
+    np.testing.assert_allclose(a - (eta_mse / 10) * g, a - eta_mse * g_mse, rtol=1e-14)
+
+
+def test_docstring_states_the_conventions() -> None:
+    import nudgenet.cost
+
+    doc = nudgenet.cost.__doc__
+    assert doc is not None
+    assert "η here equals η½ / 2" in doc
+    assert "C_mse = C / 10" in doc
+    assert "η here equals" in doc
+    assert "η_mse / 10" in doc
+
+
+def test_categorical_cross_entropy_by_hand() -> None:
+    a = np.array([[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]])
+    y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    expected = -(math.log(0.7) + math.log(0.5)) / 2
+    assert categorical_cross_entropy(a, y) == pytest.approx(expected, rel=1e-14)
+
+
+def test_binary_cross_entropy_by_hand() -> None:
+    a = np.array([[0.8, 0.3], [0.6, 0.9]])
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    expected = -(math.log(0.8) + math.log(0.7) + math.log(0.4) + math.log(0.9)) / 2
+    assert binary_cross_entropy(a, y) == pytest.approx(expected, rel=1e-14)
+
+
+def test_cross_entropy_of_saturated_outputs_is_large_but_finite() -> None:
+    y = np.array([[1.0, 0.0]])
+    wrong = np.array([[0.0, 1.0]])
+    for value in (categorical_cross_entropy(wrong, y), binary_cross_entropy(wrong, y)):
+        assert math.isfinite(value)
+        assert value > 700  # −ln(tiny) ≈ 708
+    assert categorical_cross_entropy(np.array([[1.0, 0.0]]), y) == 0.0
+    assert binary_cross_entropy(np.array([[1.0, 0.0]]), y) == 0.0
+    assert np.all(np.isfinite(categorical_cross_entropy_derivative(wrong, y)))
+    assert np.all(np.isfinite(binary_cross_entropy_derivative(wrong, y)))
+
+
+def test_cross_entropy_derivatives_by_hand() -> None:
+    a = np.array([[0.8, 0.2], [0.5, 0.5]])
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    # −y/(m a)
+    np.testing.assert_allclose(
+        categorical_cross_entropy_derivative(a, y), [[-1 / 1.6, 0.0], [0.0, -1.0]], rtol=1e-15
+    )
+    # (a − y)/(m a(1−a)): [−0.2/(2·0.16), 0.2/(2·0.16)], [0.5/(2·0.25), −0.5/(2·0.25)]
+    np.testing.assert_allclose(
+        binary_cross_entropy_derivative(a, y), [[-0.625, 0.625], [1.0, -1.0]], rtol=1e-14
+    )
+
+
+def _numeric_derivative(value: Callable[[np.ndarray, np.ndarray], float], a, y) -> np.ndarray:
+    h = 1e-6
+    g = np.empty_like(a)
+    for idx in np.ndindex(a.shape):
+        up, down = a.copy(), a.copy()
+        up[idx] += h
+        down[idx] -= h
+        g[idx] = (value(up, y) - value(down, y)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [QUADRATIC, CATEGORICAL_CROSS_ENTROPY, BINARY_CROSS_ENTROPY],
+    ids=lambda c: c.value.__name__,
+)
+def test_derivatives_match_finite_differences(cost) -> None:
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.05, 0.95, size=(4, 3))
+    y = np.eye(3)[rng.integers(0, 3, size=4)]
+    numeric = _numeric_derivative(cost.value, a, y)
+    np.testing.assert_allclose(cost.derivative(a, y), numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_quadratic_zero_iff_equal() -> None:
+    y = np.array([[0.0, 1.0, 0.0]])
+    assert quadratic(y.copy(), y) == 0.0
+    assert quadratic(y + np.array([[0.0, 0.0, 1e-9]]), y) > 0.0
+
+
+def test_float32_costs() -> None:
+    a = A.astype(np.float32)
+    y = Y.astype(np.float32)
+    assert quadratic(a, y) == 0.25
+    assert quadratic_derivative(a, y).dtype == np.float32
+    ce = binary_cross_entropy(
+        np.array([[0.0, 1.0]], np.float32), np.array([[1.0, 0.0]], np.float32)
+    )
+    assert math.isfinite(ce)
+    assert ce > 80  # −ln(float32 tiny) ≈ 87
+
+
+def test_get_cost_picks_cross_entropy_by_output() -> None:
+    assert get_cost("quadratic") is QUADRATIC
+    assert get_cost("quadratic", "softmax") is QUADRATIC
+    assert get_cost("cross-entropy", "softmax") is CATEGORICAL_CROSS_ENTROPY
+    assert get_cost("cross-entropy", "sigmoid") is BINARY_CROSS_ENTROPY
+    assert CATEGORICAL_CROSS_ENTROPY.matching_output == "softmax"
+    assert BINARY_CROSS_ENTROPY.matching_output == "sigmoid"
+    assert QUADRATIC.matching_output is None
+
+
+def test_get_cost_unknown() -> None:
+    with pytest.raises(
+        ConfigError, match=r"unknown cost 'mse'; choose one of quadratic, cross-entropy"
+    ):
+        get_cost("mse")
