@@ -257,7 +257,7 @@ def test_model_from_elsewhere_is_refused_clearly(command: str, tmp_path: Path, c
     extra = [str(image)] if command == "predict" else []
     code, _, err = run(capsys, command, str(bogus), *extra)
     assert code == 1
-    assert "not a nudgenet model file" in err
+    assert "not a readable nudgenet model file" in err
     assert "Traceback" not in err
 
 

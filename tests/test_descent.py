@@ -219,9 +219,9 @@ def test_too_large_learning_rate_diverges() -> None:
     assert "learning rate 1.5" in message
     assert "smaller learning rate" in message
     assert "--lr 0.15" in message
-    assert "exploded" in message
-    # 9·4^k > 1e6·9 first at k = 10
-    assert len(seen) == 10
+    assert "the cost grew to" in message
+    # 9·4^k > 10·9 first at k = 2
+    assert len(seen) == 2
     assert isinstance(info.value, ArithmeticError)
     assert np.isfinite(w).all()
 
@@ -238,14 +238,14 @@ def test_nan_cost_raises() -> None:
         return (float("nan") if theta[0] > 0.5 else 1.0), np.array([-1.0])
 
     theta = np.array([0.0])
-    with pytest.raises(DivergenceError, match="no longer a finite number") as info:
+    with pytest.raises(DivergenceError, match="the cost became nan") as info:
         list(descend(objective, theta, 0.3, steps=10))
     assert "learning rate 0.3" in str(info.value)
     assert "step 2" in str(info.value)
 
 
 def test_nan_gradient_raises() -> None:
-    with pytest.raises(DivergenceError, match="no longer a finite number"):
+    with pytest.raises(DivergenceError, match="gradient's norm became inf"):
         list(descend(lambda t: (1.0, np.array([np.inf])), np.array([0.0]), 0.1, steps=3))
 
 

@@ -102,7 +102,8 @@ def test_training_reduces_the_cost_and_learns() -> None:
     before = evaluate_cost(network, theta, X, Y)
     records = list(train(network, theta, X, Y, settings, rng=np.random.default_rng(0)))
     epochs = epochs_of(records)
-    assert len(epochs) == 15
+    assert len(epochs) == 16  # epoch 0, the untrained network, then 15
+    assert epochs[0].train_cost == before
     assert epochs[-1].train_cost < 0.5 * before
     assert epochs[-1].train_cost == evaluate_cost(network, theta, X, Y)
     assert epochs[-1].train_accuracy >= 0.9
@@ -116,14 +117,15 @@ def test_records_step_and_epoch_bookkeeping() -> None:
     epochs = epochs_of(records)
     assert len(steps) == 3 * 7  # ⌈200/30⌉ = 7 per epoch
     assert [s.step for s in steps] == list(range(21))
-    assert [e.epoch for e in epochs] == [1, 2, 3]
-    assert [e.steps for e in epochs] == [7, 14, 21]
+    assert [e.epoch for e in epochs] == [0, 1, 2, 3]
+    assert [e.steps for e in epochs] == [0, 7, 14, 21]
     # inverse-time halves η after one epoch (7 steps)
     assert steps[7].learning_rate == pytest.approx(0.25)
     assert epochs[-1].learning_rate == steps[-1].learning_rate
-    # records are interleaved: 7 steps, then their epoch
-    assert isinstance(records[7], Epoch)
-    assert records[7].epoch == 1
+    # records are interleaved: epoch 0, then 7 steps and their epoch
+    assert isinstance(records[0], Epoch)
+    assert isinstance(records[8], Epoch)
+    assert records[8].epoch == 1
     assert all(e.test_cost is None and e.test_accuracy is None for e in epochs)
     assert all(e.seconds >= 0 for e in epochs)
     assert set(epochs[0].as_dict()) == {
@@ -246,13 +248,13 @@ def test_huge_learning_rate_raises_divergence_instead_of_nan() -> None:
     assert not np.any(np.isnan(theta))
 
 
-def test_divergence_on_nan_targets_is_reported() -> None:
+def test_nan_targets_are_refused_before_training() -> None:
     network = Network((4, 8, 2))
     X, Y, _ = separable()
     Y = Y.copy()
     Y[3, 0] = np.nan
     theta = init_params(network.layout, rng=np.random.default_rng(1))
-    with pytest.raises(DivergenceError, match="no longer a finite number"):
+    with pytest.raises(ShapeError, match="Y contains NaN"):
         list(
             train(
                 network,

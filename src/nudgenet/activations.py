@@ -63,7 +63,8 @@ def softmax(z: Array) -> Array:
     >>> softmax(np.array([[1000.0, 1000.0]])).tolist()
     [[0.5, 0.5]]
     """
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # z_j − max = −inf only where e^(z_j − max) is 0 anyway
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 

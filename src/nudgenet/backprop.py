@@ -22,7 +22,7 @@ from .network import Network, _feedforward, feedforward
 
 
 def check_targets(network: Network, X: Matrix, Y: Matrix) -> None:
-    """Raise :class:`ShapeError` unless Y is (m, n_outputs) to match X's m rows."""
+    """Raise :class:`ShapeError` unless Y is finite and (m, n_outputs) to match X's rows."""
     n_out = network.sizes[-1]
     if not isinstance(Y, np.ndarray) or Y.shape != (len(X), n_out):
         got = getattr(Y, "shape", type(Y).__name__)
@@ -30,6 +30,11 @@ def check_targets(network: Network, X: Matrix, Y: Matrix) -> None:
             f"Y must have shape ({len(X)}, {n_out}): one target row per example of X, "
             f"got shape {got}",
             help="turn labels into one-hot targets with nudgenet.one_hot(labels)",
+        )
+    if not np.all(np.isfinite(Y)):
+        raise ShapeError(
+            "Y contains NaN or infinite values",
+            help="targets are one-hot rows of 0s and a 1: build them with nudgenet.one_hot",
         )
 
 

@@ -163,11 +163,13 @@ def _check_divergence(
     exploded = factor is not None and cost > factor * max(abs(baseline), 1e-12)
     if math.isfinite(cost) and math.isfinite(norm) and not exploded:
         return
-    if not math.isfinite(cost + norm):
-        what = f"became {cost:g} (gradient norm {norm:g})"
+    if not math.isfinite(cost):
+        what = f"the cost became {cost:g}"
+    elif not math.isfinite(norm):
+        what = f"the gradient's norm became {norm:g}"
     else:
-        what = f"grew to {cost:.4g}, more than {factor:g} times its starting {baseline:.4g}"
+        what = f"the cost grew to {cost:.4g}, over {factor:g} times its starting {baseline:.4g}"
     raise DivergenceError(
-        f"gradient descent diverged at step {k} with learning rate {eta:g}: the cost {what}",
+        f"gradient descent diverged at step {k} with learning rate {eta:g}: {what}",
         help=f"use a smaller learning rate, e.g. --lr {eta / 10:.3g}, or a decaying --schedule",
     )

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._types import Matrix, Vector
 from .backprop import cost_and_gradient
+from .errors import ConfigError
 from .init import init_params
 from .network import Network
 
@@ -97,6 +98,12 @@ def check_gradient(
         X = rng.uniform(0.0, 1.0, size=(m, network.sizes[0]))
         if network.activation != "relu" or _kink_distance(network, theta, X) > 0.05:
             break
+    else:
+        raise ConfigError(
+            "could not draw a θ and batch whose ReLU inputs all stay clear of the kink at 0, "
+            "where the derivative does not exist and finite differences mislead",
+            help="use fewer layers or examples, another init, or another seed",
+        )
     Y = np.eye(network.sizes[-1])[rng.integers(0, network.sizes[-1], size=m)]  # one-hot
     _, analytic = cost_and_gradient(network, theta, X, Y, cost, l2=l2)
     numeric = numerical_gradient(

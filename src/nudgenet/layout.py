@@ -12,6 +12,8 @@ W has shape (n_out, n_in) and b has shape (n_out,).
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -43,7 +45,7 @@ class Layout:
                 f"a network needs at least an input and an output layer, got sizes {sizes}",
                 help="give the layer sizes from input to output, e.g. 784,16,16,10",
             )
-        if any(int(n) != n or n < 1 for n in sizes):
+        if not all(_is_size(n) for n in sizes):
             raise ConfigError(
                 f"every layer size must be a positive integer, got {sizes}",
                 help="e.g. 784,16,16,10",
@@ -134,3 +136,14 @@ class Layout:
             if index < start + n_w + w_shape[0]:
                 return layer, "bias", (index - start - n_w,)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_size(n: object) -> bool:
+    """Whether n is a whole number ≥ 1 (an int, or a float such as 784.0)."""
+    return (
+        isinstance(n, numbers.Real)
+        and not isinstance(n, bool)
+        and math.isfinite(n)
+        and n == int(n)
+        and n >= 1
+    )

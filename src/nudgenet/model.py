@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from . import __version__
 from ._types import Matrix, Vector
+from .cost import COSTS
 from .errors import ModelFileError, NudgenetError
 from .network import Network, predict, probabilities
 
@@ -87,6 +88,10 @@ class Model:
                 np.savez(f, theta=self.theta, meta=np.array(meta))
                 f.flush()
                 os.fsync(f.fileno())
+            # mkstemp makes the file private (0600); give it the mode a plain open() would.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -104,11 +109,12 @@ class Model:
             )
         if not zipfile.is_zipfile(path):
             raise ModelFileError(
-                f"{path} is not a nudgenet model file: it is not an .npz archive",
-                help="give a file written by `nudgenet train --out`",
+                f"{path} is not a readable nudgenet model file: it is not a whole .npz archive",
+                help="it may be truncated or from another program; retrain it or copy it again",
             )
         try:
-            with np.load(path, allow_pickle=False) as archive:
+            # Open the file ourselves: np.load leaks its handle when the archive is broken.
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
                 missing = {"theta", "meta"} - set(archive.files)
                 if missing:
                     raise ModelFileError(
@@ -121,7 +127,7 @@ class Model:
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise ModelFileError(
                 f"{path} is not a readable nudgenet model file ({exc})",
-                help="it may be truncated or from another program; retrain or re-copy it",
+                help="it may be truncated or from another program; retrain it or copy it again",
             ) from exc
         return cls._from_parts(path, theta, meta_text)
 
@@ -134,7 +140,7 @@ class Model:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ModelFileError(f"{path} is not a nudgenet model (no format {FORMAT!r})")
         version = meta.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
+        if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
             raise ModelFileError(
                 f"{path} has model format version {version!r}; this nudgenet reads up to "
                 f"{FORMAT_VERSION}",
@@ -144,10 +150,17 @@ class Model:
         absent = [key for key in required if key not in meta]
         if absent:
             raise ModelFileError(f"{path}: the description lacks {', '.join(absent)}")
+        sizes = meta["sizes"]
+        if not (isinstance(sizes, list) and all(type(n) is int for n in sizes)):
+            raise ModelFileError(
+                f"{path}: invalid architecture: sizes must be a list of integers, got {sizes!r}"
+            )
         try:
-            network = Network(tuple(meta["sizes"]), meta["activation"], meta["output"])
+            network = Network(tuple(sizes), meta["activation"], meta["output"])
         except NudgenetError as exc:
             raise ModelFileError(f"{path}: invalid architecture: {exc.message}") from exc
+        if meta["cost"] not in COSTS:
+            raise ModelFileError(f"{path}: unknown cost {meta['cost']!r}")
         if theta.ndim != 1 or len(theta) != network.n_params or theta.dtype.kind != "f":
             raise ModelFileError(
                 f"{path}: θ has shape {theta.shape} and dtype {theta.dtype}, but sizes "
