@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from . import __version__
 from ._types import Matrix, Vector
 from .cost import COSTS
 from .errors import ModelFileError, NudgenetError
+from .files import atomic_write
 from .network import Network, predict, probabilities
 
 FORMAT = "nudgenet-model"
@@ -82,20 +82,8 @@ class Model:
                 f"cannot save the model to {path}: the folder {directory} does not exist",
                 help="create the folder first or choose another --out",
             )
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, theta=self.theta, meta=np.array(meta))
-                f.flush()
-                os.fsync(f.fileno())
-            # mkstemp makes the file private (0600); give it the mode a plain open() would.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            np.savez(f, theta=self.theta, meta=np.array(meta))
         return path
 
     @classmethod
