@@ -341,3 +341,18 @@ def test_default_training_reaches_90_percent_on_the_embedded_data(tmp_path: Path
     assert result["sizes"] == [784, 16, 16, 10]
     assert result["settings"]["cost"] == "quadratic"
     assert result["test_accuracy"] >= 0.90
+
+
+def test_train_keeps_step_costs_and_optional_snapshots(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "m.npz"
+    run_json(capsys, "train", "--epochs", "2", "--batch-size", "100", "--snapshots",
+             "--out", str(path))  # fmt: skip
+    model = Model.load(path)
+    assert model.step_costs is not None
+    assert model.step_costs.shape == (2 * 100,)
+    assert model.snapshots is not None
+    assert model.snapshots.shape == (3, 13002)
+    np.testing.assert_array_equal(model.snapshots[-1], model.theta)
+    plain = tmp_path / "plain.npz"
+    run_json(capsys, "train", "--epochs", "1", "--out", str(plain))
+    assert Model.load(plain).snapshots is None

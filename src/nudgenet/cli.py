@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--out", type=Path, default=Path("nudgenet-model.npz"),
                    help="where to save the trained model")  # fmt: skip
+    p.add_argument("--snapshots", action="store_true",
+                   help="also save θ after every epoch (for trajectories)")  # fmt: skip
     _add_json(p)
     p.set_defaults(run=run_train)
 
@@ -215,6 +217,8 @@ def run_train(args: argparse.Namespace) -> int:
         f"momentum {args.momentum:g}, L2 {args.l2:g}, seed {args.seed}, {args.dtype}"
     )
     history: list[dict[str, Any]] = []
+    step_costs: list[float] = []
+    snapshots: list[np.ndarray] = []
     total = steps_per_epoch(len(X), args.batch_size) * args.epochs
     bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, leave=False)
     with bar:
@@ -223,11 +227,14 @@ def run_train(args: argparse.Namespace) -> int:
             test=(X_test, data.test_labels), labels=data.train_labels,
         ):  # fmt: skip
             if isinstance(record, Step):
+                step_costs.append(record.cost)
                 bar.update(1)
                 if record.step % 50 == 0:
                     bar.set_postfix(cost=f"{record.cost:.4f}", lr=f"{record.learning_rate:.3g}")
                 continue
             history.append(record.as_dict())
+            if args.snapshots:
+                snapshots.append(theta.copy())
             if not args.json:
                 bar.write(_epoch_line(record, args.epochs), file=sys.stdout)
     model = Model(
@@ -242,6 +249,8 @@ def run_train(args: argparse.Namespace) -> int:
             "data": data.name if args.data in DATASET_CHOICES else str(args.data),
         },
         history=history,
+        step_costs=np.array(step_costs),
+        snapshots=np.array(snapshots) if args.snapshots else None,
     )
     path = model.save(args.out)
     last = history[-1]

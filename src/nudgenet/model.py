@@ -39,9 +39,19 @@ class Model:
     cost: str = "quadratic"
     settings: dict[str, Any] = field(default_factory=dict)  # init, seed, data, lr, ...
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per epoch
+    step_costs: NDArray[Any] | None = None  # (n_steps,): the cost of each mini-batch step
+    snapshots: NDArray[Any] | None = None  # (epochs + 1, n_params): θ after each epoch
 
     def __post_init__(self) -> None:
         self.network.layout.check(self.theta)
+        if self.snapshots is not None and (
+            self.snapshots.ndim != 2 or self.snapshots.shape[1] != self.n_params
+        ):
+            raise ModelFileError(
+                f"θ snapshots must have shape (k, {self.n_params}), got {self.snapshots.shape}"
+            )
+        if self.step_costs is not None and self.step_costs.ndim != 1:
+            raise ModelFileError(f"step costs must be 1-D, got shape {self.step_costs.shape}")
 
     @property
     def n_params(self) -> int:
@@ -82,8 +92,13 @@ class Model:
                 f"cannot save the model to {path}: the folder {directory} does not exist",
                 help="create the folder first or choose another --out",
             )
+        extras = {
+            name: array
+            for name, array in (("step_costs", self.step_costs), ("snapshots", self.snapshots))
+            if array is not None
+        }
         with atomic_write(path) as f:
-            np.savez(f, theta=self.theta, meta=np.array(meta))
+            np.savez(f, theta=self.theta, meta=np.array(meta), **extras)
         return path
 
     @classmethod
@@ -112,15 +127,18 @@ class Model:
                     )
                 theta = archive["theta"]
                 meta_text = str(archive["meta"])
+                extras = {k: archive[k] for k in ("step_costs", "snapshots") if k in archive}
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             raise ModelFileError(
                 f"{path} is not a readable nudgenet model file ({exc})",
                 help="it may be truncated or from another program; retrain it or copy it again",
             ) from exc
-        return cls._from_parts(path, theta, meta_text)
+        return cls._from_parts(path, theta, meta_text, extras)
 
     @classmethod
-    def _from_parts(cls, path: Path, theta: NDArray[Any], meta_text: str) -> Model:
+    def _from_parts(
+        cls, path: Path, theta: NDArray[Any], meta_text: str, extras: dict[str, NDArray[Any]]
+    ) -> Model:
         try:
             meta = json.loads(meta_text)
         except json.JSONDecodeError as exc:
@@ -162,4 +180,5 @@ class Model:
             meta["cost"],
             settings=meta.get("settings", {}),
             history=meta.get("history", []),
+            **extras,
         )
