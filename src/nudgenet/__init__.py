@@ -38,6 +38,7 @@ from .layout import Layout
 from .model import Model
 from .network import Network, accuracy, feedforward, predict, probabilities
 from .schedules import make_schedule
+from .toy import parse_cost, run_descent
 from .train import Epoch, TrainSettings, minibatches, train
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "momentum_step",
     "numerical_gradient",
     "one_hot",
+    "parse_cost",
     "predict",
     "preprocess",
     "probabilities",
@@ -84,6 +86,7 @@ __all__ = [
     "read_idx",
     "relative_error",
     "relu",
+    "run_descent",
     "sigmoid",
     "softmax",
     "tanh",
