@@ -76,6 +76,7 @@ def test_descend_shows_a_blow_up_not_a_traceback(capsys) -> None:
     assert err == ""
     assert "DIVERGED: at step 19" in out
     assert "1 − η·C'' = 1 − 1.1·2 = -1.2; since |-1.2| > 1" in out
+    assert "help: use a smaller --lr, below 1" in out
     rows = table_rows(out)
     assert rows[0] == ["0", "0", "9", "-6", "6.6", "6.6"]
     assert rows[1][1:3] == ["6.6", "12.96"]  # overshot to the other side, higher up
@@ -85,9 +86,24 @@ def test_descend_shows_a_blow_up_not_a_traceback(capsys) -> None:
     assert "|-1.2| > 1" in result["why"]
 
 
+def test_descend_explains_other_endings(capsys) -> None:
+    code, out, _ = run(capsys, "descend", "--", "-w**2")
+    assert code == 0
+    assert "no step: the slope is already flat at the start" in out
+    assert "a maximum (the top of a hill)" in out
+    code, out, err = run(capsys, "descend", "w**3", "--w0", "-1")
+    assert code == 0, err
+    assert "help: there is no valley floor this way" in out
+    code, out, _ = run(capsys, "descend", "--lr", "0.01", "--steps", "5")
+    assert "stopped after 5 steps without converging" in out
+    assert "help: take more --steps, or a larger --lr" in out
+
+
 def test_descend_two_starts_two_valleys(capsys) -> None:
     left = run_json(capsys, "descend", "w**4 - 3*w**2 + w", "--w0", "0")
     right = run_json(capsys, "descend", "w**4 - 3*w**2 + w", "--w0", "0.5")
+    code, out, _ = run(capsys, "descend", "w**4 - 3*w**2 + w", "--w0", "0.5")
+    assert "not the deepest (that has C = -3.514)" in out
     valleys = [v["w"] for v in left["valleys"]]
     assert len(valleys) == 2
     assert left["final_w"] == pytest.approx(valleys[0], abs=1e-5)
@@ -95,7 +111,7 @@ def test_descend_two_starts_two_valleys(capsys) -> None:
     code, out, _ = run(capsys, "descend", "w**4 - 3*w**2 + w", "--start=-1")
     assert code == 0
     assert "C has 2 valleys" in out
-    assert "from w = -1 the ball rolled into the one at w ≈ -1.3008" in out
+    assert "from w = -1 the ball rolled into the one at w ≈ -1.3008, the deepest" in out
 
 
 def test_descend_two_variables(capsys, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from nudgenet.toy import (
     divergence_reason,
     flat_point_kind,
     plot_descent,
+    steepest_curvature,
     valleys,
 )
 
@@ -161,6 +162,23 @@ def test_a_run_that_leaves_the_domain_is_stopped_not_raised() -> None:
     run = run_descent("log(w)", 1.0, 0.1)  # slides down towards w = 0 and steps past it
     assert run.diverged is not None
     assert "became nan" in run.diverged
+
+
+def test_a_cost_without_a_bottom_runs_away_quietly() -> None:
+    # w³ falls forever to the left; the slope overflows, and that is a result, not a warning.
+    run = run_descent("w**3", -1.0, 0.1)
+    assert run.diverged is not None
+    assert "the slope reached" in run.diverged
+    assert steepest_curvature(run.function, run.steps[-1].point) < 0
+    assert "no valley floor" in divergence_reason(run.function, 0.1, run.steps[-1].point)
+
+
+def test_a_steep_valley_needs_a_tiny_rate() -> None:
+    run = run_descent("exp(w**2)", 3.0, 1.0)
+    assert run.diverged == "at step 1 the cost became inf"
+    curvature = steepest_curvature(run.function, [3.0])  # C'' = (2 + 4w²)·exp(w²)
+    assert curvature == pytest.approx(38 * math.exp(9))
+    assert f"η < 2/C'' = {2 / curvature:.4g}" in divergence_reason(run.function, 1.0, [3.0])
 
 
 def test_a_start_where_the_cost_is_undefined_is_refused() -> None:

@@ -41,6 +41,7 @@ from .toy import (
     parse_cost,
     plot_descent,
     run_descent,
+    steepest_curvature,
     valleys,
 )
 
@@ -62,10 +63,9 @@ def register(commands: Any) -> None:
     p = commands.add_parser(
         "descend",
         help="watch gradient descent minimise a cost you write, step by step",
-        description="Minimise a cost of one variable w (or two, x and y) by gradient descent, "
-        "w ← w − η·dC/dw, with the slope found symbolically, checked by a finite "
-        "difference, and a table of every step. It is the same descend routine that trains "
-        "the network.",
+        description="Minimise a cost of one variable w (or two, x and y) by gradient descent,\n"
+        "w ← w − η·dC/dw, with the slope found symbolically, checked by a finite difference,\n"
+        "and a table of every step. It is the same descend routine that trains the network.",
         epilog="examples:\n"
         "  nudgenet descend                          # the lecture note's (w-3)**2 from w = 0\n"
         "  nudgenet descend --lr 1.1                 # too large a step: it diverges\n"
@@ -75,7 +75,8 @@ def register(commands: Any) -> None:
         formatter_class=_Help,
     )
     p.add_argument("expression", nargs="?", default=PARABOLA, metavar="EXPR",
-                   help="the cost, in w or in x and y; quote it for the shell")  # fmt: skip
+                   help="the cost, in w or in x and y; quote it for the shell, and put -- "
+                   "before it when it begins with a minus: -- '-w**2'")  # fmt: skip
     p.add_argument("--w0", type=float, default=None, help="the starting w (default 0)")
     p.add_argument("--start", type=_floats, default=None, metavar="X,Y",
                    help="the starting point, one number per variable (default 0 each); "
@@ -93,11 +94,11 @@ def register(commands: Any) -> None:
         "learning-rate",
         help="the same problem at several learning rates or schedules: slow, converges, "
         "oscillates, diverges",
-        description="Run the lecture note's (w − 3)² (--on toy) or the 784-16-16-10 digit "
-        "network (--on network) at several constant learning rates, or with several "
-        "schedules from one starting rate, label what each run did, and draw the cost "
-        "curves. Toy history: C(w_k) after every step. Network history: the training cost "
-        "over the training images after every epoch (epoch 0: untrained).",
+        description="Run the lecture note's (w − 3)² (--on toy) or the 784-16-16-10 digit network\n"
+        "(--on network) at several constant learning rates, or with several schedules from\n"
+        "one starting rate; label what each run did and draw the cost curves.\n"
+        "Toy history: C(w_k) after every step. Network history: the training cost over the\n"
+        "training images after every epoch (epoch 0: untrained).",
         epilog="how a run is labelled, from its cost history c_0 ... c_K (first rule that holds):\n"
         "  diverges    a cost is NaN/inf, or c_K > c_0 (it ended worse than it began)\n"
         "  stalls      far from the best run (see slow) and the last half is flat to 0.1%:\n"
@@ -182,7 +183,9 @@ def run_descend(args: argparse.Namespace) -> int:
     figures = _save(plot_descent, run, args.plot, args.svg)
     minima = valleys(function)
     flat = flat_point_kind(function, run.final_point) if run.converged else None
-    why = divergence_reason(function, args.lr, run.final_point) if run.diverged else None
+    # The curvature that explains a blow-up is read at the last point descend stepped from.
+    last = run.steps[-1].point if run.steps else run.start
+    why = divergence_reason(function, args.lr, last) if run.diverged else None
     if args.json:
         _print_json(_descent_json(run, check, minima, flat, why, figures))
         return 0
@@ -232,12 +235,16 @@ def _descent_report(run: Descent, check: Any, minima: Any, flat: str | None,
     lines += _table(run, show_all)
     lines.append("")
     last = len(run.steps)
-    norm = math.sqrt(sum(g * g for g in run.final_slope))
+    norm = math.hypot(*run.final_slope)
     where = ", ".join(f"{v} = {x:.8g}" for v, x in zip(f.variables, run.final_point, strict=True))
     if run.diverged:
-        lines.append(f"DIVERGED: {run.diverged}; each step made things worse instead of better.")
+        lines.append(f"DIVERGED: {run.diverged}; the steps grew instead of settling.")
         lines.append(f"why: {why}.")
-        lines.append("help: use a smaller --lr")
+        curvature = steepest_curvature(f, run.steps[-1].point if run.steps else run.start)
+        if curvature > 0:
+            lines.append(f"help: use a smaller --lr, below {2 / curvature:.4g}")
+        else:
+            lines.append("help: there is no valley floor this way; try another start or cost")
     elif run.converged:
         lines.append(
             f"converged after {_plural(last, 'step')}: the slope is flat, "
@@ -256,11 +263,15 @@ def _descent_report(run: Descent, check: Any, minima: Any, flat: str | None,
         w = f.variables[0]
         spots = " and ".join(f"{w} ≈ {m:.4f} (C = {c:.4g})" for m, c in minima)
         lines.append(f"C has {len(minima)} valleys, at {spots};")
-        reached = [m for m, _ in minima if abs(m - run.final_point[0]) < 1e-3]
+        reached = [(m, c) for m, c in minima if abs(m - run.final_point[0]) < 1e-3]
         if reached and run.converged:
+            (m, c), lowest = reached[0], min(cost for _, cost in minima)
+            deepest = (
+                "the deepest" if c == lowest else f"not the deepest (that has C = {lowest:.4g})"
+            )
             lines.append(
-                f"from {w} = {run.start[0]:g} the ball rolled into the one at {w} ≈ "
-                f"{reached[0]:.4f}: where descent starts decides which valley it ends in."
+                f"from {w} = {run.start[0]:g} the ball rolled into the one at {w} ≈ {m:.4f}, "
+                f"{deepest}: where descent starts decides which valley it ends in."
             )
     return lines
 

@@ -534,7 +534,8 @@ def plot_comparison(comparison: Comparison) -> Figure:
         # Where a huge η ends: sigmoid outputs saturated at 0 for every digit, C = 1 exactly.
         ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1)
         ax.annotate("C = 1: every output 0 (saturated)", (0.5, 1.0), xycoords=("axes fraction",
-                    "data"), ha="center", va="bottom", fontsize=8, color="0.4")  # fmt: skip
+                    "data"), xytext=(0, -4), textcoords="offset points", ha="center", va="top",
+                    fontsize=8, color="0.4")  # fmt: skip
     ax.set_yscale("log")
     ax.set_xlabel(c.unit if c.unit == "step" else "epoch (0: untrained)")
     ax.set_ylabel("cost C (log scale)")

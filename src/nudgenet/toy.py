@@ -104,7 +104,7 @@ class CostFunction:
         """C(θ) as a float (NaN or ±inf where C is undefined or overflows)."""
         with np.errstate(all="ignore"):
             value = complex(self._cost(*np.asarray(theta, dtype=np.float64)))
-        return value.real if value.imag == 0 else math.nan
+        return value.real + 0.0 if value.imag == 0 else math.nan  # + 0.0: no "-0" in tables
 
     def slope(self, theta: Sequence[float]) -> Vector:
         """∇C(θ) as an array of shape (n,); dC/dw for one variable."""
@@ -443,12 +443,14 @@ def run_descent(
         divergence_factor=divergence_factor, baseline=max(abs(first_cost), 1.0), record=True,
     )  # fmt: skip
     try:
-        for record in records:
-            rows.append(_row(record))
+        # A blow-up is a result here, not a warning: overflow becomes inf and descend stops.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for record in records:
+                rows.append(_row(record))
     except DivergenceError:
         diverged = _blow_up(function, theta, len(rows), first_cost, divergence_factor)
     final_cost, final_slope = function.objective(theta)
-    flat = bool(np.linalg.norm(final_slope) <= tol)
+    flat = math.hypot(*final_slope) <= tol
     return Descent(
         function=function,
         start=start_point,
@@ -468,12 +470,14 @@ def _blow_up(function: CostFunction, theta: Vector, k: int, first_cost: float,
              factor: float | None) -> str:  # fmt: skip
     """What descend saw at step k when it stopped the run as diverged."""
     cost, slope = function.objective(theta)
+    base = max(abs(first_cost), 1.0)
     if not math.isfinite(cost):
         return f"at step {k} the cost became {cost:g}"
-    if not np.all(np.isfinite(slope)):
-        return f"at step {k} the slope became {', '.join(f'{g:g}' for g in slope)}"
-    base = max(abs(first_cost), 1.0)
-    return f"at step {k} the cost reached {cost:.4g}, over {factor:g} × max(|C₀|, 1) = {base:.4g}"
+    if factor is not None and cost > factor * base:
+        return (
+            f"at step {k} the cost reached {cost:.4g}, over {factor:g} × max(|C₀|, 1) = {base:.4g}"
+        )
+    return f"at step {k} the slope reached {math.hypot(*slope):.4g}, too steep to follow"
 
 
 def _row(record: Step) -> ToyStep:
@@ -576,6 +580,20 @@ def valleys(function: CostFunction) -> list[tuple[float, float]] | None:
     return sorted(found)
 
 
+def steepest_curvature(function: CostFunction, point: Sequence[float]) -> float:
+    """λ: C''(w), or the largest eigenvalue of ∇²C(θ); η < 2/λ keeps steps from growing there.
+
+    NaN where the curvature is undefined; ≤ 0 where C curves down (no valley floor here).
+
+    Examples
+    --------
+    >>> steepest_curvature(parse_cost("x**2 + 3*y**2"), [2.0, 1.0])
+    6.0
+    """
+    eigenvalues = np.linalg.eigvalsh(function.curvature(point))
+    return float(np.max(eigenvalues)) if np.all(np.isfinite(eigenvalues)) else math.nan
+
+
 def divergence_reason(function: CostFunction, learning_rate: float,
                       point: Sequence[float]) -> str:  # fmt: skip
     """Why steps of size η blow up here: η times the curvature is too large.
@@ -594,8 +612,7 @@ def divergence_reason(function: CostFunction, learning_rate: float,
     "1 − η·C'' = 1 − 1.1·2 = -1.2; since |-1.2| > 1 every step overshoots farther than the
     last (it would need η < 2/C'' = 1)"
     """
-    eigenvalues = np.linalg.eigvalsh(function.curvature(point))
-    curvature = float(np.max(eigenvalues)) if np.all(np.isfinite(eigenvalues)) else math.nan
+    curvature = steepest_curvature(function, point)
     name = "curvature C''" if function.n == 1 else "steepest curvature λ"
     if not math.isfinite(curvature) or curvature <= 0:
         return (
@@ -624,6 +641,8 @@ def plot_descent(run: Descent, *, max_arrows: int = 25) -> Figure:
     lines of C(x, y) with the path). Right: |∇C(θ_k)| on a log scale, falling towards the
     flat-slope tolerance when descent converges, growing when it diverges.
     """
+    from matplotlib.ticker import MaxNLocator
+
     from . import plots
 
     fig, (ax, ax_slope) = plots.figure(1, 2, size=(11.0, 4.4), width_ratios=(3, 2))
@@ -637,11 +656,11 @@ def plot_descent(run: Descent, *, max_arrows: int = 25) -> Figure:
         _draw_landscape(ax, run, path, max_arrows)
     ax.set_title(f"Gradient descent on C = {f.text}, {eta}", fontsize=11)
 
-    norms = [float(np.linalg.norm(s)) for s in run.slopes]
+    norms = [math.hypot(*s) for s in run.slopes]  # hypot: no overflow warning on a blow-up
     steps = np.arange(len(norms))
     shown = np.array([n if n > 0 and math.isfinite(n) else np.nan for n in norms])
     ax_slope.plot(steps, shown, "o-", color="tab:blue", markersize=3)
-    if run.tol > 0:
+    if run.tol > 0 and not run.diverged:
         ax_slope.axhline(run.tol, color="tab:green", linestyle="--", linewidth=1,
                          label=f"flat enough: tolerance {run.tol:g}")  # fmt: skip
         ax_slope.legend(loc="best", fontsize=8)
@@ -649,6 +668,7 @@ def plot_descent(run: Descent, *, max_arrows: int = 25) -> Figure:
         ax_slope.set_yscale("log")
     slope_name = "|dC/dw|" if f.n == 1 else "‖∇C‖"
     ax_slope.set_xlabel("step k")
+    ax_slope.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_slope.set_ylabel(f"size of the slope {slope_name} (log scale)")
     if run.converged:
         verdict = f"flat after {len(run.steps)} steps"
@@ -673,8 +693,11 @@ def _draw_curve(ax: Any, run: Descent, w: np.ndarray, max_arrows: int) -> None:
     grid = np.linspace(lo, hi, 400)
     ax.plot(grid, f.on_grid(grid), color="0.3", linewidth=1.5, label=f"C({f.variables[0]})")
     costs = np.array([f.cost([v]) for v in w])
-    ax.scatter(w, costs, c=np.arange(len(w)), cmap="viridis", s=22, zorder=3,
-               label=f"{f.variables[0]}_k, coloured by step k")  # fmt: skip
+    name = f.variables[0]
+    ax.scatter(w, costs, color="tab:blue", s=22, zorder=3, label=f"{name}_k, the value at step k")
+    for k in range(min(len(w), 3)):  # name the first few, as the lecture note does
+        ax.annotate(f"{name}_{k} = {w[k]:.4g}", (w[k], costs[k]), textcoords="offset points",
+                    xytext=(8, 4), fontsize=8, color="tab:blue")  # fmt: skip
     for k in range(min(len(w) - 1, max_arrows)):
         ax.annotate("", xy=(w[k + 1], costs[k + 1]), xytext=(w[k], costs[k]),
                     arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 1.0})  # fmt: skip
