@@ -7,6 +7,7 @@ gradient ∇C computed by backpropagation. Everything a learner needs is importa
 
 __version__ = "0.1.0"
 
+from . import landscape, nudges, symmetry  # lessons: look inside one gradient step
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
 from .cost import get_cost, quadratic
@@ -37,6 +38,7 @@ from .init import init_params
 from .layout import Layout
 from .model import Model
 from .network import Network, accuracy, feedforward, predict, probabilities
+from .pictures import draw_all
 from .schedules import make_schedule
 from .toy import parse_cost, run_descent
 from .train import Epoch, TrainSettings, minibatches, train
@@ -63,11 +65,13 @@ __all__ = [
     "cost_and_gradient",
     "descend",
     "download",
+    "draw_all",
     "evaluate_cost",
     "feedforward",
     "get_cost",
     "gradient_step",
     "init_params",
+    "landscape",
     "load_dataset",
     "load_folder",
     "load_image",
@@ -76,6 +80,7 @@ __all__ = [
     "make_schedule",
     "minibatches",
     "momentum_step",
+    "nudges",
     "numerical_gradient",
     "one_hot",
     "parse_cost",
@@ -89,6 +94,7 @@ __all__ = [
     "run_descent",
     "sigmoid",
     "softmax",
+    "symmetry",
     "tanh",
     "to_inputs",
     "train",

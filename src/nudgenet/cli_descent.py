@@ -93,7 +93,7 @@ def register(commands: Any) -> None:
     p = commands.add_parser(
         "learning-rate",
         help="the same problem at several learning rates or schedules: slow, converges, "
-        "oscillates, diverges",
+        "oscillates, diverges or stalls",
         description="Run the lecture note's (w − 3)² (--on toy) or the 784-16-16-10 digit network\n"
         "(--on network) at several constant learning rates, or with several schedules from\n"
         "one starting rate; label what each run did and draw the cost curves.\n"

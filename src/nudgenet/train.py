@@ -144,7 +144,9 @@ def train(
     velocity = np.zeros_like(theta) if s.momentum else None
 
     def objective(theta: Vector, idx: NDArray[np.intp]) -> tuple[float, Vector]:
-        return _cost_and_gradient(network, theta, X[idx], Y[idx], s.cost, l2=s.l2, out=gradient)
+        # A full batch is the whole set, in any order: use it as is rather than copy it.
+        Xb, Yb = (X, Y) if len(idx) == n else (X[idx], Y[idx])
+        return _cost_and_gradient(network, theta, Xb, Yb, s.cost, l2=s.l2, out=gradient)
 
     def measure(epoch: int, steps: int, learning_rate: float, seconds: float) -> Epoch:
         return Epoch(
