@@ -35,6 +35,7 @@ that ships inside the package.""",
         "code",
         """%matplotlib inline
 import numpy as np
+
 import nudgenet as nn
 from nudgenet import landscape, nudges, pictures, regimes, symmetry, toy
 

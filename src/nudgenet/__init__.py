@@ -7,7 +7,7 @@ gradient ∇C computed by backpropagation. Everything a learner needs is importa
 
 __version__ = "0.1.0"
 
-from . import landscape, nudges, symmetry  # lessons: look inside one gradient step
+from . import landscape, nudges, pictures, regimes, symmetry, toy  # the lessons, by topic
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
 from .cost import get_cost, quadratic
@@ -84,11 +84,13 @@ __all__ = [
     "numerical_gradient",
     "one_hot",
     "parse_cost",
+    "pictures",
     "predict",
     "preprocess",
     "probabilities",
     "quadratic",
     "read_idx",
+    "regimes",
     "relative_error",
     "relu",
     "run_descent",
@@ -97,5 +99,6 @@ __all__ = [
     "symmetry",
     "tanh",
     "to_inputs",
+    "toy",
     "train",
 ]
