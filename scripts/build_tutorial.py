@@ -54,7 +54,7 @@ keeps them all in one flat vector θ, and each layer's W and b are views into it
     ),
     (
         "code",
-        """network = nn.Network((784, 16, 16, 10))       # sigmoid hidden and output layers
+        """network = nn.Network((784, 16, 16, 10))  # sigmoid hidden and output layers
 rng = np.random.default_rng(0)
 theta = nn.init_params(network.layout, "normal", rng=rng, dtype="float32")
 print("parameters:", network.n_params, "=", theta.shape)
@@ -149,8 +149,10 @@ opposite. Some weights matter far more than others.""",
     (
         "code",
         """for n in nudges.largest_nudges(network.layout, grad, learning_rate=1.0, k=5):
-    print(f"{n.name:>12}  dC/dθ = {n.derivative:+.4f} -> {n.direction} "
-          f"({n.times_median:.0f}× the median)  {n.description}")
+    print(
+        f"{n.name:>12}  dC/dθ = {n.derivative:+.4f} -> {n.direction} "
+        f"({n.times_median:.0f}× the median)  {n.description}"
+    )
 print("components:", grad.size)""",
     ),
     (
@@ -180,10 +182,13 @@ from constant and from random weights, and count the distinct hidden neurons."""
         """settings = nn.TrainSettings(epochs=2, batch_size=10, lr=1.0)
 subset = (X[:3000], Y[:3000])
 const, rand = symmetry.compare_initialisations(
-    network, *subset, settings, seed=0, test=(X_test, data.test_labels))
+    network, *subset, settings, seed=0, test=(X_test, data.test_labels)
+)
 for r in (const, rand):
-    print(f"{r.init:>8}: distinct neurons per hidden layer {r.distinct}, "
-          f"test accuracy {r.test_accuracy:.1%}")""",
+    print(
+        f"{r.init:>8}: distinct neurons per hidden layer {r.distinct}, "
+        f"test accuracy {r.test_accuracy:.1%}"
+    )""",
     ),
     (
         "md",
@@ -199,16 +204,20 @@ rng_init, rng_shuffle = (np.random.default_rng(s) for s in seeds)
 theta = nn.init_params(network.layout, "xavier", rng=rng_init, dtype="float32")
 settings = nn.TrainSettings(epochs=5, batch_size=10, lr=1.0, schedule="cosine")
 history, step_costs = [], []
-for record in nn.train(network, theta, X, Y, settings, rng=rng_shuffle,
-                       test=(X_test, data.test_labels)):
+for record in nn.train(
+    network, theta, X, Y, settings, rng=rng_shuffle, test=(X_test, data.test_labels)
+):
     if isinstance(record, nn.Epoch):
         history.append(record.as_dict())
-        print(f"epoch {record.epoch}: cost {record.train_cost:.4f}, "
-              f"test accuracy {record.test_accuracy:.1%}")
+        print(
+            f"epoch {record.epoch}: cost {record.train_cost:.4f}, "
+            f"test accuracy {record.test_accuracy:.1%}"
+        )
     else:
         step_costs.append(record.cost)
-model = nn.Model(network, theta, settings=settings.as_dict(), history=history,
-                 step_costs=np.array(step_costs))""",
+model = nn.Model(
+    network, theta, settings=settings.as_dict(), history=history, step_costs=np.array(step_costs)
+)""",
     ),
     ("code", """pictures.cost_figure(model)"""),
     (
@@ -229,8 +238,9 @@ Along the direction of the gradient, the cost of the real network falls at first
     (
         "code",
         """Xl, Yl = X[:500].astype(np.float64), Y[:500].astype(np.float64)
-line = landscape.line_slice(network, theta.astype(np.float64), Xl, Yl,
-                            np.linspace(-2, 2, 41), learning_rate=1.0)
+line = landscape.line_slice(
+    network, theta.astype(np.float64), Xl, Yl, np.linspace(-2, 2, 41), learning_rate=1.0
+)
 landscape.draw_line(line)""",
     ),
     (
