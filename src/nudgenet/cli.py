@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .activations import ACTIVATIONS, OUTPUTS
+from .cli_web import register as register_serve
 from .cost import COSTS
 from .data import DATASET_CHOICES, Dataset, load_dataset, one_hot, to_inputs
 from .descent import Step
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check every activation × output × cost × init combination")  # fmt: skip
     _add_json(p)
     p.set_defaults(run=run_gradcheck)
+    register_serve(commands)
     return parser
 
 
