@@ -36,9 +36,7 @@ def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def serve() -> Iterator[Callable[..., str]]:
-    """Start servers for apps; each is stopped at the end of the test. Returns the URL."""
+def _servers() -> Iterator[Callable[..., str]]:
     running: list[tuple[uvicorn.Server, threading.Thread, object]] = []
 
     def start(app: object) -> str:
@@ -51,6 +49,18 @@ def serve() -> Iterator[Callable[..., str]]:
         app.state.jobs.shutdown()  # type: ignore[attr-defined]
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., str]]:
+    """Start a server for an app, stopped at the end of the test; returns its URL."""
+    yield from _servers()
+
+
+@pytest.fixture(scope="module")
+def serve_module() -> Iterator[Callable[..., str]]:
+    """Start a server for an app, stopped at the end of the module; returns its URL."""
+    yield from _servers()
 
 
 @pytest.fixture
