@@ -37,6 +37,7 @@ from .init import init_params
 from .layout import Layout
 from .model import Model
 from .network import Network, accuracy, feedforward, predict, probabilities
+from .pictures import draw_all
 from .schedules import make_schedule
 from .train import Epoch, TrainSettings, minibatches, train
 
@@ -62,6 +63,7 @@ __all__ = [
     "cost_and_gradient",
     "descend",
     "download",
+    "draw_all",
     "evaluate_cost",
     "feedforward",
     "get_cost",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from . import __version__
+from . import __version__, cli_pictures
 from .activations import ACTIVATIONS, OUTPUTS
 from .cli_web import register as register_serve
 from .cost import COSTS
@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to save the trained model")  # fmt: skip
     p.add_argument("--snapshots", action="store_true",
                    help="also save θ after every epoch (for trajectories)")  # fmt: skip
+    p.add_argument("--plots", type=Path, metavar="DIR",
+                   help="also draw the figures of `nudgenet plot` into DIR")  # fmt: skip
+    p.add_argument("--svg", action="store_true", help="with --plots: also write SVG")
     _add_json(p)
     p.set_defaults(run=run_train)
 
@@ -154,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check every activation × output × cost × init combination")  # fmt: skip
     _add_json(p)
     p.set_defaults(run=run_gradcheck)
+    cli_pictures.register(commands)
     register_serve(commands)
     return parser
 
@@ -255,6 +259,7 @@ def run_train(args: argparse.Namespace) -> int:
         snapshots=np.array(snapshots) if args.snapshots else None,
     )
     path = model.save(args.out)
+    plots = [] if args.plots is None else cli_pictures.draw_plots(model, data, args.plots, args.svg)
     last = history[-1]
     if last["train_accuracy"] < 2.0 / network.sizes[-1]:
         print(
@@ -276,10 +281,13 @@ def run_train(args: argparse.Namespace) -> int:
                 "seconds_per_epoch": sum(h["seconds"] for h in history) / args.epochs,
                 "settings": model.settings,
                 "history": history,
+                **({"plots": [str(p) for p in plots]} if args.plots else {}),
             }
         )
     else:
         say(f"test accuracy {100 * last['test_accuracy']:.2f}%; model saved to {path}")
+        if plots:
+            say(f"figures written to {args.plots}: " + ", ".join(p.name for p in plots))
     return 0
 
 
