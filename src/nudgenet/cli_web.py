@@ -9,6 +9,8 @@ rest of the command line starts as fast as before.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ipaddress
 import socket
 import sys
 from pathlib import Path
@@ -20,7 +22,6 @@ from .errors import ConfigError
 from .model import Model
 
 DEFAULT_HOST = "127.0.0.1"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def register(commands: Any) -> None:
@@ -57,7 +58,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from .web.app import LOOPBACK_HOSTS, create_app
 
-    loopback = args.host in LOOPBACK
+    loopback = is_loopback(args.host)
     if not loopback:
         print(
             f"warning: serving on {args.host}, not on this machine alone: anyone who can "
@@ -71,13 +72,32 @@ def run_serve(args: argparse.Namespace) -> int:
         model = _train_seed(args.seed_epochs, args.seed)
     # On a loopback address the Host header must name one (against DNS rebinding); on a
     # network address the names it is reached by are not known in advance.
-    app = create_app(model, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
+    app = create_app(model, allowed_hosts=LOOPBACK_HOSTS | {args.host} if loopback else None)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"nudgenet is serving on http://{shown}:{port}/  (Ctrl+C stops it)", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn re-raises Ctrl+C once it has shut down cleanly: for a server, that is the end.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
+    print("nudgenet serve stopped", file=sys.stderr)
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine alone: localhost, 127.0.0.0/8 or ::1.
+
+    Examples
+    --------
+    >>> [is_loopback(h) for h in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "192.168.1.5")]
+    [True, True, True, False, False]
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _bind(host: str, port: int) -> socket.socket:
