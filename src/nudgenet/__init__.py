@@ -7,6 +7,7 @@ gradient ∇C computed by backpropagation. Everything a learner needs is importa
 
 __version__ = "0.1.0"
 
+from . import landscape, nudges, symmetry  # lessons: look inside one gradient step
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
 from .cost import get_cost, quadratic
@@ -69,6 +70,7 @@ __all__ = [
     "get_cost",
     "gradient_step",
     "init_params",
+    "landscape",
     "load_dataset",
     "load_folder",
     "load_image",
@@ -77,6 +79,7 @@ __all__ = [
     "make_schedule",
     "minibatches",
     "momentum_step",
+    "nudges",
     "numerical_gradient",
     "one_hot",
     "predict",
@@ -88,6 +91,7 @@ __all__ = [
     "relu",
     "sigmoid",
     "softmax",
+    "symmetry",
     "tanh",
     "to_inputs",
     "train",

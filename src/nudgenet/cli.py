@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from . import __version__, cli_pictures
 from .activations import ACTIVATIONS, OUTPUTS
+from .cli_inside import register as register_inside
 from .cli_web import register as register_serve
 from .cost import COSTS
 from .data import DATASET_CHOICES, Dataset, load_dataset, one_hot, to_inputs
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p)
     p.set_defaults(run=run_gradcheck)
     cli_pictures.register(commands)
+    register_inside(commands)
     register_serve(commands)
     return parser
 

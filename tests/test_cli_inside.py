@@ -1,0 +1,262 @@
+"""``nudgenet symmetry``, ``nudges`` and ``landscape`` as a learner runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nudgenet import Model
+from nudgenet.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+FAST = ["--examples", "200"]
+FAST_PLANE = [*FAST, "--resolution", "5"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def with_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seed network trained for 2 epochs, θ saved after each."""
+    path = tmp_path_factory.mktemp("model") / "snap.npz"
+    argv = ["train", "--epochs", "2", "--snapshots", "--out", str(path), "--json"]
+    assert main(argv) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def without_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "plain.npz"
+    assert main(["train", "--epochs", "1", "--out", str(path), "--json"]) == 0
+    return path
+
+
+def test_the_three_commands_are_listed(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("symmetry", "nudges", "landscape"):
+        assert command in out
+
+
+# --------------------------------------------------------------------------- symmetry
+
+
+def test_symmetry_one_neuron_under_constant_sixteen_under_random(tmp_path: Path, capsys) -> None:
+    plot = tmp_path / "symmetry.png"
+    result = run_json(capsys, "symmetry", "--epochs", "1", "--plot", str(plot), "--svg")
+    constant, random = result["runs"]["constant"], result["runs"]["random"]
+    assert constant["distinct_neurons"] == [1, 1]
+    assert constant["distinct_by_epoch"] == [[1, 1], [1, 1]]
+    assert random["distinct_neurons"] == [16, 16]
+    assert random["init"] == "xavier"
+    assert random["test_accuracy"] > constant["test_accuracy"]
+    assert random["test_accuracy"] > 0.7
+    assert result["settings"]["epochs"] == 1
+    assert plot.read_bytes()[:8] == PNG
+    assert b"<svg" in plot.with_suffix(".svg").read_bytes()
+    assert result["figures"] == [str(plot), str(plot.with_suffix(".svg"))]
+
+
+def test_symmetry_text_report(capsys) -> None:
+    code, out, err = run(
+        capsys, "symmetry", "--epochs", "1", "--random-init", "normal", "--constant-value", "0.2"
+    )
+    assert code == 0, err
+    assert "constant 0.2" in out
+    assert "1 of 16, 1 of 16" in out
+    assert "random (normal)" in out
+    assert "16 of 16, 16 of 16" in out
+    assert "acts as one neuron" in out
+
+
+def test_symmetry_bad_settings_are_one_line(capsys) -> None:
+    code, _, err = run(capsys, "symmetry", "--epochs", "0")
+    assert code == 1
+    assert err.startswith("error: epochs must be a positive integer")
+
+
+# --------------------------------------------------------------------------- nudges
+
+
+def test_nudges_lists_13002_components_and_the_step_matches_first_order(
+    tmp_path: Path, capsys
+) -> None:
+    plot = tmp_path / "wants.png"
+    result = run_json(
+        capsys, "nudges", *FAST, "--lr", "0.05", "--top", "7", "--image", "4",
+        "--plot", str(plot),
+    )  # fmt: skip
+    assert result["num_components"] == 13002
+    assert result["examples"] == 200
+    first = result["first_order"]
+    assert first["learning_rate"] == 0.05
+    assert first["predicted_change"] == pytest.approx(-0.05 * result["gradient_norm"] ** 2)
+    assert first["relative_difference"] < 0.05
+    assert first["actual_change"] < 0
+    top = result["top"]
+    assert len(top) == 7
+    sizes = [abs(n["derivative"]) for n in top]
+    assert sizes == sorted(sizes, reverse=True)
+    assert result["ratio_largest_to_kth"] == pytest.approx(sizes[0] / sizes[-1])
+    for n in top:
+        assert n["nudge"] == pytest.approx(-0.05 * n["derivative"])
+        assert n["direction"] == ("decrease" if n["derivative"] > 0 else "increase")
+    # The promise degrades with the step size.
+    by_eta = result["first_order_by_learning_rate"]
+    assert [p["learning_rate"] for p in by_eta] == pytest.approx([0.005, 0.05, 0.5])
+    assert by_eta[0]["relative_difference"] < by_eta[-1]["relative_difference"]
+    assert plot.read_bytes()[:8] == PNG
+
+
+def test_nudges_example_wants_its_label_up(capsys) -> None:
+    result = run_json(capsys, "nudges", *FAST, "--image", "2")
+    example = result["example"]
+    assert example["index"] == 2
+    outputs = example["outputs"]
+    label = example["label"]
+    assert outputs[label]["wants"] == "up"
+    assert outputs[label]["bias_derivative"] < 0 < outputs[label]["bias_nudge"]
+    for o in outputs:
+        assert o["agrees"]
+        if o["neuron"] != label:
+            assert o["wants"] == "down"
+            assert o["bias_derivative"] > 0
+    assert len(example["hidden_wants"]) == 16
+
+
+def test_nudges_text_explains_the_sign_rule(capsys) -> None:
+    code, out, err = run(capsys, "nudges", *FAST, "--top", "3")
+    assert code == 0, err
+    assert "13,002 components" in out
+    assert "the sign rule" in out
+    assert "predicted ΔC" in out
+    assert "actual    ΔC" in out
+    assert "← the label" in out
+    assert "the largest matters" in out
+
+
+def test_nudges_on_a_trained_model(without_snapshots: Path, capsys) -> None:
+    result = run_json(capsys, "nudges", str(without_snapshots), *FAST, "--examples", "0")
+    assert result["theta"] == f"the model {without_snapshots}"
+    assert result["examples"] == 10_000
+    fresh = run_json(capsys, "nudges", *FAST)
+    # Training lowered the cost and flattened the slope.
+    assert result["cost"] < fresh["cost"]
+    assert result["gradient_norm"] < fresh["gradient_norm"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--image", "10000"], "--image must be a training image index in 0..9999"),
+        (["--lr", "-1"], "--lr must be a positive number"),
+        (["--top", "0"], "--top must be at least 1"),
+        (["--examples", "-3"], "--examples must be ≥ 0"),
+        (["no-such-model.npz"], "no model file at no-such-model.npz"),
+    ],
+)
+def test_nudges_bad_input_is_one_clear_line(argv, message, capsys) -> None:
+    code, _, err = run(capsys, "nudges", *argv)
+    assert code == 1
+    assert err.startswith("error: ")
+    assert message in err
+
+
+# --------------------------------------------------------------------------- landscape
+
+
+def test_landscape_of_a_fresh_network(tmp_path: Path, capsys) -> None:
+    result = run_json(capsys, "landscape", *FAST_PLANE, "--out", str(tmp_path), "--svg")
+    line, plane = result["line"], result["plane"]
+    assert line["slope"] == -line["gradient_norm"]
+    assert line["step_length"] == pytest.approx(line["learning_rate"] * line["gradient_norm"])
+    assert line["step_cost"] < line["cost"]
+    costs = np.array(plane["costs"])
+    assert costs.shape == (5, 5)
+    assert costs[2, 2] == pytest.approx(plane["cost"]) == pytest.approx(line["cost"])
+    assert result["trajectory"] is None
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "landscape-line.png", "landscape-line.svg", "landscape-plane.png", "landscape-plane.svg",
+    ]  # fmt: skip
+    assert (tmp_path / "landscape-line.png").read_bytes()[:8] == PNG
+
+
+def test_landscape_line_slope_from_the_sliced_costs(tmp_path: Path, capsys) -> None:
+    result = run_json(capsys, "landscape", *FAST_PLANE, "--lr", "1e-4", "--out", str(tmp_path))
+    line = result["line"]
+    ts, costs = np.array(line["ts"]), np.array(line["costs"])
+    centre = int(np.argmin(np.abs(ts)))
+    assert ts[centre] == pytest.approx(0.0, abs=1e-15)
+    numerical = (costs[centre + 1] - costs[centre - 1]) / (ts[centre + 1] - ts[centre - 1])
+    assert numerical == pytest.approx(line["slope"], rel=1e-3)
+
+
+def test_landscape_draws_the_training_path(with_snapshots: Path, tmp_path: Path, capsys) -> None:
+    argv = ["landscape", str(with_snapshots), *FAST_PLANE, "--out", str(tmp_path)]
+    result = run_json(capsys, *argv)
+    snapshots = Model.load(with_snapshots).snapshots
+    path = np.array(result["trajectory"])
+    assert path.shape == (len(snapshots), 2) == (3, 2)
+    np.testing.assert_allclose(path[-1], 0.0, atol=1e-9)  # training ends at θ, the centre
+    assert 0 < result["trajectory_in_plane"] < 0.5  # a random plane misses most of the path
+    assert result["path_plane"] is not None
+    along = np.array(result["path_plane_trajectory"])
+    assert along.shape == (3, 2)
+    assert np.all(along[0] < 0)  # the start sits at negative coordinates of its own plane
+    for name in ("landscape-line.png", "landscape-plane.png", "landscape-path.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG
+    argv = ["landscape", str(with_snapshots), *FAST_PLANE, "--out", str(tmp_path)]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert "training path: 3 snapshots" in out
+    assert "nearly perpendicular" in out
+
+
+def test_landscape_of_a_model_without_snapshots(
+    without_snapshots: Path, tmp_path: Path, capsys
+) -> None:
+    code, out, err = run(
+        capsys, "landscape", str(without_snapshots), *FAST_PLANE, "--out", str(tmp_path)
+    )
+    assert code == 0, err
+    assert "train with --snapshots" in out
+    assert not (tmp_path / "landscape-path.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--resolution", "1"], "--resolution must be in 2..201"),
+        (["--span", "0"], "--span must be a positive number"),
+        (["--out", "no/such/dir"], "--out no/such/dir is not a folder"),
+    ],
+)
+def test_landscape_bad_input_is_one_clear_line(argv, message, capsys) -> None:
+    code, _, err = run(capsys, "landscape", *argv)
+    assert code == 1
+    assert message in err
+
+
+def test_landscape_with_two_snapshots_has_no_path_plane(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "one-epoch.npz"
+    assert main(["train", "--epochs", "1", "--snapshots", "--out", str(model), "--json"]) == 0
+    capsys.readouterr()
+    result = run_json(capsys, "landscape", str(model), *FAST_PLANE, "--out", str(tmp_path))
+    assert len(result["trajectory"]) == 2
+    assert result["path_plane"] is None
+    assert not (tmp_path / "landscape-path.png").exists()
