@@ -110,10 +110,11 @@ def test_openapi_documents_every_endpoint_and_forbids_unknown_fields(url: str) -
         "/api/train/resume",
         "/api/train/stop",
         "/api/train/events",
+        "/api/nudges",
     }
     assert "text/event-stream" in paths["/api/train/events"]["get"]["responses"]["200"]["content"]
     schemas = spec["components"]["schemas"]
-    for name in ("PredictRequest", "Drawing", "TrainRequest"):
+    for name in ("PredictRequest", "Drawing", "TrainRequest", "NudgesRequest"):
         assert schemas[name]["additionalProperties"] is False, name
 
 
@@ -369,3 +370,69 @@ def test_bad_requests_never_stop_the_server_or_the_job(url: str) -> None:
     assert httpx.get(f"{url}/api/train").json()["step"] > before["step"]
     assert httpx.get(f"{url}/api/model").status_code == 200
     assert httpx.post(f"{url}/api/train/stop", json={}).json()["state"] == "stopped"
+
+
+# --------------------------------------------------------------------------- Nudges
+
+
+def test_nudges_are_the_gradient_of_one_example(url: str, seed: Model, digits: list) -> None:
+    from nudgenet import cost_and_gradient, one_hot
+
+    image, label = digits[0]
+    target = (label + 1) % 10
+    drawing = drawing_of(image)
+    response = httpx.post(f"{url}/api/nudges", json={"drawing": drawing, "target": target})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # The same numbers as backpropagation on this one example, with the target one-hot.
+    seen = preprocess(np.reshape(drawing["pixels"], (drawing["height"], -1)).astype(np.uint8))
+    X = to_inputs(seen[None], np.float64)
+    Y = one_hot(np.array([target]), dtype=np.float64)
+    cost, gradient = cost_and_gradient(seed.network, seed.theta.astype(np.float64), X, Y)
+    assert body["cost"] == pytest.approx(cost)
+    assert body["target"] == target
+    assert body["guess"] == label
+    dW1 = seed.network.layout.views(gradient)[0][0]
+    assert body["first_layer"]["shape"] == [16, 784]
+    np.testing.assert_allclose(body["first_layer"]["nudges"], -dW1.ravel(), atol=1e-12)
+    np.testing.assert_allclose(body["first_layer"]["weights"], seed.theta[: 16 * 784])
+    # Only inked pixels are nudged: ∂C/∂W¹[j, k] = δⱼ xₖ.
+    nudges = np.reshape(body["first_layer"]["nudges"], (16, 784))
+    assert np.all(nudges[:, seen.ravel() == 0] == 0)
+    # The list: largest |∂C/∂θ| first, each with its direction and current value.
+    top = body["top"]
+    assert len(top) == 12
+    sizes = [abs(t["derivative"]) for t in top]
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[0] == pytest.approx(np.max(np.abs(gradient)))
+    for t in top:
+        assert t["value"] == pytest.approx(float(seed.theta[t["index"]]))
+        assert t["nudge"] == pytest.approx(-t["derivative"])
+        assert t["direction"] == ("increase" if t["nudge"] > 0 else "decrease")
+    wants = {o["neuron"]: o["wants"] for o in body["outputs"]}
+    assert wants[target] == "up"
+    assert all(wants[j] == "down" for j in range(10) if j != target)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"target": 10}, "target"),
+        ({"target": -1}, "target"),
+        ({"target": "3"}, "target"),
+        ({"target": None}, "target"),
+        ({"top": 0}, "top"),
+        ({"top": 1000}, "top"),
+        ({"network": "other"}, "network"),
+        ({"learning_rate": 1}, "learning_rate"),
+    ],
+)
+def test_bad_nudge_requests_are_refused(url: str, digits: list, change: dict, words: str) -> None:
+    body = {"drawing": drawing_of(digits[0][0]), "target": 3, **change}
+    assert_error(httpx.post(f"{url}/api/nudges", json=body), 422, words)
+
+
+def test_nudges_for_a_blank_drawing_are_refused(url: str) -> None:
+    blank = {"width": 16, "height": 16, "pixels": [0] * 256}
+    response = httpx.post(f"{url}/api/nudges", json={"drawing": blank, "target": 3})
+    assert_error(response, 422, "no ink")

@@ -233,3 +233,23 @@ def test_bad_settings_are_explained(page: Any) -> None:
     page.locator("#start").click()
     page.wait_for_function("document.querySelector('#job-state').textContent.includes('hidden')")
     assert "Not started" in page.locator("#job-state").inner_text()
+
+
+# --------------------------------------------------------------------------- Nudges
+
+
+def test_nudges_for_a_target_digit(page: Any) -> None:
+    draw_seven(page)
+    assert guess_of(page) == "7"
+    page.locator('.tabs a[data-tab="nudges"]').click()
+    page.wait_for_selector("#nudges:not([hidden])")
+    page.locator("#targets button", has_text="1").click()
+    assert page.locator("#targets button", has_text="1").get_attribute("aria-pressed") == "true"
+    page.wait_for_function("nudges.result !== null && nudges.result.target === 1")
+    items = page.locator("#top-nudges tbody tr")
+    assert items.count() == 12
+    assert "bias of output" in " ".join(items.all_inner_texts())
+    assert page.locator("#nudge-grid canvas").count() == 16
+    assert "Cost for target 1" in page.locator("#nudge-cost").inner_text()
+    assert page.locator("#wants .bar.target .want").inner_text() == "↑"
+    shot(page, "web-nudges", "#nudges")

@@ -45,6 +45,7 @@ from ..images import preprocess
 from ..init import init_params
 from ..model import Model
 from ..network import Network, feedforward
+from ..nudges import example_wants, largest_nudges
 from ..train import Epoch, TrainSettings, train
 from .jobs import JobBusy, JobManager, JobSpec, TrainingJob
 
@@ -98,6 +99,15 @@ class PredictRequest(Strict):
 
     drawing: Drawing
     network: Which = "served"
+
+
+class NudgesRequest(Strict):
+    """A drawing and the digit the network should say for it."""
+
+    drawing: Drawing
+    target: int = Field(ge=0, le=9, description="the digit to nudge the network towards")
+    network: Which = "served"
+    top: int = Field(default=12, ge=1, le=100, description="how many of the largest to list")
 
 
 class TrainRequest(Strict):
@@ -159,6 +169,33 @@ class Prediction(BaseModel):
     activations: list[list[float]] = Field(description="a¹ … aᴸ: every layer after the input")
     probabilities: list[float]
     guess: int
+
+
+class FirstLayerNudges(BaseModel):
+    """W¹ and the nudges −∂Cₓ/∂W¹ asked by one example, both (n1 × 784) row-major."""
+
+    shape: list[int]
+    weights: list[float]
+    nudges: list[float]
+
+
+class Nudges(BaseModel):
+    """The gradient of one example's cost, for a chosen target digit, read as nudges."""
+
+    network: Which
+    image: list[int] = Field(description="the 28×28 input after preprocessing")
+    probabilities: list[float]
+    guess: int
+    target: int
+    cost: float = Field(description="Cₓ = Σⱼ (aⱼ − yⱼ)² for this example and target")
+    top: list[dict[str, Any]] = Field(
+        description="the largest |∂Cₓ/∂θᵢ| first: name, description, layer, kind, position, "
+        "value θᵢ, derivative ∂Cₓ/∂θᵢ, nudge −∂Cₓ/∂θᵢ, direction"
+    )
+    outputs: list[dict[str, Any]] = Field(
+        description="per output neuron: activation, target, which way it wants to go"
+    )
+    first_layer: FirstLayerNudges
 
 
 class ModelInfo(BaseModel):
@@ -342,6 +379,44 @@ def create_app(
             "activations": [_floats(layer[0]) for layer in activations[1:]],
             "probabilities": _floats(probabilities),
             "guess": int(np.argmax(a)),
+        }
+
+    # ----------------------------------------------------------------- Nudges
+
+    @app.post("/api/nudges", response_model=Nudges, tags=["nudges"], responses=ERRORS)
+    def nudges(request: NudgesRequest) -> dict[str, Any]:
+        """Which weights and biases one drawing asks to change most, to say ``target``.
+
+        The gradient of this one example's cost with the target's one-hot vector, by
+        backpropagation (:func:`nudgenet.nudges.example_wants`), listed by
+        :func:`nudgenet.nudges.largest_nudges`.
+        """
+        m = network_model(request.network)
+        image = preprocess(request.drawing.array(), invert=False)  # (28, 28) uint8
+        x = to_inputs(image[None], np.float64)[0]  # (784,)
+        wants = example_wants(m.network, m.theta, x, request.target, cost=m.cost)
+        layout = m.network.layout
+        top = largest_nudges(layout, wants.gradient, 1.0, k=request.top)
+        a = np.array([o.activation for o in wants.outputs])
+        W1 = layout.views(m.theta)[0][0]  # (n1, 784)
+        dW1 = layout.views(wants.gradient)[0][0]
+        return {
+            "network": request.network,
+            "image": image.ravel().tolist(),
+            "probabilities": _floats(a / max(float(a.sum()), np.finfo(a.dtype).tiny)),
+            "guess": int(np.argmax(a)),
+            "target": request.target,
+            "cost": wants.cost,
+            "top": [{**n.as_dict(), "value": float(m.theta[n.index])} for n in top],
+            "outputs": [
+                {k: o.as_dict()[k] for k in ("neuron", "activation", "target", "wants")}
+                for o in wants.outputs
+            ],
+            "first_layer": {
+                "shape": list(W1.shape),
+                "weights": _floats(W1),
+                "nudges": _floats(-dW1),
+            },
         }
 
     # ----------------------------------------------------------------- Learn

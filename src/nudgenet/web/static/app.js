@@ -923,12 +923,24 @@ const nudges = {
     const r = this.result;
     $("#nudge-cost").innerHTML =
       `Cost for target ${r.target}: <b>C = Σⱼ(aⱼ − yⱼ)² = ${fmt(r.cost, 4)}</b>. ` +
-      `Following the nudges lowers it, making the network lean towards ${r.target}.`;
-    $("#top-nudges").replaceChildren(...r.top.map((t) => {
-      const li = document.createElement("li");
-      const arrow = t.nudge > 0 ? '<span class="up">↑</span>' : '<span class="down">↓</span>';
-      li.innerHTML = `${arrow} ${t.name}: ${fmt(t.value)}, slope ${fmt(t.gradient)}`;
-      return li;
+      `Nudging every parameter downhill lowers it: output ${r.target} brightens, the others dim.`;
+    $("#top-nudges tbody").replaceChildren(...r.top.map((t) => {
+      const row = document.createElement("tr");
+      const arrow = t.nudge > 0 ? '<span class="up" title="should grow">↑</span>' : '<span class="down" title="should shrink">↓</span>';
+      row.innerHTML = `<td>${arrow}</td><td><code>${t.name}</code></td><td class="left">${t.description}</td>` +
+        `<td>${fmt(t.value)}</td><td>${fmt(t.derivative)}</td>`;
+      return row;
+    }));
+    const wants = $("#wants");
+    wants.replaceChildren(...r.outputs.map((o) => {
+      const row = document.createElement("div");
+      row.className = "bar" + (o.neuron === r.target ? " target" : "");
+      row.setAttribute("role", "listitem");
+      const arrow = o.wants === "up" ? '<span class="want up">↑</span>' : '<span class="want down">↓</span>';
+      row.innerHTML = `<span class="digit">${o.neuron}</span><span class="track"><span class="fill" style="width:${(100 * o.activation).toFixed(1)}%"></span></span>` +
+        `<span class="pct">${o.activation.toFixed(2)}</span>${arrow}`;
+      row.setAttribute("aria-label", `output ${o.neuron}: activation ${o.activation.toFixed(2)}, wants ${o.wants}`);
+      return row;
     }));
     const grid = $("#nudge-grid");
     const [n, nIn] = r.first_layer.shape;
