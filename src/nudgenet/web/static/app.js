@@ -446,7 +446,7 @@ function lineChart(canvas, { series, xMax, yMin = 0, yMax, xLabel, yFormat = fmt
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, width, height);
   const left = 48;
-  const right = 12;
+  const right = 20;
   const top = 10;
   const bottom = 34;
   const w = width - left - right;
@@ -588,6 +588,7 @@ const learn = {
     this.epochs = [];
     this.weights = null;
     this.nextEvent = 0;
+    $("#weights-step").textContent = "";
     $("#weight-grid").replaceChildren();
     this.showState(status);
     this.redraw();
@@ -689,11 +690,13 @@ const learn = {
     if (!w) return;
     const [n, nIn] = w.shape;
     const grid = $("#weight-grid");
+    if ($("p", grid)) grid.replaceChildren(); // the placeholder before the first weights
     while (grid.children.length < n) {
       const figure = document.createElement("figure");
       figure.innerHTML = `<canvas></canvas><figcaption>${grid.children.length}</figcaption>`;
       grid.appendChild(figure);
     }
+    while (grid.children.length > n) grid.lastChild.remove();
     for (let j = 0; j < n; j++) {
       drawWeights($("canvas", grid.children[j]), w.weights.slice(j * nIn, (j + 1) * nIn));
     }
