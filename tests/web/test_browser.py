@@ -206,20 +206,28 @@ def test_the_page_fits_a_phone(browser: Any, site: str) -> None:
 
 def test_train_and_watch_the_cost_curve_grow(page: Any) -> None:
     page.goto(page.url.split("#")[0] + "#learn")
-    page.fill('input[name="epochs"]', "4")
-    page.fill('input[name="train_size"]', "3000")
+    state = "document.querySelector('#job-state').dataset.state"
+    # A long job (batch size 1, 50 epochs) to pause, resume and stop at leisure.
+    page.fill('input[name="batch_size"]', "1")
+    page.fill('input[name="epochs"]', "50")
     page.locator("#start").click()
     page.wait_for_function("learn.points.length > 0")
     page.locator("#pause").click()
-    page.wait_for_function("document.querySelector('#job-state').dataset.state === 'paused'")
-    assert re.match(r"Paused at epoch \d of 4", page.locator("#job-state").inner_text())
+    page.wait_for_function(f"{state} === 'paused'")
+    assert re.match(r"Paused at epoch \d+ of 50", page.locator("#job-state").inner_text())
+    assert page.locator("#start").is_disabled()
     paused_points = page.evaluate("learn.points.length")
     page.locator("#resume").click()
-    page.wait_for_function(
-        "document.querySelector('#job-state').dataset.state === 'finished'", timeout=60_000
-    )
-    assert page.evaluate("learn.points.length") > paused_points  # the curve gained points
-    assert page.evaluate("learn.epochs.length") == 5  # epochs 0..4
+    page.wait_for_function(f"learn.points.length > {paused_points}")  # the curve gains points
+    page.locator("#stop").click()
+    page.wait_for_function(f"{state} === 'stopped'")
+    # A short job, watched to the end.
+    page.fill('input[name="batch_size"]', "10")
+    page.fill('input[name="epochs"]', "5")
+    page.locator("#start").click()
+    page.wait_for_function(f"{state} === 'finished'", timeout=60_000)
+    assert page.evaluate("learn.points.length") > 1000  # (each the mean of a few steps)
+    assert page.evaluate("learn.epochs.length") == 6  # epochs 0..5
     assert page.locator("#weight-grid canvas").count() == 16
     assert "Test accuracy" in page.locator("#job-state").inner_text()
     assert page.locator("#start").is_enabled()
