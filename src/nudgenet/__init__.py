@@ -7,7 +7,7 @@ gradient ∇C computed by backpropagation. Everything a learner needs is importa
 
 __version__ = "0.1.0"
 
-from . import landscape, nudges, symmetry  # lessons: look inside one gradient step
+from . import landscape, nudges, pictures, regimes, symmetry, toy  # the lessons, by topic
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
 from .cost import get_cost, quadratic
@@ -40,6 +40,7 @@ from .model import Model
 from .network import Network, accuracy, feedforward, predict, probabilities
 from .pictures import draw_all
 from .schedules import make_schedule
+from .toy import parse_cost, run_descent
 from .train import Epoch, TrainSettings, minibatches, train
 
 __all__ = [
@@ -82,17 +83,22 @@ __all__ = [
     "nudges",
     "numerical_gradient",
     "one_hot",
+    "parse_cost",
+    "pictures",
     "predict",
     "preprocess",
     "probabilities",
     "quadratic",
     "read_idx",
+    "regimes",
     "relative_error",
     "relu",
+    "run_descent",
     "sigmoid",
     "softmax",
     "symmetry",
     "tanh",
     "to_inputs",
+    "toy",
     "train",
 ]

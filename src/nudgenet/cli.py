@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from . import __version__, cli_pictures
 from .activations import ACTIVATIONS, OUTPUTS
+from .cli_descent import register as register_descent
 from .cli_inside import register as register_inside
 from .cli_web import register as register_serve
 from .cost import COSTS
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=run_gradcheck)
     cli_pictures.register(commands)
     register_inside(commands)
+    register_descent(commands)
     register_serve(commands)
     return parser
 

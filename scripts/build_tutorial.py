@@ -1,0 +1,290 @@
+"""Write docs/tutorial.ipynb, the lecture note run cell by cell, and render it to Markdown.
+
+The notebook's text and code live here, so that they can be reviewed as a diff; running
+
+    python scripts/build_tutorial.py
+
+writes ``docs/tutorial.ipynb`` (without outputs), executes it, and writes the executed
+Markdown rendering ``docs/tutorial.md`` with its figures in ``docs/tutorial_files/``. The test
+suite executes the notebook too (tests/test_tutorial.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import nbformat
+from nbconvert import MarkdownExporter
+from nbconvert.preprocessors import ExecutePreprocessor
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+CELLS: list[tuple[str, str]] = [
+    (
+        "md",
+        """# How a neural network learns: the lecture note, run
+
+This notebook follows the lecture note on gradient descent (3Blue1Brown's neural networks,
+chapter 2) section by section. Every idea in it is computed here, on the real network, with
+nudgenet's public API. It runs in about a minute on a laptop, using the small MNIST subset
+that ships inside the package.""",
+    ),
+    (
+        "code",
+        """%matplotlib inline
+import numpy as np
+
+import nudgenet as nn
+from nudgenet import landscape, nudges, pictures, regimes, symmetry, toy
+
+data = nn.load_mini()
+X, Y = nn.to_inputs(data.train_images), nn.one_hot(data.train_labels)
+X_test = nn.to_inputs(data.test_images)
+print(data, X.shape, Y.shape)""",
+    ),
+    (
+        "md",
+        """## What should learning optimise?
+
+The network is a function: 784 pixels in, 10 numbers out. What it computes is decided by its
+**parameters**, every weight and bias, 13,002 of them for the 784-16-16-10 network. nudgenet
+keeps them all in one flat vector θ, and each layer's W and b are views into it.""",
+    ),
+    (
+        "code",
+        """network = nn.Network((784, 16, 16, 10))       # sigmoid hidden and output layers
+rng = np.random.default_rng(0)
+theta = nn.init_params(network.layout, "normal", rng=rng, dtype="float32")
+print("parameters:", network.n_params, "=", theta.shape)
+(W1, b1), (W2, b2), (W3, b3) = network.layout.views(theta)
+print("W1", W1.shape, "b1", b1.shape, "W2", W2.shape, "W3", W3.shape)
+print("W1 is a view into θ:", np.shares_memory(W1, theta))""",
+    ),
+    (
+        "md",
+        """## The cost function
+
+For one example the cost is the squared error summed over the 10 outputs,
+Σ_j (a_j − y_j)², where y is 1 for the right digit and 0 elsewhere. The cost C is its average
+over all training examples: one number that says how bad the network is. A random network is
+bad, and its guesses are no better than chance.""",
+    ),
+    (
+        "code",
+        """a = nn.feedforward(network, theta, X[:1])[-1][0]
+print("label:", data.train_labels[0])
+print("outputs:", np.round(a, 2))
+print("this example's cost:", float(np.sum((a - Y[0]) ** 2)))
+print("C over all 10,000 training examples:", nn.evaluate_cost(network, theta, X, Y))
+print("accuracy:", nn.accuracy(network, theta, X_test, data.test_labels))""",
+    ),
+    (
+        "md",
+        """## The derivative, and one-parameter gradient descent (Example 1)
+
+Take a cost of one weight, C(w) = (w − 3)². Its derivative, the slope, is 2w − 6 (the power
+rule). Start at w = 0 with learning rate η = 0.1 and step against the slope: the slope is −6,
+so w moves to 0 − 0.1·(−6) = 0.6; there the slope is −4.8, so w moves to 1.08; and on to 3,
+where the curve is flat and the slope is 0. `toy.run_descent` uses `nn.descend`, the same
+routine that trains the network below.""",
+    ),
+    (
+        "code",
+        """run = toy.run_descent("(w-3)**2", start=0.0, learning_rate=0.1)
+print("dC/dw =", run.function.derivative_text)
+print(" k      w      C(w)   slope   new w")
+for s in run.steps[:4]:
+    print(f"{s.step:2d} {s.point[0]:6.3f} {s.cost:9.4f} {s.slope[0]:7.3f} {s.new_point[0]:7.3f}")
+w = run.final_point[0]
+print(f"... after {len(run.steps)} steps w = {w:.6f}, converged: {run.converged}")""",
+    ),
+    ("code", """toy.plot_descent(run)"""),
+    (
+        "md",
+        """## Gradient descent on a landscape
+
+With two parameters the cost is a landscape of hills and valleys, and the gradient points
+uphill the steepest way; gradient descent walks the other way. Where there are several
+valleys, the start decides which one the ball rolls into.""",
+    ),
+    (
+        "code",
+        """bowl = toy.run_descent("x**2 + 3*y**2", start=(2.0, 1.0), learning_rate=0.1)
+print("gradient:", bowl.function.derivative_text, "-> ends at", np.round(bowl.final_point, 4))
+for w0 in (-2.0, 2.0):
+    valley = toy.run_descent("w**4 - 3*w**2 + w", start=w0, learning_rate=0.01, steps=2000)
+    print(f"start w = {w0:+}: rolls into the valley at w = {valley.final_point[0]:.3f}")
+toy.plot_descent(bowl)""",
+    ),
+    (
+        "md",
+        """## The update rule on the real network
+
+The same step on all 13,002 parameters at once: θ ← θ − η∇C, with ∇C computed by
+backpropagation. It agrees with the definition of the derivative (finite differences), and one
+small step lowers the cost by what the gradient predicts, ΔC ≈ −η‖∇C‖².""",
+    ),
+    (
+        "code",
+        """check = nn.check_gradient(rng=np.random.default_rng(0))
+print(f"backprop vs finite differences: max relative error {check.max_relative_error:.1e}")
+Xs, Ys = X[:1000].astype(np.float64), Y[:1000].astype(np.float64)
+theta64 = theta.astype(np.float64)
+C, grad = nn.cost_and_gradient(network, theta64, Xs, Ys)
+step = nudges.first_order_check(network, theta64, Xs, Ys, learning_rate=0.05, gradient=grad)
+print(f"C = {C:.4f}; predicted change {step.predicted_change:.5f}, actual {step.actual_change:.5f}")
+new_theta = nn.gradient_step(theta64, grad, 0.05)  # θ − η∇C, as the note writes it
+print("C after the step:", nn.evaluate_cost(network, new_theta, Xs, Ys))""",
+    ),
+    (
+        "md",
+        """## Why the gradient? The nudges (Example 2)
+
+Each component of ∇C says how sensitive the cost is to one parameter. A positive derivative
+means increasing that weight increases the cost, so the step decreases it; a negative one, the
+opposite. Some weights matter far more than others.""",
+    ),
+    (
+        "code",
+        """for n in nudges.largest_nudges(network.layout, grad, learning_rate=1.0, k=5):
+    print(f"{n.name:>12}  dC/dθ = {n.derivative:+.4f} -> {n.direction} "
+          f"({n.times_median:.0f}× the median)  {n.description}")
+print("components:", grad.size)""",
+    ),
+    (
+        "md",
+        """## The learning rate
+
+Too small and learning crawls; too large and it overshoots, bounces, or flies off. The same
+problem at four rates, each run labelled from its cost history.""",
+    ),
+    (
+        "code",
+        """comparison = regimes.compare_rates("toy", [0.01, 0.1, 0.9, 1.1])
+for r in comparison.runs:
+    print(f"{r.label:>9}: {r.regime:>10}   final cost {r.final_cost:.3g}")
+regimes.plot_comparison(comparison)""",
+    ),
+    (
+        "md",
+        """## Why random initialisation?
+
+If all weights start equal, every neuron of a layer computes the same thing, gets the same
+gradient, and stays its twin forever. Random starting values break the symmetry. Train twice,
+from constant and from random weights, and count the distinct hidden neurons.""",
+    ),
+    (
+        "code",
+        """settings = nn.TrainSettings(epochs=2, batch_size=10, lr=1.0)
+subset = (X[:3000], Y[:3000])
+const, rand = symmetry.compare_initialisations(
+    network, *subset, settings, seed=0, test=(X_test, data.test_labels))
+for r in (const, rand):
+    print(f"{r.init:>8}: distinct neurons per hidden layer {r.distinct}, "
+          f"test accuracy {r.test_accuracy:.1%}")""",
+    ),
+    (
+        "md",
+        """## Learning: gradient descent on the digits
+
+Now train the network by mini-batch stochastic gradient descent: each step estimates ∇C on a
+batch of 10 images and nudges θ against it. Epoch 0 is the untrained network.""",
+    ),
+    (
+        "code",
+        """seeds = np.random.SeedSequence(0).spawn(2)  # as `nudgenet train --seed 0` does
+rng_init, rng_shuffle = (np.random.default_rng(s) for s in seeds)
+theta = nn.init_params(network.layout, "xavier", rng=rng_init, dtype="float32")
+settings = nn.TrainSettings(epochs=5, batch_size=10, lr=1.0, schedule="cosine")
+history, step_costs = [], []
+for record in nn.train(network, theta, X, Y, settings, rng=rng_shuffle,
+                       test=(X_test, data.test_labels)):
+    if isinstance(record, nn.Epoch):
+        history.append(record.as_dict())
+        print(f"epoch {record.epoch}: cost {record.train_cost:.4f}, "
+              f"test accuracy {record.test_accuracy:.1%}")
+    else:
+        step_costs.append(record.cost)
+model = nn.Model(network, theta, settings=settings.as_dict(), history=history,
+                 step_costs=np.array(step_costs))""",
+    ),
+    ("code", """pictures.cost_figure(model)"""),
+    (
+        "md",
+        """## What the first layer learned
+
+Each of the 16 hidden neurons of the first layer weighs the 784 pixels; drawn as a 28×28
+image (red positive, blue negative), its weights show the pattern of ink it responds to.""",
+    ),
+    ("code", """pictures.weights_figure(model)"""),
+    (
+        "md",
+        """## The cost landscape of the real network
+
+Along the direction of the gradient, the cost of the real network falls at first with slope
+−‖∇C‖, which is why a small step of η goes downhill.""",
+    ),
+    (
+        "code",
+        """Xl, Yl = X[:500].astype(np.float64), Y[:500].astype(np.float64)
+line = landscape.line_slice(network, theta.astype(np.float64), Xl, Yl,
+                            np.linspace(-2, 2, 41), learning_rate=1.0)
+landscape.draw_line(line)""",
+    ),
+    (
+        "md",
+        """## Summary
+
+* Learning is an optimisation problem: define a cost, compute its gradient, step against it.
+* The negative gradient is the direction of steepest decrease; backpropagation computes it for
+  all 13,002 parameters in one backward pass.
+* The learning rate sets the step: too small is slow, too large overshoots or diverges.
+* Random initialisation breaks the symmetry between neurons.
+
+From the command line, the same lessons are `nudgenet descend`, `nudgenet learning-rate`,
+`nudgenet symmetry`, `nudgenet nudges`, `nudgenet landscape`, `nudgenet train` and
+`nudgenet plot`.""",
+    ),
+]
+
+
+def build_notebook() -> nbformat.NotebookNode:
+    """The tutorial as a notebook without outputs."""
+    cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in CELLS]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run every cell in a fresh kernel (in the notebook's folder); raises on the first error."""
+    ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str(DOCS)}}
+    )
+    return nb
+
+
+def main() -> None:
+    """Write the notebook and its executed Markdown rendering."""
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    nb = build_notebook()
+    nbformat.write(nb, DOCS / "tutorial.ipynb")
+    executed = execute(nb)
+    body, resources = MarkdownExporter().from_notebook_node(
+        executed, resources={"output_files_dir": "tutorial_files"}
+    )
+    (DOCS / "tutorial.md").write_text(body)
+    for name, data in resources.get("outputs", {}).items():
+        path = DOCS / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""``nudgenet descend`` and ``nudgenet learning-rate`` as a learner meets them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nudgenet.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def table_rows(out: str) -> list[list[str]]:
+    """The rows of the step table: lines that start with a step number."""
+    return [
+        line.split() for line in out.splitlines() if line.split()[:1] and line.split()[0].isdigit()
+    ]
+
+
+# --------------------------------------------------------------------------- descend
+
+
+def test_descend_prints_the_notes_example(capsys) -> None:
+    code, out, err = run(capsys, "descend")
+    assert code == 0, err
+    assert "dC/dw = 2*w - 6" in out
+    assert "agrees" in out  # the finite-difference check
+    rows = table_rows(out)
+    # step, w, C(w), dC/dw, −η·dC/dw, new w
+    assert rows[0] == ["0", "0", "9", "-6", "0.6", "0.6"]
+    assert rows[1] == ["1", "0.6", "5.76", "-4.8", "0.48", "1.08"]
+    assert "... 60 more steps (--all prints them) ..." in out
+    assert rows[-1][0] == "69"
+    assert "converged after 70 steps" in out
+    assert "a minimum (the bottom of a valley)" in out
+
+
+def test_descend_all_prints_every_step(capsys) -> None:
+    code, out, _ = run(capsys, "descend", "--all")
+    assert code == 0
+    assert [row[0] for row in table_rows(out)] == [str(k) for k in range(70)]
+
+
+def test_descend_json_gives_the_steps_as_data(capsys) -> None:
+    result = run_json(capsys, "descend")
+    assert result["derivative"] == "2*w - 6"
+    first, second = result["steps"][:2]
+    assert (first["w"], first["cost"], first["slope"]) == (0.0, 9.0, -6.0)
+    assert first["new_w"] == pytest.approx(0.6, abs=1e-12)
+    assert second["slope"] == pytest.approx(-4.8, abs=1e-12)
+    assert second["new_w"] == pytest.approx(1.08, abs=1e-12)
+    assert result["converged"] is True
+    assert result["diverged"] is False
+    assert abs(result["final_w"] - 3.0) < 1e-6
+    assert len(result["steps"]) == result["n_steps"] == 70
+    assert result["derivative_check"]["relative_error"] < 1e-8
+
+
+def test_descend_shows_a_blow_up_not_a_traceback(capsys) -> None:
+    code, out, err = run(capsys, "descend", "--lr", "1.1")
+    assert code == 0, err
+    assert err == ""
+    assert "DIVERGED: at step 19" in out
+    assert "1 − η·C'' = 1 − 1.1·2 = -1.2; since |-1.2| > 1" in out
+    assert "help: use a smaller --lr, below 1" in out
+    rows = table_rows(out)
+    assert rows[0] == ["0", "0", "9", "-6", "6.6", "6.6"]
+    assert rows[1][1:3] == ["6.6", "12.96"]  # overshot to the other side, higher up
+    result = run_json(capsys, "descend", "--lr", "1.1")
+    assert result["diverged"] is True
+    assert result["converged"] is False
+    assert "|-1.2| > 1" in result["why"]
+
+
+def test_descend_explains_other_endings(capsys) -> None:
+    code, out, _ = run(capsys, "descend", "--", "-w**2")
+    assert code == 0
+    assert "no step: the slope is already flat at the start" in out
+    assert "a maximum (the top of a hill)" in out
+    code, out, err = run(capsys, "descend", "w**3", "--w0", "-1")
+    assert code == 0, err
+    assert "help: there is no valley floor this way" in out
+    code, out, _ = run(capsys, "descend", "--lr", "0.01", "--steps", "5")
+    assert "stopped after 5 steps without converging" in out
+    assert "help: take more --steps, or a larger --lr" in out
+
+
+def test_descend_two_starts_two_valleys(capsys) -> None:
+    left = run_json(capsys, "descend", "w**4 - 3*w**2 + w", "--w0", "0")
+    right = run_json(capsys, "descend", "w**4 - 3*w**2 + w", "--w0", "0.5")
+    code, out, _ = run(capsys, "descend", "w**4 - 3*w**2 + w", "--w0", "0.5")
+    assert "not the deepest (that has C = -3.514)" in out
+    valleys = [v["w"] for v in left["valleys"]]
+    assert len(valleys) == 2
+    assert left["final_w"] == pytest.approx(valleys[0], abs=1e-5)
+    assert right["final_w"] == pytest.approx(valleys[1], abs=1e-5)
+    code, out, _ = run(capsys, "descend", "w**4 - 3*w**2 + w", "--start=-1")
+    assert code == 0
+    assert "C has 2 valleys" in out
+    assert "from w = -1 the ball rolled into the one at w ≈ -1.3008, the deepest" in out
+
+
+def test_descend_two_variables(capsys, tmp_path: Path) -> None:
+    plot = tmp_path / "bowl.png"
+    result = run_json(capsys, "descend", "x**2 + 3*y**2", "--start", "2,1", "--plot", str(plot))
+    assert result["derivative"] == "(2*x, 6*y)"
+    first = result["steps"][0]
+    assert (first["slope_x"], first["slope_y"]) == (4.0, 6.0)
+    assert (first["new_x"], first["new_y"]) == pytest.approx((1.6, 0.4))
+    assert result["converged"] is True
+    assert result["final_point"] == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert "final_w" not in result
+    assert plot.read_bytes()[:8] == PNG
+    assert result["figures"] == [str(plot)]
+
+
+def test_descend_writes_png_and_svg(capsys, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "descend", "--plot", str(tmp_path / "curve.png"), "--svg")
+    assert code == 0, err
+    assert (tmp_path / "curve.png").read_bytes()[:8] == PNG
+    assert b"<svg" in (tmp_path / "curve.svg").read_bytes()
+    assert f"figure saved to {tmp_path / 'curve.svg'}" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["__import__('os').system('true')"], "is not an allowed function"),
+        (["w.real"], "attribute access"),
+        (["z**2"], "unknown name 'z'"),
+        (["w +"], "not a formula"),
+        (["3"], "no variable"),
+        (["(w-3)**2", "--start", "1,2"], "the start has 2 number(s)"),
+        (["x*y", "--w0", "1"], "--w0 sets w"),
+        (["(w-3)**2", "--w0", "1", "--start", "1"], "not both"),
+        (["(w-3)**2", "--lr", "0"], "positive finite"),
+        (["log(w)"], "not defined at the start"),
+        (["(w-3)**2", "--svg"], "--svg needs --plot"),
+    ],
+)
+def test_descend_errors_are_one_line(capsys, argv: list[str], message: str) -> None:
+    code, out, err = run(capsys, "descend", *argv)
+    assert code == 1
+    assert out == ""
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert message in error_lines[0]
+    assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- learning-rate
+
+
+def test_learning_rate_on_the_toy(capsys, tmp_path: Path) -> None:
+    plot = tmp_path / "rates.png"
+    code, out, err = run(capsys, "learning-rate", "--plot", str(plot))
+    assert code == 0, err
+    lines = {line.split()[0]: line.split()[1] for line in out.splitlines()[4:8]}
+    assert lines == {"0.01": "slow", "0.1": "converges", "0.9": "oscillates", "1.1": "diverges"}
+    assert plot.read_bytes()[:8] == PNG
+    result = run_json(capsys, "learning-rate", "--rates", "0.05,1.5")
+    assert [r["regime"] for r in result["runs"]] == ["converges", "diverges"]
+    assert result["history"] == "the cost C(w_k) after every step k"
+    assert len(result["runs"][0]["costs"]) == 31
+
+
+def test_learning_rate_on_the_network(capsys, tmp_path: Path) -> None:
+    plot = tmp_path / "network.png"
+    result = run_json(capsys, "learning-rate", "--on", "network", "--plot", str(plot))
+    regimes = {r["learning_rate"]: r["regime"] for r in result["runs"]}
+    assert regimes == {0.001: "slow", 1.0: "converges", 10.0: "oscillates", 30.0: "stalls"}
+    assert result["on"] == "network"
+    assert "after every epoch" in result["history"]
+    assert all(len(r["costs"]) == 11 for r in result["runs"])
+    assert plot.read_bytes()[:8] == PNG
+
+
+def test_learning_rate_schedules(capsys, tmp_path: Path) -> None:
+    plot = tmp_path / "schedules.png"
+    code, out, err = run(
+        capsys, "learning-rate", "--schedules", "constant,cosine", "--plot", str(plot), "--svg"
+    )
+    assert code == 0, err
+    assert "schedules from η = 1.05" in out
+    assert "constant  diverges" in out
+    assert "cosine  converges" in out
+    assert plot.read_bytes()[:8] == PNG
+    assert (tmp_path / "schedules.svg").exists()
+    result = run_json(capsys, "learning-rate", "--schedules", "step", "--lr", "0.9", "--steps", "8")
+    (step,) = result["runs"]
+    assert step["learning_rates"] == [0.9, 0.9, 0.45, 0.45, 0.225, 0.225, 0.1125, 0.1125]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "3"], "--epochs only applies with --on network"),
+        (["--on", "network", "--steps", "3"], "--steps only applies with --on toy"),
+        (["--lr", "0.5"], "--lr is the starting rate of --schedules"),
+        (["--rates", "0.1", "--schedules", "step"], "not both"),
+        (["--schedules", "warmup"], "unknown schedule 'warmup'"),
+        (["--rates", "0.1,-2"], "positive finite"),
+        (["--on", "network", "--examples", "0"], "examples must be between"),
+        (["--svg"], "--svg needs --plot"),
+    ],
+)
+def test_learning_rate_errors_are_one_line(capsys, argv: list[str], message: str) -> None:
+    code, out, err = run(capsys, "learning-rate", *argv)
+    assert code == 1
+    assert out == ""
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert message in error_lines[0]
