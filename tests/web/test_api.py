@@ -111,10 +111,11 @@ def test_openapi_documents_every_endpoint_and_forbids_unknown_fields(url: str) -
         "/api/train/stop",
         "/api/train/events",
         "/api/nudges",
+        "/api/descend",
     }
     assert "text/event-stream" in paths["/api/train/events"]["get"]["responses"]["200"]["content"]
     schemas = spec["components"]["schemas"]
-    for name in ("PredictRequest", "Drawing", "TrainRequest", "NudgesRequest"):
+    for name in ("PredictRequest", "Drawing", "TrainRequest", "NudgesRequest", "DescendRequest"):
         assert schemas[name]["additionalProperties"] is False, name
 
 
@@ -436,3 +437,86 @@ def test_nudges_for_a_blank_drawing_are_refused(url: str) -> None:
     blank = {"width": 16, "height": 16, "pixels": [0] * 256}
     response = httpx.post(f"{url}/api/nudges", json={"drawing": blank, "target": 3})
     assert_error(response, 422, "no ink")
+
+
+# --------------------------------------------------------------------------- Descend
+
+
+def descend(url: str, **request: Any) -> httpx.Response:
+    return httpx.post(f"{url}/api/descend", json=request)
+
+
+def test_descend_the_notes_example(url: str) -> None:
+    body = descend(url, expression="(w-3)^2", start=0, learning_rate=0.1, steps=200).json()
+    assert body["derivative"] == "2*w - 6"
+    points = body["points"]
+    # The lecture note's first steps: slope −6 moves w to 0.6, slope −4.8 moves it to 1.08.
+    assert [p["w"] for p in points[:3]] == pytest.approx([0.0, 0.6, 1.08])
+    assert [p["slope"] for p in points[:2]] == pytest.approx([-6.0, -4.8])
+    assert [p["k"] for p in points] == list(range(len(points)))
+    distances = [abs(p["w"] - 3) for p in points]
+    assert distances == sorted(distances, reverse=True)  # every step nearer to 3
+    assert body["converged"] is True
+    assert body["diverged"] is None
+    assert points[-1]["w"] == pytest.approx(3.0, abs=1e-6)
+    assert body["valleys"] == [[pytest.approx(3.0), pytest.approx(0.0)]]
+    w, cost = body["curve"]["w"], body["curve"]["cost"]
+    assert w[0] < 0 < 3 < w[-1]
+    assert cost == pytest.approx([(x - 3) ** 2 for x in w])
+
+
+def test_descend_overshoots_and_diverges_visibly(url: str) -> None:
+    overshoot = descend(url, start=0, learning_rate=0.9, steps=200).json()
+    ws = [p["w"] for p in overshoot["points"][:4]]
+    assert ws[1] > 3 > ws[2]  # jumps across the bottom ...
+    assert overshoot["converged"] is True  # ... and still settles
+    away = descend(url, start=0, learning_rate=1.1, steps=100).json()
+    assert away["converged"] is False
+    assert "cost" in away["diverged"]
+    assert "η < 2/C'' = 1" in away["why"]
+    costs = [p["cost"] for p in away["points"]]
+    assert costs == sorted(costs)  # every step higher than the last
+    # The chart is drawn around the start and the valley, so the ball flies off it.
+    assert away["curve"]["w"][-1] < max(p["w"] for p in away["points"])
+
+
+def test_descend_two_valleys_and_other_functions(url: str) -> None:
+    body = descend(url, expression="w**4 - 3*w**2 + w", start=2, learning_rate=0.01).json()
+    assert len(body["valleys"]) == 2
+    assert body["points"][-1]["w"] == pytest.approx(body["valleys"][1][0], abs=1e-2)
+    body = descend(url, expression="sin(w)", start=1, learning_rate=0.3, steps=200).json()
+    assert body["valleys"] is None
+    assert body["points"][-1]["w"] == pytest.approx(-np.pi / 2, abs=1e-4)
+
+
+def test_descend_into_undefined_territory_sends_no_nan(url: str) -> None:
+    response = descend(url, expression="log(w)", start=1, learning_rate=2)  # to w = −1
+    assert response.status_code == 200
+    body = json.loads(response.text)  # strict JSON: NaN or Infinity would not parse ...
+    assert body["diverged"]
+    assert None in body["curve"]["cost"]  # ... so undefined values are null
+
+
+@pytest.mark.parametrize(
+    ("request_", "words"),
+    [
+        ({"expression": "__import__('os').system('true')"}, "cannot use the cost"),
+        ({"expression": "open('/etc/passwd')"}, "not an allowed function"),
+        ({"expression": "w.real"}, "attribute"),
+        ({"expression": "x**2 + y**2"}, "one parameter w"),
+        ({"expression": "(w+1)^100000"}, "limit of 100"),
+        ({"expression": "9**9**9**9"}, "too large"),
+        ({"expression": "w" * 300}, "expression"),
+        ({"expression": ""}, "expression"),
+        ({"expression": "3"}, "no variable"),
+        ({"learning_rate": 0}, "learning_rate"),
+        ({"learning_rate": 11}, "learning_rate"),
+        ({"steps": 0}, "steps"),
+        ({"steps": 10_000}, "steps"),
+        ({"start": 1e9}, "start"),
+        ({"start": "0"}, "start"),
+        ({"w0": 1}, "w0"),
+    ],
+)
+def test_bad_descents_are_refused(url: str, request_: dict, words: str) -> None:
+    assert_error(descend(url, **request_), 422, words)

@@ -261,3 +261,54 @@ def test_nudges_for_a_target_digit(page: Any) -> None:
     assert "Cost for target 1" in page.locator("#nudge-cost").inner_text()
     assert page.locator("#wants .bar.target .want").inner_text() == "↑"
     shot(page, "web-nudges", "#nudges")
+
+
+# --------------------------------------------------------------------------- Descend
+
+
+def table_ws(page: Any) -> list[float]:
+    return [float(t) for t in page.locator("#steps tbody tr td:nth-child(2)").all_inner_texts()]
+
+
+def test_step_the_playground_towards_3(page: Any) -> None:
+    page.goto(page.url.split("#")[0] + "#descend")
+    page.wait_for_function("descend.result !== null")
+    assert page.locator("#lr-value").inner_text() == "0.1"
+    assert "2·w - 6" in page.locator("#derivative").inner_text()
+    assert table_ws(page) == [0.0]
+    for _ in range(8):
+        page.locator("#step").click()
+    ws = table_ws(page)
+    assert ws[:3] == [0.0, 0.6, 1.08]  # the lecture note's steps
+    assert len(ws) == 9
+    distances = [abs(w - 3) for w in ws]
+    assert distances == sorted(distances, reverse=True)  # w approaches 3
+    assert distances[-1] < 0.6
+    assert "descending" in page.locator("#descend-state").inner_text()
+    shot(page, "web-descend", "#descend")
+    page.locator("#run").click()  # run to the end
+    page.wait_for_function("document.querySelector('#descend-state').dataset.state === 'converged'")
+    assert abs(table_ws(page)[-1] - 3) < 1e-5
+
+
+def test_a_rate_too_large_flies_off(page: Any) -> None:
+    page.goto(page.url.split("#")[0] + "#descend")
+    page.wait_for_function("descend.result !== null")
+    page.locator("#lr-slider").fill("0.08")  # η = 10^0.08 = 1.2
+    page.wait_for_function("descend.result !== null && descend.result.learning_rate === 1.2")
+    for _ in range(3):
+        page.locator("#step").click()
+    assert "diverging" in page.locator("#descend-state").inner_text()
+    ws = table_ws(page)
+    assert [abs(w - 3) for w in ws] == sorted(abs(w - 3) for w in ws)  # farther every step
+    page.locator("#run").click()
+    page.wait_for_function("document.querySelector('#descend-state').dataset.state === 'diverged'")
+    assert "η < 2/C'' = 1" in page.locator("#descend-state").inner_text()
+    shot(page, "web-descend-diverging", "#descend")
+
+
+def test_a_bad_formula_is_explained(page: Any) -> None:
+    page.goto(page.url.split("#")[0] + "#descend")
+    page.fill('input[name="expression"]', "(w-3)^2 + import")
+    page.wait_for_function("document.querySelector('#descend-state').dataset.state === 'failed'")
+    assert "cannot use the cost" in page.locator("#descend-state").inner_text()

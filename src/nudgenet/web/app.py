@@ -46,6 +46,7 @@ from ..init import init_params
 from ..model import Model
 from ..network import Network, feedforward
 from ..nudges import example_wants, largest_nudges
+from ..toy import divergence_reason, parse_cost, run_descent, valleys
 from ..train import Epoch, TrainSettings, train
 from .jobs import JobBusy, JobManager, JobSpec, TrainingJob
 
@@ -53,6 +54,11 @@ MAX_BODY_BYTES = 1_000_000
 """Largest request body accepted, in bytes; a 256×256 drawing takes about 260 kB."""
 MAX_SIDE = 256
 """Largest drawing side, in pixels: the page sends its canvas at a lower resolution."""
+MAX_EXPRESSION = 200
+"""Longest cost formula accepted by the playground, in characters."""
+MAX_POWER = 100
+"""Largest exponent in a playground formula: higher powers only overflow, and cost time."""
+CURVE_POINTS = 301
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 
@@ -108,6 +114,17 @@ class NudgesRequest(Strict):
     target: int = Field(ge=0, le=9, description="the digit to nudge the network towards")
     network: Which = "served"
     top: int = Field(default=12, ge=1, le=100, description="how many of the largest to list")
+
+
+class DescendRequest(Strict):
+    """A one-parameter cost and how to descend it."""
+
+    expression: str = Field(
+        default="(w-3)^2", min_length=1, max_length=MAX_EXPRESSION, description="C(w)"
+    )
+    start: float = Field(default=0.0, ge=-1e6, le=1e6, description="w₀")
+    learning_rate: float = Field(default=0.1, gt=0.0, le=10.0, description="η")
+    steps: int = Field(default=50, ge=1, le=500, description="the most updates to take")
 
 
 class TrainRequest(Strict):
@@ -196,6 +213,29 @@ class Nudges(BaseModel):
         description="per output neuron: activation, target, which way it wants to go"
     )
     first_layer: FirstLayerNudges
+
+
+class DescentPoint(BaseModel):
+    """w_k with C(w_k) and the slope C′(w_k) there (null where they are not finite)."""
+
+    k: int
+    w: float | None
+    cost: float | None
+    slope: float | None
+
+
+class Descent(BaseModel):
+    """Gradient descent w ← w − η·C′(w) on a typed cost, every step kept."""
+
+    expression: str = Field(description="C(w) as SymPy reads it")
+    derivative: str = Field(description="C′(w), by SymPy")
+    learning_rate: float
+    points: list[DescentPoint] = Field(description="w₀, w₁, …: where each step starts, and the end")
+    converged: bool = Field(description="stopped because the slope was flat")
+    diverged: str | None = Field(description="what blew up, when the run was stopped as diverged")
+    why: str | None = Field(description="why it diverged: η times the curvature")
+    valleys: list[list[float]] | None = Field(description="local minima [w, C(w)] when known")
+    curve: dict[str, list[float | None]] = Field(description="{w: [...], cost: [...]} to draw")
 
 
 class ModelInfo(BaseModel):
@@ -419,6 +459,58 @@ def create_app(
             },
         }
 
+    # ----------------------------------------------------------------- Descend
+
+    @app.post("/api/descend", response_model=Descent, tags=["descend"], responses=ERRORS)
+    def descend_cost(request: DescendRequest) -> dict[str, Any]:
+        """Descend a one-parameter cost from w₀ (:func:`nudgenet.toy.run_descent`).
+
+        The formula is parsed without ``eval`` by :func:`nudgenet.toy.parse_cost` and
+        differentiated by SymPy; the steps are taken by :func:`nudgenet.descent.descend`, the
+        routine that trains the network.
+        """
+        function = parse_cost(request.expression)
+        if function.n != 1:
+            raise ApiError(
+                422,
+                f"the playground follows one parameter w, but {request.expression!r} is a "
+                f"cost of {' and '.join(function.variables)}",
+                "write a cost in w, e.g. (w-3)^2; for x and y use `nudgenet descend --start`",
+            )
+        _check_powers(function.expression, request.expression)
+        run = run_descent(function, [request.start], request.learning_rate, steps=request.steps)
+        minima = valleys(function) if _small_polynomial(function.expression) else None
+        last = run.steps[-1].point if run.steps else run.start
+        points = [
+            {"k": s.step, "w": s.point[0], "cost": s.cost, "slope": s.slope[0]} for s in run.steps
+        ]
+        points.append(
+            {
+                "k": len(run.steps),
+                "w": run.final_point[0],
+                "cost": run.final_cost,
+                "slope": run.final_slope[0],
+            }
+        )
+        lo, hi = _view(request.start, [m[0] for m in minima or []], [p["w"] for p in points])
+        grid = np.linspace(lo, hi, CURVE_POINTS)
+        return {
+            "expression": str(function.expression),
+            "derivative": function.derivative_text,
+            "learning_rate": request.learning_rate,
+            "points": [{k: _finite(v) for k, v in p.items()} for p in points],
+            "converged": run.converged,
+            "diverged": run.diverged,
+            "why": divergence_reason(function, request.learning_rate, last)
+            if run.diverged
+            else None,
+            "valleys": [list(m) for m in minima] if minima is not None else None,
+            "curve": {
+                "w": grid.tolist(),
+                "cost": [_finite(c) for c in np.asarray(function.on_grid(grid), float).tolist()],
+            },
+        }
+
     # ----------------------------------------------------------------- Learn
 
     @app.get("/api/train", response_model=JobStatus, tags=["learn"])
@@ -611,6 +703,47 @@ def _describe(error: Any) -> str:
     got = error.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r:.40})"
     return f"{where}: {message}{shown}"
+
+
+def _check_powers(expression: Any, text: str) -> None:
+    """Refuse exponents beyond :data:`MAX_POWER`: (w+1)^100000 would take minutes to expand."""
+    import sympy
+
+    for power in expression.atoms(sympy.Pow):
+        if power.exp.is_Number and abs(float(power.exp)) > MAX_POWER:
+            raise ApiError(
+                422,
+                f"cannot use the cost {text!r}: the power {power.exp} is beyond the "
+                f"playground's limit of {MAX_POWER}",
+                "use smaller powers; large ones only make the curve overflow",
+            )
+
+
+def _small_polynomial(expression: Any) -> bool:
+    """Whether C is a polynomial in w of low degree, whose valleys are quick to find."""
+    import sympy
+
+    w = sympy.Symbol("w")
+    return bool(expression.is_polynomial(w)) and sympy.Poly(expression, w).degree() <= 12
+
+
+def _view(start: float, minima: list[float], path: list[float | None]) -> tuple[float, float]:
+    """The w range to draw: the start, the valleys, and the path while it stays near them.
+
+    A diverging path leaves this window after a few steps; the page marks where it went.
+    """
+    core = [start, *minima]
+    centre = (min(core) + max(core)) / 2
+    reach = 4 * max((max(core) - min(core)) / 2, 1.0)
+    near = [w for w in path if w is not None and math.isfinite(w) and abs(w - centre) <= reach]
+    lo, hi = min(core + near), max(core + near)
+    margin = max(0.15 * (hi - lo), 0.5)
+    return lo - margin, hi + margin
+
+
+def _finite(x: Any) -> Any:
+    """x, or None where JSON has no number for it (NaN, ±inf)."""
+    return x if not isinstance(x, float) or math.isfinite(x) else None
 
 
 def _floats(a: np.ndarray) -> list[float]:

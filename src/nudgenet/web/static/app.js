@@ -86,6 +86,7 @@ function drawGrey(canvas, pixels) {
 }
 
 function fmt(x, digits = 3) {
+  if (x === null || x === undefined) return "—";
   if (!Number.isFinite(x)) return String(x);
   const a = Math.abs(x);
   if (a !== 0 && (a >= 1e5 || a < 1e-3)) return x.toExponential(2);
@@ -382,7 +383,8 @@ const draw = {
         const g = svg("g", { class: "neuron", "data-layer": l, "data-index": j, tabindex: 0 }, root);
         const v = a[j] / scale;
         const fill = v >= 0 ? `rgba(255,255,255,${v.toFixed(3)})` : `rgba(96,165,250,${(-v).toFixed(3)})`;
-        svg("circle", { cx: xs[l - 1], cy: ys[l - 1][j], r: radius[l - 1] + 2.5, fill: "transparent" }, g);
+        const gap = n > 1 ? ys[l - 1][1] - ys[l - 1][0] : 40;
+        svg("circle", { cx: xs[l - 1], cy: ys[l - 1][j], r: Math.max(radius[l - 1] + 2.5, gap / 2), fill: "transparent" }, g);
         svg("circle", { cx: xs[l - 1], cy: ys[l - 1][j], r: radius[l - 1], fill, stroke: "#64748b", "stroke-width": 1 }, g);
         const title = svg("title", {}, g);
         title.textContent = `${isOutput ? "output" : "layer " + l} neuron ${j}: activation ${fmt(a[j])}`;
@@ -435,7 +437,7 @@ const draw = {
 
 // A small line chart: series of [x, y] points, axes with round ticks, drawn for the
 // canvas's on-screen size and the screen's pixel density.
-function lineChart(canvas, { series, xMax, yMin = 0, yMax, xLabel, yFormat = fmt, marker }) {
+function lineChart(canvas, { series, xMin = 0, xMax, yMin = 0, yMax, xLabel, yLabel = "", yFormat = fmt, marker }) {
   const dpr = window.devicePixelRatio || 1;
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
@@ -447,11 +449,11 @@ function lineChart(canvas, { series, xMax, yMin = 0, yMax, xLabel, yFormat = fmt
   ctx.clearRect(0, 0, width, height);
   const left = 48;
   const right = 20;
-  const top = 10;
+  const top = 20;
   const bottom = 34;
   const w = width - left - right;
   const h = height - top - bottom;
-  const X = (x) => left + (x / (xMax || 1)) * w;
+  const X = (x) => left + ((x - xMin) / (xMax - xMin || 1)) * w;
   const Y = (y) => top + h - ((y - yMin) / (yMax - yMin || 1)) * h;
   ctx.font = "11px system-ui, sans-serif";
   ctx.fillStyle = "#667085";
@@ -466,10 +468,12 @@ function lineChart(canvas, { series, xMax, yMin = 0, yMax, xLabel, yFormat = fmt
     ctx.fillText(yFormat(y), left - 6, Y(y) + 4);
   }
   ctx.textAlign = "center";
-  for (const x of ticks(0, xMax, Math.max(2, Math.floor(w / 80)))) {
+  for (const x of ticks(xMin, xMax, Math.max(2, Math.floor(w / 80)))) {
     ctx.fillText(fmt(x), X(x), top + h + 15);
   }
   ctx.fillText(xLabel, left + w / 2, height - 3);
+  ctx.textAlign = "left";
+  ctx.fillText(yLabel, 6, 11);
   ctx.strokeStyle = "#98a2b3";
   ctx.beginPath();
   ctx.moveTo(left, top);
@@ -664,6 +668,7 @@ const learn = {
       ],
       xMax: total,
       yMax: all.length ? Math.max(...all) * 1.05 : 1,
+      yLabel: "cost C",
       xLabel: "step (one mini-batch each)",
     });
   },
@@ -680,6 +685,7 @@ const learn = {
       ],
       xMax: epochs,
       yMax: 100,
+      yLabel: "accuracy",
       xLabel: "epoch (one pass over the training images)",
       yFormat: (y) => `${y}%`,
     });
@@ -707,7 +713,7 @@ const learn = {
 // ------------------------------------------------------------------------ Descend
 
 const descend = {
-  result: null,
+  result: null, // the server's run: points w₀, w₁, … with C and C′ at each
   shown: 0, // how many steps have been taken on screen
   timer: null,
   fetchTimer: null,
@@ -733,7 +739,7 @@ const descend = {
   },
 
   learningRate() {
-    // The slider is logarithmic: from 0.001 to 2.
+    // The slider is logarithmic, from 0.001 to 2.
     return Number((10 ** Number($("#lr-slider").value)).toPrecision(2));
   },
 
@@ -745,10 +751,10 @@ const descend = {
         expression: String(form.get("expression")),
         start: Number(form.get("start")),
         learning_rate: this.learningRate(),
-        steps: 50,
+        steps: 100,
       });
       this.shown = 0;
-      $("#derivative").textContent = `C′(w) = ${this.result.derivative}`;
+      $("#derivative").textContent = `C′(w) = ${this.result.derivative.replaceAll("**", "^").replaceAll("*", "·")}`;
       this.redraw();
     } catch (error) {
       this.result = null;
@@ -759,25 +765,32 @@ const descend = {
     }
   },
 
+  last() {
+    return this.result ? this.result.points.length - 1 : 0;
+  },
+
   step() {
     if (!this.result) return;
-    if (this.shown < this.result.steps.length - 1) this.shown += 1;
+    if (this.shown < this.last()) this.shown += 1;
     this.redraw();
   },
 
   run() {
     if (this.timer) return this.stopRunning();
     if (!this.result) return;
-    if (this.shown >= this.result.steps.length - 1) this.shown = 0;
+    if (this.shown >= this.last()) this.shown = 0;
     $("#run").textContent = "Pause";
-    this.timer = setInterval(() => {
-      if (this.shown >= this.result.steps.length - 1) return this.stopRunning();
+    // The first steps slowly enough to follow, then faster towards the end.
+    const tick = () => {
+      if (this.shown >= this.last()) return this.stopRunning();
       this.step();
-    }, 300);
+      this.timer = setTimeout(tick, this.shown < 10 ? 250 : 50);
+    };
+    this.timer = setTimeout(tick, 0);
   },
 
   stopRunning() {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = null;
     $("#run").textContent = "Run";
   },
@@ -791,77 +804,112 @@ const descend = {
       body.replaceChildren();
       return;
     }
-    const steps = r.steps.slice(0, this.shown + 1);
-    const current = steps[steps.length - 1];
-    const [lo, hi] = [r.curve.w[0], r.curve.w[r.curve.w.length - 1]];
-    const finite = r.curve.cost.filter(Number.isFinite);
+    const points = r.points.slice(0, this.shown + 1);
+    const current = points[points.length - 1];
+    const lo = r.curve.w[0];
+    const hi = r.curve.w[r.curve.w.length - 1];
+    const finite = r.curve.cost.filter((c) => c !== null);
     const yMin = Math.min(0, ...finite);
-    const yMax = Math.max(...finite) * 1.05 || 1;
-    // lineChart's x axis starts at 0, so shift w by lo and label ticks with w itself.
-    const curve = r.curve.w.map((w, i) => [w - lo, r.curve.cost[i]]);
+    const yMax = Math.max(...finite) + 0.05 * (Math.max(...finite) - yMin) || 1;
+    const curve = [];
+    r.curve.w.forEach((w, i) => {
+      if (r.curve.cost[i] !== null) curve.push([w, r.curve.cost[i]]);
+    });
+    const inside = (p) => p.w !== null && p.cost !== null && p.w >= lo && p.w <= hi && p.cost <= yMax;
     lineChart(canvas, {
       series: [{ points: curve, color: "#475467", width: 2 }],
-      xMax: hi - lo,
+      xMin: lo,
+      xMax: hi,
       yMin,
       yMax,
-      xLabel: `w   (view ${fmt(lo)} to ${fmt(hi)})`,
+      xLabel: "w",
+      yLabel: "C(w)",
       marker: (ctx, X, Y) => {
-        const clampX = (w) => Math.min(hi - lo, Math.max(0, w - lo));
-        const clampY = (c) => Math.min(yMax, Math.max(yMin, c));
-        ctx.strokeStyle = "#f59e0b";
-        ctx.lineWidth = 1.5;
-        for (let i = 1; i < steps.length; i++) {
-          const a = steps[i - 1];
-          const b = steps[i];
+        // The valley floors, where C′(w) = 0 and the curve bends up.
+        ctx.fillStyle = "#16a34a";
+        for (const [w, c] of r.valleys || []) {
+          if (w < lo || w > hi) continue;
           ctx.beginPath();
-          ctx.moveTo(X(clampX(a.w)), Y(clampY(a.cost)));
-          ctx.lineTo(X(clampX(b.w)), Y(clampY(b.cost)));
+          ctx.moveTo(X(w), Y(c) + 4);
+          ctx.lineTo(X(w) - 6, Y(c) + 14);
+          ctx.lineTo(X(w) + 6, Y(c) + 14);
+          ctx.fill();
+        }
+        // The trail: each step as an arrow from where it started to where it landed.
+        ctx.strokeStyle = "rgba(245,158,11,0.9)";
+        ctx.lineWidth = 1.5;
+        for (let i = 1; i < points.length; i++) {
+          const a = points[i - 1];
+          const b = points[i];
+          if (!inside(a) || !inside(b)) continue;
+          ctx.beginPath();
+          ctx.moveTo(X(a.w), Y(a.cost));
+          ctx.lineTo(X(b.w), Y(b.cost));
           ctx.stroke();
         }
-        steps.forEach((s, i) => {
-          const last = i === steps.length - 1;
+        points.forEach((p, i) => {
+          if (!inside(p)) return;
+          const isLast = i === points.length - 1;
           ctx.beginPath();
-          ctx.fillStyle = last ? "#0f766e" : "rgba(245,158,11,0.75)";
-          ctx.arc(X(clampX(s.w)), Y(clampY(s.cost)), last ? 9 : 4, 0, 2 * Math.PI);
+          ctx.fillStyle = isLast ? "#0f766e" : "rgba(245,158,11,0.8)";
+          ctx.arc(X(p.w), Y(p.cost), isLast ? 9 : 4, 0, 2 * Math.PI);
           ctx.fill();
         });
-        if (current.w < lo || current.w > hi || current.cost > yMax) {
+        if (!inside(current)) {
+          // Flown off the chart: an arrow at the edge, pointing where it went.
+          const right = current.w === null || current.w > hi;
+          const x = right ? X(hi) - 8 : X(lo) + 8;
           ctx.fillStyle = "#b2182b";
-          ctx.font = "bold 12px system-ui, sans-serif";
-          ctx.textAlign = current.w > hi ? "right" : "left";
-          ctx.fillText(`off the chart: w = ${fmt(current.w)}`, X(clampX(current.w)) + (current.w > hi ? -12 : 12), Y(clampY(current.cost)) + 20);
+          ctx.font = "bold 13px system-ui, sans-serif";
+          ctx.textAlign = right ? "right" : "left";
+          ctx.fillText(`${right ? "" : "← "}off the chart: w = ${fmt(current.w)}${right ? " →" : ""}`, x, Y(yMax) + 16);
         }
       },
     });
-    body.replaceChildren(...steps.map((s, i) => {
+    body.replaceChildren(...points.map((p, i) => {
       const row = document.createElement("tr");
-      if (i === steps.length - 1) row.className = "latest";
-      const move = -r.learning_rate * s.slope; // the step from this w to the next
-      row.innerHTML = `<td>${s.k}</td><td>${fmt(s.w, 5)}</td><td>${fmt(s.cost, 5)}</td><td>${fmt(s.slope, 4)}</td><td>${fmt(move, 4)}</td>`;
+      if (i === points.length - 1) row.className = "latest";
+      const move = p.slope === null ? null : -r.learning_rate * p.slope; // from this w to the next
+      const cells = [p.k, fmt(p.w, 6), fmt(p.cost, 5), fmt(p.slope, 4), fmt(move, 4)];
+      row.innerHTML = cells.map((c) => `<td>${c}</td>`).join("");
       return row;
     }));
-    body.parentElement.parentElement.scrollTop = 1e9;
-    this.showState(steps);
+    body.closest(".table-wrap").scrollTop = 1e9;
+    this.showState(points);
   },
 
-  showState(steps) {
+  // What the steps so far show: creeping, overshooting, diverging or done.
+  showState(points) {
     const r = this.result;
     const state = $("#descend-state");
-    const current = steps[steps.length - 1];
-    let verdict = "";
-    if (steps.length > 2) {
-      const d1 = steps[steps.length - 2].w - steps[steps.length - 3].w;
-      const d2 = current.w - steps[steps.length - 2].w;
-      const grows = current.cost > steps[steps.length - 2].cost;
-      if (grows) verdict = "diverging: each step lands higher than the last, so η is too large";
-      else if (d1 * d2 < 0) verdict = "overshooting: each step jumps across the bottom, but still lands lower";
-      else if (Math.abs(current.slope) < 1e-3) verdict = "converged: the slope is almost flat, so the steps become tiny";
-      else verdict = "descending: every step goes downhill";
+    const current = points[points.length - 1];
+    let verdict = "start: press Step to move w against the slope";
+    let kind = "";
+    if (points.length >= 2) {
+      const before = points[points.length - 2];
+      const jumped = before.slope !== null && current.slope !== null && before.slope * current.slope < 0;
+      if (current.cost === null || current.cost > before.cost) {
+        verdict = "diverging: the step landed higher than it started, so η is too large for this curve";
+        kind = "diverging";
+      } else if (jumped) {
+        verdict = "overshooting: the step jumped across the bottom, but still landed lower";
+      } else {
+        verdict = "descending: the step went downhill";
+      }
     }
-    state.dataset.state = verdict.split(":")[0];
-    const end = this.shown >= r.steps.length - 1 && r.stopped ? ` ${r.stopped}` : "";
-    state.textContent = `step ${current.k}: w = ${fmt(current.w, 5)}, C(w) = ${fmt(current.cost, 4)}` +
-      (verdict ? ` — ${verdict}.` : ".") + end;
+    if (this.shown === this.last() && points.length > 1) {
+      if (r.converged) {
+        verdict = `converged: the slope is flat (|C′(w)| ≤ 10⁻⁶) after ${current.k} steps`;
+        kind = "converged";
+      } else if (r.diverged) {
+        verdict = `diverged: ${r.diverged}` + (r.why ? `. Why: ${r.why}` : "");
+        kind = "diverged";
+      } else {
+        verdict = `not flat yet after ${current.k} steps: a larger η would get there sooner`;
+      }
+    }
+    state.dataset.state = kind;
+    state.textContent = `step ${current.k}: w = ${fmt(current.w, 6)}, C(w) = ${fmt(current.cost, 4)} — ${verdict}.`;
   },
 };
 
