@@ -63,7 +63,13 @@ def serve_module() -> Iterator[Callable[..., str]]:
     yield from _servers()
 
 
+@pytest.fixture(scope="module")
+def url(seed: Model, serve_module: Callable[..., str]) -> str:
+    """A server serving the seed network, shared by a module's tests that start no job."""
+    return serve_module(create_app(seed))
+
+
 @pytest.fixture
-def url(seed: Model, serve: Callable[..., str]) -> str:
-    """A fresh server (no training job yet) serving the seed network."""
+def fresh_url(seed: Model, serve: Callable[..., str]) -> str:
+    """A server of its own (no training job yet) serving the seed network."""
     return serve(create_app(seed))

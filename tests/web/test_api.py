@@ -230,16 +230,14 @@ def test_any_host_is_accepted_when_serving_on_a_network(seed: Model, serve) -> N
     assert httpx.get(f"{url}/api/model", headers={"host": "my-laptop.lan"}).status_code == 200
 
 
-def test_the_training_network_needs_a_job(url: str) -> None:
-    assert_error(httpx.get(f"{url}/api/model?network=training"), 409, "no network")
-    assert httpx.get(f"{url}/api/train").json() == {
-        **httpx.get(f"{url}/api/train").json(),
-        "job": None,
-        "state": "idle",
-    }
-    assert_error(httpx.get(f"{url}/api/train/events"), 404, "no training job")
+def test_the_training_network_needs_a_job(fresh_url: str) -> None:
+    assert_error(httpx.get(f"{fresh_url}/api/model?network=training"), 409, "no network")
+    status = httpx.get(f"{fresh_url}/api/train").json()
+    assert status["job"] is None
+    assert status["state"] == "idle"
+    assert_error(httpx.get(f"{fresh_url}/api/train/events"), 404, "no training job")
     for action in ("pause", "resume", "stop"):
-        assert_error(httpx.post(f"{url}/api/train/{action}", json={}), 409, "no training job")
+        assert_error(httpx.post(f"{fresh_url}/api/train/{action}", json={}), 409, "no training job")
 
 
 def test_a_network_with_the_wrong_shape_cannot_be_served() -> None:
@@ -254,15 +252,15 @@ def test_a_network_with_the_wrong_shape_cannot_be_served() -> None:
 # --------------------------------------------------------------------------- Learn
 
 
-def test_training_streams_its_progress_and_learns(url: str, digits: list) -> None:
-    response = httpx.post(f"{url}/api/train", json=SMALL_JOB)
+def test_training_streams_its_progress_and_learns(fresh_url: str, digits: list) -> None:
+    response = httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB)
     assert response.status_code == 202
     status = response.json()
     assert status["state"] == "running"
     assert status["total_steps"] == 2 * 50
     assert status["settings"]["sizes"] == [784, 16, 16, 10]
     seen: dict[str, list[dict]] = {}
-    for name, data in events(url):
+    for name, data in events(fresh_url):
         seen.setdefault(name, []).append(data)
     states = [s["state"] for s in seen["state"]]
     assert states[0] == "running"
@@ -275,59 +273,59 @@ def test_training_streams_its_progress_and_learns(url: str, digits: list) -> Non
     assert seen["weights"][-1]["shape"] == [16, 784]
     assert len(seen["weights"][-1]["weights"]) == 16 * 784
     # The finished job is described, and its network can be drawn with.
-    status = httpx.get(f"{url}/api/train").json()
+    status = httpx.get(f"{fresh_url}/api/train").json()
     assert status["state"] == "finished"
     assert [h["epoch"] for h in status["history"]] == [0, 1, 2]
-    info = httpx.get(f"{url}/api/model?network=training").json()
+    info = httpx.get(f"{fresh_url}/api/model?network=training").json()
     assert info["history"] == status["history"]
     image, _ = digits[0]
     body = {"drawing": drawing_of(image), "network": "training"}
-    assert httpx.post(f"{url}/api/predict", json=body).json()["network"] == "training"
+    assert httpx.post(f"{fresh_url}/api/predict", json=body).json()["network"] == "training"
     # A finished job leaves room for the next.
-    assert httpx.post(f"{url}/api/train", json=SMALL_JOB).status_code == 202
-    wait_for(url, {"finished"})
+    assert httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB).status_code == 202
+    wait_for(fresh_url, {"finished"})
 
 
-def test_events_resume_where_a_reader_left_off(url: str) -> None:
-    httpx.post(f"{url}/api/train", json=SMALL_JOB)
-    wait_for(url, {"finished"})
-    everything = list(events(url))
-    later = list(events(url, since=3))
+def test_events_resume_where_a_reader_left_off(fresh_url: str) -> None:
+    httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB)
+    wait_for(fresh_url, {"finished"})
+    everything = list(events(fresh_url))
+    later = list(events(fresh_url, since=3))
     assert later == everything[3:]
     with httpx.stream(
-        "GET", f"{url}/api/train/events", headers={"Last-Event-ID": "4"}, timeout=30
+        "GET", f"{fresh_url}/api/train/events", headers={"Last-Event-ID": "4"}, timeout=30
     ) as r:
         ids = [int(line[4:]) for line in r.iter_lines() if line.startswith("id: ")]
     assert ids[0] == 5
 
 
-def test_pause_resume_and_stop(url: str) -> None:
-    assert httpx.post(f"{url}/api/train", json=LONG_JOB).status_code == 202
-    busy = httpx.post(f"{url}/api/train", json=SMALL_JOB)
+def test_pause_resume_and_stop(fresh_url: str) -> None:
+    assert httpx.post(f"{fresh_url}/api/train", json=LONG_JOB).status_code == 202
+    busy = httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB)
     assert_error(busy, 409, "only one job")
-    assert_error(httpx.post(f"{url}/api/train/resume", json={}), 409, "running")
+    assert_error(httpx.post(f"{fresh_url}/api/train/resume", json={}), 409, "running")
     time.sleep(0.2)
-    paused = httpx.post(f"{url}/api/train/pause", json={}).json()
+    paused = httpx.post(f"{fresh_url}/api/train/pause", json={}).json()
     assert paused["state"] == "paused"
     time.sleep(0.3)
-    assert httpx.get(f"{url}/api/train").json()["step"] == paused["step"]  # held
-    assert_error(httpx.post(f"{url}/api/train", json=SMALL_JOB), 409, "paused")
-    assert httpx.post(f"{url}/api/train/resume", json={}).json()["state"] == "running"
+    assert httpx.get(f"{fresh_url}/api/train").json()["step"] == paused["step"]  # held
+    assert_error(httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB), 409, "paused")
+    assert httpx.post(f"{fresh_url}/api/train/resume", json={}).json()["state"] == "running"
     time.sleep(0.3)
-    assert httpx.get(f"{url}/api/train").json()["step"] > paused["step"]
-    stopped = httpx.post(f"{url}/api/train/stop", json={}).json()
+    assert httpx.get(f"{fresh_url}/api/train").json()["step"] > paused["step"]
+    stopped = httpx.post(f"{fresh_url}/api/train/stop", json={}).json()
     assert stopped["state"] == "stopped"
-    assert_error(httpx.post(f"{url}/api/train/pause", json={}), 409, "stopped")
-    names = [name for name, _ in events(url)]  # the stream of a stopped job ends
+    assert_error(httpx.post(f"{fresh_url}/api/train/pause", json={}), 409, "stopped")
+    names = [name for name, _ in events(fresh_url)]  # the stream of a stopped job ends
     assert names[-1] == "state"
-    assert httpx.post(f"{url}/api/train", json=SMALL_JOB).status_code == 202
-    wait_for(url, {"finished"})
+    assert httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB).status_code == 202
+    wait_for(fresh_url, {"finished"})
 
 
-def test_stop_a_paused_job(url: str) -> None:
-    httpx.post(f"{url}/api/train", json=LONG_JOB)
-    assert httpx.post(f"{url}/api/train/pause", json={}).json()["state"] == "paused"
-    assert httpx.post(f"{url}/api/train/stop", json={}).json()["state"] == "stopped"
+def test_stop_a_paused_job(fresh_url: str) -> None:
+    httpx.post(f"{fresh_url}/api/train", json=LONG_JOB)
+    assert httpx.post(f"{fresh_url}/api/train/pause", json={}).json()["state"] == "paused"
+    assert httpx.post(f"{fresh_url}/api/train/stop", json={}).json()["state"] == "stopped"
 
 
 def _bad_jobs() -> list[tuple[dict, str]]:
@@ -356,21 +354,21 @@ def test_bad_training_settings_are_refused(url: str, job: dict, words: str) -> N
     assert_error(httpx.post(f"{url}/api/train", json=job), 422, words)
 
 
-def test_bad_requests_never_stop_the_server_or_the_job(url: str) -> None:
-    httpx.post(f"{url}/api/train", json=LONG_JOB)
+def test_bad_requests_never_stop_the_server_or_the_job(fresh_url: str) -> None:
+    httpx.post(f"{fresh_url}/api/train", json=LONG_JOB)
     for job, _ in _bad_jobs():
-        httpx.post(f"{url}/api/train", json=job)
+        httpx.post(f"{fresh_url}/api/train", json=job)
     for _, drawing, _ in _bad_drawings():
-        httpx.post(f"{url}/api/predict", json={"drawing": drawing})
+        httpx.post(f"{fresh_url}/api/predict", json={"drawing": drawing})
     junk = {"content": b"\xff" * 10, "headers": {"content-type": "application/json"}}
-    httpx.post(f"{url}/api/predict", **junk)
-    httpx.post(f"{url}/api/train", **junk)
-    before = httpx.get(f"{url}/api/train").json()
+    httpx.post(f"{fresh_url}/api/predict", **junk)
+    httpx.post(f"{fresh_url}/api/train", **junk)
+    before = httpx.get(f"{fresh_url}/api/train").json()
     assert before["state"] == "running"
     time.sleep(0.2)
-    assert httpx.get(f"{url}/api/train").json()["step"] > before["step"]
-    assert httpx.get(f"{url}/api/model").status_code == 200
-    assert httpx.post(f"{url}/api/train/stop", json={}).json()["state"] == "stopped"
+    assert httpx.get(f"{fresh_url}/api/train").json()["step"] > before["step"]
+    assert httpx.get(f"{fresh_url}/api/model").status_code == 200
+    assert httpx.post(f"{fresh_url}/api/train/stop", json={}).json()["state"] == "stopped"
 
 
 # --------------------------------------------------------------------------- Nudges
