@@ -38,6 +38,7 @@ LAUNCH_ARGS = [
 ARTIFACTS = Path(os.environ.get("NUDGENET_ARTIFACTS") or Path(__file__).parents[1] / "artifacts")
 WIDE = {"width": 1200, "height": 900}
 PHONE = {"width": 390, "height": 844}
+DOC_IMAGES = {"web-draw", "web-learn", "web-descend", "web-nudges"}  # the README's pictures
 
 
 def _missing() -> str | None:
@@ -102,7 +103,7 @@ def shot(page: Any, name: str, selector: str | None = None) -> Path:
         page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 1000
     docs = os.environ.get("NUDGENET_DOCS_IMAGES")
-    if docs and name.startswith("web-") and not name.endswith("-phone"):
+    if docs and name in DOC_IMAGES:
         Path(docs).mkdir(parents=True, exist_ok=True)
         _save_small(path, Path(docs) / path.name)
     return path
@@ -163,16 +164,19 @@ def test_draw_a_digit_and_see_the_guess(page: Any) -> None:
     assert seen[0] == 0
     # Every layer lights up: 16 + 16 + 10 neurons in the diagram.
     assert page.locator("#diagram .neuron").count() == 42
-    page.locator('#diagram .neuron[data-layer="1"][data-index="3"]').click()
+    page.locator('#diagram .neuron[data-layer="2"][data-index="5"]').click()
     page.wait_for_selector("#neuron-card:not([hidden])")
     assert "bias" in page.locator("#neuron-text").inner_text()
-    assert page.locator("#neuron-title").inner_text() == "Layer 1, neuron 3"
+    assert page.locator("#neuron-title").inner_text() == "Layer 2, neuron 5"
     page.locator("#clear").click()
     page.mouse.move(0, 0)
     draw_seven(page)
     assert guess_of(page) == "7"
-    page.locator('#diagram .neuron[data-layer="2"][data-index="5"]').click()
-    page.wait_for_function("document.querySelector('#neuron-title').textContent.includes('5')")
+    page.locator('#diagram .neuron[data-layer="1"][data-index="3"]').click()
+    page.wait_for_function(
+        "document.querySelector('#neuron-title').textContent === 'Layer 1, neuron 3'"
+    )
+    assert page.evaluate("document.querySelector('#neuron-weights').width") == 28  # 784 as 28×28
     shot(page, "web-draw", "#draw")
 
 
