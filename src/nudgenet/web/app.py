@@ -342,7 +342,11 @@ def create_app(
             return served
         job = jobs.current
         if job is None:
-            raise ApiError(409, "no network is being trained yet", "start one with POST /api/train")
+            raise ApiError(
+                409,
+                "no network is being trained yet",
+                "start one in the Learn panel (or with POST /api/train), or use the served one",
+            )
         return job.model()
 
     # ----------------------------------------------------------------- the page
