@@ -829,10 +829,10 @@ const descend = {
         ctx.fillStyle = "#16a34a";
         for (const [w, c] of r.valleys || []) {
           if (w < lo || w > hi) continue;
-          ctx.beginPath();
-          ctx.moveTo(X(w), Y(c) + 4);
-          ctx.lineTo(X(w) - 6, Y(c) + 14);
-          ctx.lineTo(X(w) + 6, Y(c) + 14);
+          ctx.beginPath(); // a small ▼ just above the floor
+          ctx.moveTo(X(w), Y(c) - 3);
+          ctx.lineTo(X(w) - 6, Y(c) - 13);
+          ctx.lineTo(X(w) + 6, Y(c) - 13);
           ctx.fill();
         }
         // The trail: each step as an arrow from where it started to where it landed.
