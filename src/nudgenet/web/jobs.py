@@ -1,0 +1,320 @@
+"""One training job at a time, in a background thread, that the web page can watch and steer.
+
+The job runs :func:`nudgenet.train.train` (the same loop as ``nudgenet train``) and turns
+what it yields into an append-only list of events. Readers, such as the server-sent event
+stream, poll the list from where they left off, so any number of them can follow one job,
+join late, or reconnect without missing anything. Between two steps the thread checks two
+flags: *stop* ends the job, and *run* (cleared by :meth:`TrainingJob.pause`) holds it until
+:meth:`TrainingJob.resume` sets it again. θ is only ever changed by the training thread;
+others read copies taken between steps.
+
+Events (each ``{"id": n, "event": name, "data": {...}}``, ids counting from 0):
+
+* ``state``    the job's state changed: running, paused, finished, stopped or failed;
+* ``steps``    cost points since the last ``steps`` event: ``[[step, cost], ...]``, each the
+  mean cost of ``stride`` consecutive mini-batches, so a long job sends at most ~2,000;
+* ``epoch``    an :class:`~nudgenet.train.Epoch` record (epoch 0 is the untrained network);
+* ``weights``  the first layer's weights W¹, shape (n1, 784), at most a few times a second.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._types import Vector
+from ..data import Dataset, one_hot, to_inputs
+from ..descent import Step
+from ..errors import NudgenetError
+from ..init import init_params
+from ..model import Model
+from ..network import Network
+from ..train import Epoch, TrainSettings, steps_per_epoch, train
+
+STATES = ("running", "paused", "finished", "stopped", "failed")
+TERMINAL = frozenset({"finished", "stopped", "failed"})
+MAX_POINTS = 2000
+"""A job sends at most about this many cost points, however many steps it takes."""
+WEIGHTS_EVERY_S = 0.4
+"""Least time between two ``weights`` events (besides the one after each epoch)."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to train: the architecture, how θ starts, and how it descends."""
+
+    network: Network
+    settings: TrainSettings
+    init: str = "xavier"
+    seed: int = 0
+    train_size: int = 10_000  # the first this many embedded training images
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready description, in the request's words."""
+        return {
+            "sizes": list(self.network.sizes),
+            "activation": self.network.activation,
+            "output": self.network.output,
+            "init": self.init,
+            "seed": self.seed,
+            "train_size": self.train_size,
+            **self.settings.as_dict(),
+        }
+
+
+class TrainingJob:
+    """A training run in a daemon thread, with pause, resume and stop between steps."""
+
+    def __init__(self, job_id: int, spec: JobSpec, data: Dataset) -> None:
+        self.id = job_id
+        self.spec = spec
+        self.network = spec.network
+        n = min(spec.train_size, len(data.train_labels))
+        self._X = to_inputs(data.train_images[:n], np.float32)
+        self._labels = data.train_labels[:n]
+        self._test = (to_inputs(data.test_images, np.float32), data.test_labels)
+        seeds = np.random.SeedSequence(spec.seed).spawn(2)  # as `nudgenet train` does
+        self._init_rng, self._shuffle_rng = (np.random.default_rng(s) for s in seeds)
+        self.theta = init_params(
+            self.network.layout, spec.init, rng=self._init_rng, dtype=np.float32
+        )
+        self.total_steps = steps_per_epoch(n, spec.settings.batch_size) * spec.settings.epochs
+        self.stride = max(1, -(-self.total_steps // MAX_POINTS))
+        self.state = "running"
+        self.error: str | None = None
+        self.step = 0  # updates taken so far
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.step_costs: list[float] = []
+        self._events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._run = threading.Event()
+        self._run.set()
+        self._stop = threading.Event()
+        self._held = threading.Event()  # set while the thread waits in a pause
+        self._snapshot = self.theta.copy()
+        self._thread = threading.Thread(target=self._main, name=f"nudgenet-job-{job_id}")
+        self._thread.daemon = True  # a server stopped with Ctrl+C does not wait for it
+
+    # ----------------------------------------------------------------- control
+
+    def start(self) -> None:
+        """Begin training in the background."""
+        self._publish("state", self._state_data())
+        self._thread.start()
+
+    def pause(self, timeout: float = 5.0) -> None:
+        """Hold the job before its next step; returns once it is held (or has ended)."""
+        self._run.clear()
+        deadline = time.monotonic() + timeout
+        while not self._held.wait(0.02):
+            if self.terminal or time.monotonic() > deadline:
+                return
+
+    def resume(self, timeout: float = 5.0) -> None:
+        """Let a paused job go on; returns once it runs again (or has ended)."""
+        self._run.set()
+        deadline = time.monotonic() + timeout
+        while self._held.is_set() and not self.terminal and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the job before its next step; its θ so far is kept."""
+        self._stop.set()
+        self._run.set()
+        self._thread.join(timeout)
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job has ended (finished, stopped or failed)."""
+        return self.state in TERMINAL
+
+    # ----------------------------------------------------------------- reading
+
+    def events_since(self, first: int) -> list[dict[str, Any]]:
+        """The events with id ≥ ``first``."""
+        with self._lock:
+            return self._events[max(first, 0) :]
+
+    @property
+    def n_events(self) -> int:
+        """How many events were published so far."""
+        with self._lock:
+            return len(self._events)
+
+    def snapshot(self) -> Vector:
+        """A copy of θ as of the latest report (never half-way through an update)."""
+        with self._lock:
+            return self._snapshot.copy()
+
+    def model(self) -> Model:
+        """The network as trained so far, as a :class:`Model`."""
+        return Model(
+            self.network,
+            self.snapshot(),
+            self.spec.settings.cost,
+            settings={**self.spec.as_dict(), "data": "mini"},
+            history=list(self.history),
+        )
+
+    def status(self) -> dict[str, Any]:
+        """Everything a page needs to draw the job from scratch (no weights)."""
+        with self._lock:
+            return {
+                **self._state_data(),
+                "settings": self.spec.as_dict(),
+                "history": list(self.history),
+                "stride": self.stride,
+                "n_events": len(self._events),
+            }
+
+    # ----------------------------------------------------------------- thread
+
+    def _state_data(self) -> dict[str, Any]:
+        return {
+            "job": self.id,
+            "state": self.state,
+            "step": self.step,
+            "epoch": self.epoch,
+            "epochs": self.spec.settings.epochs,
+            "total_steps": self.total_steps,
+            "error": self.error,
+        }
+
+    def _publish(self, event: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._events.append({"id": len(self._events), "event": event, "data": data})
+
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        self.state = state
+        self.error = error
+        self._publish("state", self._state_data())
+
+    def _main(self) -> None:
+        try:
+            self._train()
+        except NudgenetError as exc:  # e.g. DivergenceError: a lesson, not a crash
+            self._set_state("failed", exc.message + (f" (help: {exc.help})" if exc.help else ""))
+        except Exception as exc:  # pragma: no cover - reported to the page, not raised
+            self._set_state("failed", f"{type(exc).__name__}: {exc}")
+        finally:
+            self._held.set()
+
+    def _train(self) -> None:
+        Y = one_hot(self._labels, self.network.sizes[-1], dtype=np.float32)
+        records = train(
+            self.network, self.theta, self._X, Y, self.spec.settings,
+            rng=self._shuffle_rng, test=self._test, labels=self._labels,
+        )  # fmt: skip
+        chunk: list[float] = []
+        points: list[list[float]] = []
+        last_weights = time.monotonic()
+        for record in records:
+            if not self._run.is_set():
+                self._flush(points)
+                points = []
+                self._hold()
+            if self._stop.is_set():
+                records.close()
+                self._flush(points)
+                self._take_snapshot()
+                self._set_state("stopped")
+                return
+            if isinstance(record, Epoch):
+                self.epoch = record.epoch
+                self.history.append(record.as_dict())
+                self._flush(points)
+                points = []
+                self._publish("epoch", record.as_dict())
+                self._publish_weights()
+                last_weights = time.monotonic()
+                continue
+            self._count(record, chunk, points)
+            if time.monotonic() - last_weights > WEIGHTS_EVERY_S:
+                self._flush(points)
+                points = []
+                self._publish_weights()
+                last_weights = time.monotonic()
+        self._flush(points)
+        self._take_snapshot()
+        self._set_state("finished")
+
+    def _count(self, record: Step, chunk: list[float], points: list[list[float]]) -> None:
+        """Average the step costs in groups of ``stride`` into plotted points."""
+        self.step = record.step + 1
+        chunk.append(record.cost)
+        if len(chunk) == self.stride or self.step == self.total_steps:
+            mean = float(np.mean(chunk))
+            self.step_costs.append(mean)
+            points.append([record.step, mean])
+            chunk.clear()
+
+    def _flush(self, points: list[list[float]]) -> None:
+        if points:
+            self._publish("steps", {"points": list(points), "step": self.step})
+
+    def _hold(self) -> None:
+        self._take_snapshot()
+        self._set_state("paused")
+        self._held.set()
+        while not self._run.wait(0.1):
+            pass
+        if not self._stop.is_set():
+            self._set_state("running")
+        self._held.clear()
+
+    def _take_snapshot(self) -> None:
+        with self._lock:
+            self._snapshot = self.theta.copy()
+
+    def _publish_weights(self) -> None:
+        self._take_snapshot()
+        W1 = self.network.layout.views(self._snapshot)[0][0]  # (n1, 784)
+        self._publish(
+            "weights",
+            {"step": self.step, "shape": list(W1.shape), "weights": _rounded(W1)},
+        )
+
+
+def _rounded(a: np.ndarray, digits: int = 4) -> list[float]:
+    """A flat list of the array's values, rounded: enough for a picture, a third the JSON."""
+    return np.round(a.astype(np.float64).ravel(), digits).tolist()
+
+
+class JobManager:
+    """Holds the current job; refuses a second while one is running or paused."""
+
+    def __init__(self, data: Callable[[], Dataset]) -> None:
+        self._data = data
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self.current: TrainingJob | None = None
+
+    def start(self, spec: JobSpec) -> TrainingJob:
+        """Start a job, or raise :class:`JobBusy` when one is running or paused."""
+        with self._lock:
+            if self.current is not None and not self.current.terminal:
+                raise JobBusy(self.current)
+            job = TrainingJob(self._next_id, spec, self._data())
+            self._next_id += 1
+            self.current = job
+        job.start()
+        return job
+
+    def shutdown(self) -> None:
+        """Stop the current job, if any (when the server stops)."""
+        if self.current is not None and not self.current.terminal:
+            self.current.stop(timeout=2.0)
+
+
+class JobBusy(Exception):
+    """A training job is already running or paused."""
+
+    def __init__(self, job: TrainingJob) -> None:
+        super().__init__(f"training job {job.id} is {job.state}")
+        self.job = job
