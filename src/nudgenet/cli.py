@@ -24,6 +24,7 @@ from . import __version__, cli_pictures
 from .activations import ACTIVATIONS, OUTPUTS
 from .cli_descent import register as register_descent
 from .cli_inside import register as register_inside
+from .cli_sweep import register as register_sweep
 from .cli_web import register as register_serve
 from .cost import COSTS
 from .data import DATASET_CHOICES, Dataset, load_dataset, one_hot, to_inputs
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_inside(commands)
     register_descent(commands)
     register_serve(commands)
+    register_sweep(commands)
     return parser
 
 
