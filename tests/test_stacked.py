@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nudgenet.backprop import cost_and_gradient
 from nudgenet.init import init_params
 from nudgenet.layout import Layout
 from nudgenet.network import Network
 from nudgenet.stacked import Member, stacked_cost_and_gradient, stacked_views, train_stacked
-from nudgenet.backprop import cost_and_gradient
 from nudgenet.train import Epoch, TrainSettings, train
 
 KEYS = ("epoch", "steps", "learning_rate", "train_cost", "train_accuracy", "test_cost",
@@ -26,7 +26,8 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def alone(network: Network, member: Member, X, Y, labels, *, epochs, batch_size, cost, dtype):
     """The member trained by itself, as `nudgenet train --seed` does."""
-    init_rng, shuffle_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(member.seed).spawn(2))  # fmt: skip
+    streams = np.random.SeedSequence(member.seed).spawn(2)
+    init_rng, shuffle_rng = (np.random.default_rng(s) for s in streams)
     theta = init_params(network.layout, member.init, rng=init_rng, dtype=dtype)
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=member.lr,
                              schedule=member.schedule, momentum=member.momentum,
@@ -97,10 +98,14 @@ def test_views_share_memory_with_theta():
     layout = Layout((3, 4, 2))
     Theta = np.zeros((5, layout.n_params))
     (W1, b1), (W2, _) = stacked_views(layout, Theta)
-    assert W1.shape == (5, 4, 3) and b1.shape == (5, 4) and W2.shape == (5, 2, 4)
-    assert np.shares_memory(W1, Theta) and np.shares_memory(b1, Theta)
+    assert W1.shape == (5, 4, 3)
+    assert b1.shape == (5, 4)
+    assert W2.shape == (5, 2, 4)
+    assert np.shares_memory(W1, Theta)
+    assert np.shares_memory(b1, Theta)
     Theta[2] = 1.0
-    assert W2[2].sum() == 8 and W2[1].sum() == 0
+    assert W2[2].sum() == 8
+    assert W2[1].sum() == 0
 
 
 def test_diverging_member_is_frozen_and_others_unchanged(data):

@@ -58,7 +58,7 @@ def register(commands: Any) -> None:
     p.add_argument("--cluster", metavar="ADDRESS", default=None,
                    help="a Dask scheduler (tcp://host:port) to spread the chunks over")  # fmt: skip
     p.add_argument("--chunk", type=int, default=64,
-                   help="at most this many configurations stacked per batched computation")  # fmt: skip
+                   help="most configurations stacked in one batched computation")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=run_sweep_command)
 
@@ -101,14 +101,18 @@ def _ints(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(t) for t in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
 
 
 def _floats(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(t) for t in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -123,7 +127,9 @@ def _seeds(text: str) -> tuple[int, ...]:
             return tuple(range(low, high + 1))
         return tuple(int(t) for t in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seeds like 0-4 or 0,1,2, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected seeds like 0-4 or 0,1,2, got {text!r}"
+        ) from None
 
 
 def _log_range(text: str) -> tuple[float, ...]:

@@ -149,7 +149,9 @@ def log_range(low: float, high: float, count: int) -> tuple[float, ...]:
     (0.01, 0.1, 1.0)
     """
     if not (0 < low <= high and count >= 1):
-        raise ConfigError(f"a log range needs 0 < low ≤ high and count ≥ 1, got {low}:{high}:{count}")
+        raise ConfigError(
+            f"a log range needs 0 < low ≤ high and count ≥ 1, got {low}:{high}:{count}"
+        )
     return tuple(float(f"{x:.6g}") for x in np.geomspace(low, high, count))
 
 
@@ -283,10 +285,12 @@ def run_sweep(
     progress.finished = len(sweep.rows)
     progress.diverged = sum(r["diverged"] for r in sweep.rows.values())
     run: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "cluster": cluster, "ran": []}  # fmt: skip
+                           "cluster": cluster, "workers": [], "ran": []}  # fmt: skip
     sweep.runs.append(run)
     stacks = chunks(todo, chunk)
-    for rows in _execute(sweep.spec, stacks, cluster, progress, on_progress):
+    for rows, where in _execute(sweep.spec, stacks, cluster, progress, on_progress):
+        if where not in run["workers"]:
+            run["workers"].append(where)
         for r in rows:
             sweep.rows[r["key"]] = r
             run["ran"].append(r["key"])
@@ -306,13 +310,14 @@ def _execute(
     cluster: str | None,
     progress: Progress,
     on_progress: Callable[[Progress], None] | None,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """Yield (rows, where they were computed) per chunk, as chunks complete."""
     if cluster is None:
         for stack in stacks:
             progress.running = len(stack)
             if on_progress is not None:
                 on_progress(progress)
-            yield run_chunk(spec, stack)
+            yield run_chunk(spec, stack), "local"
         return
     try:
         from distributed import Client, as_completed
@@ -327,7 +332,9 @@ def _execute(
         if on_progress is not None:
             on_progress(progress)
         for future in as_completed(futures):
-            yield future.result()
+            rows = future.result()
+            workers = client.who_has([future]).get(future.key, ())
+            yield rows, (workers[0] if workers else "cluster")
 
 
 # --------------------------------------------------------------------------- files
@@ -417,7 +424,10 @@ def draw(sweep: Sweep, path: str | Path) -> list[Path]:
             label += f", {init}"
         if len(grid.batch_sizes) > 1:
             label += f", batch {batch or 'full'}"
-        for ax, key, scale in ((ax_cost, "final_train_cost", 1), (ax_acc, "final_test_accuracy", 100)):
+        for ax, key, scale in (
+            (ax_cost, "final_train_cost", 1),
+            (ax_acc, "final_test_accuracy", 100),
+        ):
             lrs, mean, low, high = [], [], [], []
             for lr in grid.lrs:
                 values = [r[key] * scale for r in rows

@@ -1,0 +1,48 @@
+"""``nudgenet sweep`` on the command line: files, JSON, resume, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nudgenet.cli import main
+
+BASE = ["sweep", "--sizes", "784,8,10", "--limit", "200", "--epochs", "1", "--dtype", "float64"]
+
+
+def test_sweep_writes_table_and_figure(tmp_path, capsys):
+    out = tmp_path / "s"
+    code = main([*BASE, "--lr-range", "0.1:10:3", "--seeds", "0-1", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "trained 6 of 6 configurations" in text
+    assert (out / "results.csv").is_file()
+    assert (out / "sweep.png").is_file()
+    saved = json.loads((out / "results.json").read_text())
+    assert sorted({r["lr"] for r in saved["results"]}) == [0.1, 1.0, 10.0]
+
+
+def test_resume_from_the_command_line(tmp_path, capsys):
+    out = str(tmp_path / "s")
+    assert main([*BASE, "--lr", "0.5", "--seeds", "0,1", "--out", out]) == 0
+    capsys.readouterr()
+    args = [*BASE, "--lr", "0.5,2", "--seeds", "0,1", "--schedules", "constant,cosine",
+            "--out", out, "--json"]  # fmt: skip
+    assert main(args) == 1  # results exist: refuse to overwrite without --resume
+    assert "--resume" in capsys.readouterr().err
+    assert main([*args, "--resume"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["configs"] == 8
+    assert len(report["ran"]) == 6
+    assert (
+        "lr=0.5,seed=0,schedule=constant,init=xavier,batch=10,momentum=0,l2=0" not in report["ran"]
+    )
+    assert len(report["table"]) == 8
+
+
+def test_bad_lr_range_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*BASE, "--lr-range", "1:2"])
+    assert exc.value.code == 2
+    assert "LOW:HIGH:COUNT" in capsys.readouterr().err
