@@ -28,7 +28,6 @@ to ~1e-5 (batched and single matrix products may sum in a different order).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +37,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._types import Array, Matrix
-from .backprop import check_targets, evaluate_cost
+from .backprop import check_targets
 from .cost import get_cost
 from .errors import ConfigError
 from .init import init_params
 from .layout import Layout
-from .network import Network, accuracy
+from .network import Network, _feedforward
 from .schedules import check_learning_rate, make_schedule
 from .train import steps_per_epoch
 
@@ -294,16 +293,27 @@ def _train_stacked(
     results = [MemberResult(m) for m in members]
     active = np.ones(K, dtype=bool)
 
+    value = get_cost(cost, network.output).value
+    Y_test = None if test is None else np.eye(network.sizes[-1], dtype=dtype)[test[1]]
+
+    def cost_and_accuracy(theta: Array, X: Matrix, Y: Matrix, labels: Any) -> tuple[float, float]:
+        # One forward pass gives both (train's evaluate_cost and accuracy make one each).
+        a = _feedforward(network, theta, X)[-1]  # (m, n_out)
+        return value(a, Y), float(np.mean(np.argmax(a, axis=1) == labels))
+
     def measure(k: int, epoch: int, steps: int, learning_rate: float, seconds: float) -> None:
-        theta = Theta[k]
+        train_cost, train_accuracy = cost_and_accuracy(Theta[k], X, Y, labels)
+        test_cost = test_accuracy = None
+        if test is not None:
+            test_cost, test_accuracy = cost_and_accuracy(Theta[k], test[0], Y_test, test[1])
         results[k].history.append({
             "epoch": epoch,
             "steps": steps,
             "learning_rate": learning_rate,
-            "train_cost": evaluate_cost(network, theta, X, Y, cost),
-            "train_accuracy": accuracy(network, theta, X, labels),
-            "test_cost": None if test is None else _test_cost(network, theta, test, cost),
-            "test_accuracy": None if test is None else accuracy(network, theta, *test),
+            "train_cost": train_cost,
+            "train_accuracy": train_accuracy,
+            "test_cost": test_cost,
+            "test_accuracy": test_accuracy,
             "seconds": seconds,
         })  # fmt: skip
 
@@ -342,7 +352,8 @@ def _train_stacked(
                     velocity[~active] = 0.0
                     Theta += velocity
                 else:
-                    Theta -= eta[:, None] * grad  # θ_k ← θ_k − η_k ∇C_k
+                    grad *= eta[:, None]
+                    Theta -= grad  # θ_k ← θ_k − η_k ∇C_k
                 step += 1
             seconds = time.perf_counter() - start
             for k in np.flatnonzero(active):
@@ -350,14 +361,3 @@ def _train_stacked(
             if on_epoch is not None:
                 on_epoch(epoch, results)
     yield from results
-
-
-def _test_cost(network: Network, theta: Array, test: tuple[Matrix, Any], cost: str) -> float:
-    X, labels = test
-    Y = np.eye(network.sizes[-1], dtype=theta.dtype)[np.asarray(labels)]
-    return evaluate_cost(network, theta, X, Y, cost)
-
-
-def is_finite_number(x: object) -> bool:
-    """Whether x is a finite real number (for table cells)."""
-    return isinstance(x, (int, float)) and math.isfinite(x)
