@@ -54,6 +54,8 @@ def test_log_range_and_bad_values():
         Grid(lrs=(0.0,))
     with pytest.raises(ConfigError, match="unknown schedule"):
         Grid(schedules=("warp",))
+    with pytest.raises(ConfigError, match="repeats a value"):
+        Grid(lrs=(0.1, 0.1000000001))
     with pytest.raises(ConfigError, match="chunk size"):
         chunks([], 0)
 

@@ -125,6 +125,13 @@ class Grid:
         for name in ("lrs", "seeds", "schedules", "inits", "batch_sizes"):
             if not getattr(self, name):
                 raise ConfigError(f"the grid needs at least one value of {name}")
+        keys = [c.key for c in self.configs()]
+        if len(set(keys)) < len(keys):
+            raise ConfigError(
+                "the grid repeats a value (learning rates are compared to 6 significant "
+                f"digits): {self.as_dict()}",
+                help="give each value once",
+            )
 
     def configs(self) -> list[Config]:
         """Every combination, batch size outermost then schedule, init, η and seed."""
