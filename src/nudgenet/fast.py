@@ -1,0 +1,177 @@
+"""The fast training engine: the reference engine's mathematics, one compiled call per epoch.
+
+The seed's network is tiny (13,002 parameters), so what decides its training speed is not
+arithmetic but overhead: a mini-batch step of 10 examples is about 0.5 MFLOP, which a core
+does in a few microseconds, while one trip through Python and NumPy per step costs tens of
+microseconds. :func:`nudgenet.train.train` with the reference engine is written to be read;
+this engine computes the same thing (the same shuffled batches from the same random stream,
+the same cost, gradient, schedule, momentum, L2 and divergence check) with a whole epoch of
+steps inside one function compiled by Numba (see :mod:`nudgenet._kernels`).
+
+Differences a user can see:
+
+* one :class:`~nudgenet.descent.Step` record per epoch instead of one per update: the record
+  of the epoch's last update (its number, η, batch cost and gradient norm are the ones the
+  reference engine would report for that step). :class:`~nudgenet.train.Epoch` records are
+  the same as the reference engine's;
+* parameters equal the reference engine's to rounding error (sums are added in another
+  order), not bit for bit;
+* the first use on a machine compiles the kernels (a few seconds); they are cached on disk.
+
+Numba is optional: without it, ``engine="auto"`` trains with the reference engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._types import Matrix, Vector
+from .descent import Step, _check_divergence
+from .network import Network
+from .schedules import Schedule, check_learning_rate
+
+DIVERGENCE_FACTOR = 10.0  # as descend's default: the cost may not exceed 10× its start
+# Batches of at least this many examples share their chunks among threads; smaller ones are
+# not worth waking a second thread for.
+PARALLEL_MIN_BATCH = 512
+
+
+@functools.cache
+def _load_kernels() -> ModuleType | None:
+    """The compiled kernels' module, or None when Numba is missing or cannot load."""
+    try:
+        from . import _kernels
+    except ImportError:
+        return None
+    return _kernels
+
+
+def unsupported(network: Network, dtype: Any) -> str | None:
+    """Why the fast engine cannot train this network in this dtype, or None when it can."""
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        return f"it computes in float32 or float64, not {np.dtype(dtype)}"
+    if os.environ.get("NUDGENET_DISABLE_NUMBA"):
+        return "NUDGENET_DISABLE_NUMBA is set"
+    if _load_kernels() is None:
+        return "it needs Numba, which is not installed (pip install numba)"
+    return None
+
+
+def worker_count(batch_rows: int) -> int:
+    """How many threads share one step's examples: all of Numba's for large batches, else 1."""
+    if batch_rows < PARALLEL_MIN_BATCH:
+        return 1
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
+
+
+class FastEpochs:
+    """Runs epochs of mini-batch SGD on θ in place, one compiled call each.
+
+    Holds the buffers (allocated once, a few kB to a few MB) and the settings, so that
+    :meth:`run` only shuffles, computes the epoch's learning rates and calls the kernel.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        theta: Vector,
+        X: Matrix,
+        Y: Matrix,
+        *,
+        batch_size: int,
+        schedule: Schedule,
+        momentum: float,
+        l2: float,
+        cost: str,
+        baseline: float,
+    ) -> None:
+        kernels = _load_kernels()
+        if kernels is None:  # pragma: no cover - callers check unsupported() first
+            raise ImportError("the fast engine needs Numba")
+        self.k = kernels
+        self.theta = theta
+        self.dtype = theta.dtype
+        # The kernels read rows in place; only a non-contiguous view is made contiguous, once.
+        self.X = np.ascontiguousarray(X, dtype=self.dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        self.n = n = len(X)
+        self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
+        self.steps = -(-n // self.batch_size)
+        self.schedule = schedule
+        self.momentum = float(momentum)
+        self.l2 = float(l2)
+        codes = {"sigmoid": kernels.SIGMOID, "tanh": kernels.TANH, "relu": kernels.RELU,
+                 "softmax": kernels.SOFTMAX}  # fmt: skip
+        self.hidden = codes[network.activation]
+        self.output = codes[network.output]
+        self.cost = {"quadratic": kernels.QUADRATIC, "cross-entropy": kernels.CROSS_ENTROPY}[cost]
+        self.tiny = self.dtype.type(np.finfo(self.dtype).tiny)
+        self.threshold = DIVERGENCE_FACTOR * max(abs(baseline), 1e-12)
+        self.baseline = baseline
+
+        # Per layer: n_in, n_out, where W starts in θ, where its activations start in a buffer.
+        layout = network.layout
+        sizes = network.sizes
+        chunk = kernels.CHUNK
+        act_at = np.cumsum([0, *(chunk * n for n in sizes[1:])])
+        self.layers = np.array(
+            [
+                (sizes[l], sizes[l + 1], layout.offsets[l], act_at[l])
+                for l in range(layout.n_layers)
+            ],
+            dtype=np.int64,
+        )
+        workers = worker_count(min(self.batch_size, n))
+        widest = max(sizes[1:])
+        self.acts = np.empty((workers, act_at[-1]), dtype=self.dtype)
+        self.D = np.empty((workers, chunk * widest), dtype=self.dtype)
+        self.D_prev = np.empty((workers, chunk * widest), dtype=self.dtype)
+        self.partial = np.empty((workers, len(theta)), dtype=self.dtype)
+        self.ident = np.arange(chunk, dtype=np.intp)
+        self.gradient = np.empty_like(theta)
+        self.velocity = np.zeros_like(theta)
+        self.costs = np.empty(self.steps)
+        self.norms = np.empty(self.steps)
+
+    def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:
+        """One epoch visiting the examples in ``order``; yields the record of its last step.
+
+        Returns (as the generator's value) that Step, or None when no step was taken. Raises
+        :class:`DivergenceError` or :class:`ConfigError` where the reference engine would,
+        with θ as the reference engine would have left it.
+        """
+        etas = np.array([self.schedule(first_step + s) for s in range(self.steps)], dtype=float)
+        bad = np.flatnonzero(~(np.isfinite(etas) & (etas > 0)))
+        runnable = etas[: bad[0]] if len(bad) else etas
+        args = (
+            self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
+            runnable, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
+            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.ident,
+        )  # fmt: skip
+        if len(self.partial) > 1:
+            done, status = self.k.run_steps_parallel(*args, self.partial, self.costs, self.norms)
+        else:
+            done, status = self.k.run_steps(*args, self.costs, self.norms)
+        last = None
+        if done:
+            s = done - 1
+            last = Step(first_step + s, float(etas[s]), float(self.costs[s]), float(self.norms[s]))
+            yield last
+        if status == self.k.DIVERGED:
+            _check_divergence(
+                first_step + done, float(etas[done]), float(self.costs[done]),
+                float(self.norms[done]), self.baseline, DIVERGENCE_FACTOR,
+            )  # fmt: skip
+            raise AssertionError("unreachable: _check_divergence raises")  # pragma: no cover
+        if status == self.k.DONE and len(bad):
+            check_learning_rate(float(etas[bad[0]]))
+        return last
