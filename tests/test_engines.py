@@ -160,12 +160,35 @@ def test_float32_agrees_to_float32_precision(output: str, cost: str) -> None:
 
 
 def test_threads_sharing_a_batch_give_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Large batches split their rows among threads; force that path on a small problem."""
-    monkeypatch.setattr(fast, "worker_count", lambda rows: 3)
+    """Large batches are cut into slices that threads share; force that on a small problem."""
+    monkeypatch.setattr(fast, "slice_count", lambda rows: 3)
     X, Y = problem(500)
     for batch_size in (0, 200):
         settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5, momentum=0.5, l2=1e-3)
         assert_same_training(both(settings, X=X, Y=Y))
+
+
+def test_the_number_of_threads_does_not_change_a_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast, "slice_count", lambda rows: 3)
+    X, Y = problem(300)
+    thetas = []
+    for threads in (1, 2):
+        monkeypatch.setattr(fast, "threads_to_use", lambda slices, t=threads: t)
+        theta = init_params(Network(SIZES).layout, rng=np.random.default_rng(1))
+        settings = TrainSettings(epochs=2, batch_size=100, lr=0.5)
+        list(train(Network(SIZES), theta, X, Y, settings, rng=np.random.default_rng(0)))
+        thetas.append(theta)
+    assert thetas[0].tobytes() == thetas[1].tobytes()
+    assert 1 <= fast.threads_to_use(2) <= 2
+
+
+def test_slices_have_at_least_16_examples() -> None:
+    import numba
+
+    threads = numba.config.NUMBA_NUM_THREADS
+    assert fast.slice_count(10) == fast.slice_count(31) == 1
+    assert fast.slice_count(32) == min(threads, 2)
+    assert fast.slice_count(60_000) == threads
 
 
 @settings(max_examples=15, deadline=None)
@@ -292,7 +315,7 @@ def test_auto_picks_the_fast_engine_when_it_can_run() -> None:
 
 
 def test_auto_falls_back_to_the_reference_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fast, "_load_kernels", lambda: None)
+    monkeypatch.setattr(fast, "_load_kernels", lambda: "it needs Numba, which is not installed")
     assert choose_engine("auto", Network(), np.float32) == "reference"
     with pytest.raises(ConfigError, match="needs Numba") as caught:
         choose_engine("fast", Network(), np.float32)
@@ -360,7 +383,7 @@ def test_engine_flag_default_and_errors(
         main(["train", "--engine", "turbo"])
     assert caught.value.code == 2
     assert "invalid choice: 'turbo'" in capsys.readouterr().err
-    monkeypatch.setattr(fast, "_load_kernels", lambda: None)
+    monkeypatch.setattr(fast, "_load_kernels", lambda: "it needs Numba, which is not installed")
     assert main(["train", "--engine", "fast", "--out", str(path)]) == 1
     err = capsys.readouterr().err
     assert "error: the fast engine cannot train here: it needs Numba" in err

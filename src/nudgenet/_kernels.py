@@ -19,10 +19,11 @@ What makes it fast is only where the numbers live and how often Python is visite
 * a batch is processed in chunks of ``CHUNK`` rows, forward and backward, so the rows just read
   are still in cache when the backward pass needs them again, and the buffers stay small;
 * the first layer's two products (784 × n₁ per example, nearly all the arithmetic) are written
-  out over four examples at a time, so each weight row loaded from memory serves four examples;
-* for large batches the chunks are shared among threads, each adding into its own gradient,
-  and the per-thread gradients are summed in a fixed order (the result does not depend on
-  which thread ran first).
+  out over four or eight examples at a time, so each row of W or ∂C/∂W that is loaded from
+  memory serves several examples;
+* a large batch is cut into slices, each summed into its own gradient by whichever thread
+  takes it, and the slices' gradients are added in a fixed order (so the result does not
+  depend on how many threads ran or which finished first).
 
 Sums are accumulated in a different order than BLAS does, so results equal the reference
 engine's to rounding error, not bit for bit.
@@ -153,20 +154,28 @@ def _affine(A, rows, r, W, b, Z):
 def _add_weight_gradient(D, A, rows, r, dW, db):
     """dW += Dᵀ A[rows] and db += Σ_i D[i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in).
 
-    Four examples at a time, so each row of dW is loaded and stored once per four.
+    Eight examples at a time (then four, then one), so each row of dW is loaded and stored
+    once per eight examples instead of once per example.
     """
     n_out, n_in = dW.shape
     i = 0
-    while i + 4 <= r:
-        x0 = A[rows[i]]
-        x1 = A[rows[i + 1]]
-        x2 = A[rows[i + 2]]
-        x3 = A[rows[i + 3]]
+    while i + 8 <= r:
+        x0, x1, x2, x3 = A[rows[i]], A[rows[i + 1]], A[rows[i + 2]], A[rows[i + 3]]
+        x4, x5, x6, x7 = A[rows[i + 4]], A[rows[i + 5]], A[rows[i + 6]], A[rows[i + 7]]
         for j in range(n_out):
-            d0 = D[i, j]
-            d1 = D[i + 1, j]
-            d2 = D[i + 2, j]
-            d3 = D[i + 3, j]
+            d0, d1, d2, d3 = D[i, j], D[i + 1, j], D[i + 2, j], D[i + 3, j]
+            d4, d5, d6, d7 = D[i + 4, j], D[i + 5, j], D[i + 6, j], D[i + 7, j]
+            g = dW[j]
+            for k in range(n_in):
+                g[k] += (d0 * x0[k] + d1 * x1[k] + d2 * x2[k] + d3 * x3[k]) + (
+                    d4 * x4[k] + d5 * x5[k] + d6 * x6[k] + d7 * x7[k]
+                )
+            db[j] += (d0 + d1 + d2 + d3) + (d4 + d5 + d6 + d7)
+        i += 8
+    if i + 4 <= r:
+        x0, x1, x2, x3 = A[rows[i]], A[rows[i + 1]], A[rows[i + 2]], A[rows[i + 3]]
+        for j in range(n_out):
+            d0, d1, d2, d3 = D[i, j], D[i + 1, j], D[i + 2, j], D[i + 3, j]
             g = dW[j]
             for k in range(n_in):
                 g[k] += d0 * x0[k] + d1 * x1[k] + d2 * x2[k] + d3 * x3[k]
@@ -289,36 +298,6 @@ def _chunk_gradient(
     return total
 
 
-@njit(parallel=True, **_OPTIONS)
-def _batch_gradient_parallel(
-    theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D, D_prev, ident,
-    grad, partial,
-):  # fmt: skip
-    """The gradient of one batch (as in :func:`run_steps`), its rows shared by T workers.
-
-    Worker w takes the w-th of T equal slices of the batch into its own ``partial[w]``; the
-    partial sums are then added in the order w = 0, 1, …, so the result does not depend on
-    which thread finished first.
-    """
-    m = hi - lo
-    T = partial.shape[0]
-    totals = np.zeros(T)
-    for w in prange(T):
-        partial[w, :] = 0
-        first = lo + (w * m) // T
-        last = lo + ((w + 1) * m) // T
-        for start in range(first, last, CHUNK):
-            r = min(CHUNK, last - start)
-            totals[w] += _chunk_gradient(
-                theta, X, Y, order[start : start + r], r, m, layers, hidden, output, cost,
-                tiny, acts[w], D[w], D_prev[w], ident, partial[w],
-            )  # fmt: skip
-    grad[:] = partial[0]
-    for w in range(1, T):
-        grad += partial[w]
-    return totals.sum()
-
-
 @njit(**_OPTIONS)
 def _finish_step(
     theta, velocity, grad, total, m, eta, momentum, l2, threshold, layers
@@ -362,32 +341,74 @@ def _finish_step(
     return C, norm, DONE
 
 
+@njit(**_OPTIONS)
+def _slice_gradient(
+    w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D, D_prev,
+    ident, into,
+):  # fmt: skip
+    """Sum the gradient of slice w of S of the batch X[order[lo:hi]] into ``into`` (zeroed
+    first), chunk by chunk; return the slice's sum of per-example costs.
+
+    Slice w is the w-th of S equal runs of the batch's rows (S = 1: the whole batch).
+    """
+    for p in range(into.shape[0]):
+        into[p] = 0
+    m = hi - lo
+    first = lo + (w * m) // S
+    last = lo + ((w + 1) * m) // S
+    total = 0.0
+    for start in range(first, last, CHUNK):
+        r = min(CHUNK, last - start)
+        total += _chunk_gradient(
+            theta, X, Y, order[start : start + r], r, m, layers, hidden, output, cost, tiny,
+            acts[w], D[w], D_prev[w], ident, into,
+        )  # fmt: skip
+    return total
+
+
+@njit(**_OPTIONS)
+def _add_slices(partial, totals, grad):
+    """grad = partial[0] + partial[1] + … (in that order); returns Σ totals likewise."""
+    S = partial.shape[0]
+    for p in range(grad.shape[0]):
+        g = partial[0, p]
+        for w in range(1, S):
+            g += partial[w, p]
+        grad[p] = g
+    total = 0.0
+    for w in range(S):
+        total += totals[w]
+    return total
+
+
 @njit(**_ENTRY)
 def run_steps(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
-    hidden, output, cost, tiny, acts, D, D_prev, ident, costs, norms,
+    hidden, output, cost, tiny, acts, D, D_prev, ident, partial, costs, norms,
 ):  # fmt: skip
     """Take ``len(etas)`` SGD steps over consecutive batches of ``order``; stop early if needed.
 
     Step s uses the rows X[order[s·B : (s+1)·B]] (the last batch may be smaller) and the
     learning rate etas[s]; its cost and gradient norm go to costs[s] and norms[s]. As in
     ``descend``, a step that diverges or finds a zero gradient ends the call before its
-    update (see :func:`_finish_step`).
+    update (see :func:`_finish_step`). With S = len(partial) > 1 each batch is summed in S
+    slices, one after the other, exactly as :func:`run_steps_parallel` sums them.
 
     Returns (number of steps whose update was applied, DONE | DIVERGED | FLAT).
     """
     n = order.shape[0]
+    S = partial.shape[0]
+    totals = np.empty(S)
     for s in range(etas.shape[0]):
         lo = s * batch_size
         hi = min(lo + batch_size, n)
-        grad[:] = 0
-        total = 0.0
-        for start in range(lo, hi, CHUNK):
-            r = min(CHUNK, hi - start)
-            total += _chunk_gradient(
-                theta, X, Y, order[start : start + r], r, hi - lo, layers, hidden, output,
-                cost, tiny, acts[0], D[0], D_prev[0], ident, grad,
+        for w in range(S):
+            into = grad if S == 1 else partial[w]  # one slice: straight into the gradient
+            totals[w] = _slice_gradient(
+                w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D,
+                D_prev, ident, into,
             )  # fmt: skip
+        total = totals[0] if S == 1 else _add_slices(partial, totals, grad)
         costs[s], norms[s], status = _finish_step(
             theta, velocity, grad, total, hi - lo, etas[s], momentum, l2, threshold, layers
         )
@@ -396,20 +417,29 @@ def run_steps(
     return etas.shape[0], DONE
 
 
-@njit(**_ENTRY)
+@njit(parallel=True, **_ENTRY)
 def run_steps_parallel(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
     hidden, output, cost, tiny, acts, D, D_prev, ident, partial, costs, norms,
 ):  # fmt: skip
-    """:func:`run_steps` with each batch's rows shared by ``len(partial)`` threads."""
+    """:func:`run_steps` with the S = len(partial) slices of each batch run in parallel.
+
+    Each slice is summed into its own ``partial[w]`` by whichever thread takes it, and the
+    slices are added in the order w = 0, 1, …, so the numbers are those of :func:`run_steps`
+    whatever the number of threads or the timing.
+    """
     n = order.shape[0]
+    S = partial.shape[0]
+    totals = np.empty(S)
     for s in range(etas.shape[0]):
         lo = s * batch_size
         hi = min(lo + batch_size, n)
-        total = _batch_gradient_parallel(
-            theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D, D_prev,
-            ident, grad, partial,
-        )  # fmt: skip
+        for w in prange(S):
+            totals[w] = _slice_gradient(
+                w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D,
+                D_prev, ident, partial[w],
+            )  # fmt: skip
+        total = _add_slices(partial, totals, grad)
         costs[s], norms[s], status = _finish_step(
             theta, velocity, grad, total, hi - lo, etas[s], momentum, l2, threshold, layers
         )

@@ -18,7 +18,14 @@ Differences a user can see:
   order), not bit for bit;
 * the first use on a machine compiles the kernels (a few seconds); they are cached on disk.
 
-Numba is optional: without it, ``engine="auto"`` trains with the reference engine.
+Batches of 32 examples or more are cut into slices that Numba's threads share (all of them,
+or fewer while other programs keep cores busy, since a step waits for its slowest thread).
+The slices fix the order of the sums, so the numbers depend on the batch size and on
+Numba's thread count (``NUMBA_NUM_THREADS``), never on timing: the same seed gives the same
+bits on the same machine.
+
+Numba is optional: without it (or with ``NUDGENET_DISABLE_NUMBA=1`` set), ``engine="auto"``
+trains with the reference engine.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -38,18 +46,21 @@ from .network import Network
 from .schedules import Schedule, check_learning_rate
 
 DIVERGENCE_FACTOR = 10.0  # as descend's default: the cost may not exceed 10× its start
-# Batches of at least this many examples share their chunks among threads; smaller ones are
-# not worth waking a second thread for.
-PARALLEL_MIN_BATCH = 512
+# A batch is cut into slices that threads share only where each slice gets at least this
+# many examples: smaller ones are not worth waking a second thread for (measured on 2 cores,
+# the break-even is a batch of about 24).
+MIN_SLICE_ROWS = 16
 
 
 @functools.cache
-def _load_kernels() -> ModuleType | None:
-    """The compiled kernels' module, or None when Numba is missing or cannot load."""
+def _load_kernels() -> ModuleType | str:
+    """The compiled kernels' module, or why it cannot be loaded."""
     try:
         from . import _kernels
     except ImportError:
-        return None
+        return "it needs Numba, which is not installed (pip install numba)"
+    except Exception as exc:  # e.g. Numba finds no place to cache the compiled kernels
+        return f"Numba could not load its kernels ({type(exc).__name__}: {exc})"
     return _kernels
 
 
@@ -59,18 +70,34 @@ def unsupported(network: Network, dtype: Any) -> str | None:
         return f"it computes in float32 or float64, not {np.dtype(dtype)}"
     if os.environ.get("NUDGENET_DISABLE_NUMBA"):
         return "NUDGENET_DISABLE_NUMBA is set"
-    if _load_kernels() is None:
-        return "it needs Numba, which is not installed (pip install numba)"
-    return None
+    kernels = _load_kernels()
+    return kernels if isinstance(kernels, str) else None
 
 
-def worker_count(batch_rows: int) -> int:
-    """How many threads share one step's examples: all of Numba's for large batches, else 1."""
-    if batch_rows < PARALLEL_MIN_BATCH:
-        return 1
+def slice_count(batch_rows: int) -> int:
+    """Into how many slices a batch is cut, each summed on its own, then added in order.
+
+    As many as Numba has threads, but with at least ``MIN_SLICE_ROWS`` examples each (1: no
+    slicing). The slicing fixes the order of the sums, so the numbers depend only on the
+    batch size and Numba's thread count, not on how many threads then share the slices (see
+    :func:`threads_to_use`) or on which finishes first.
+    """
     import numba
 
-    return max(1, int(numba.get_num_threads()))
+    return max(1, min(int(numba.config.NUMBA_NUM_THREADS), batch_rows // MIN_SLICE_ROWS))
+
+
+def threads_to_use(slices: int) -> int:
+    """How many threads to run the slices on now: one per slice, but no more than there are
+    idle cores (a thread that must wait for a busy core stalls every step's join)."""
+    cores = os.cpu_count() or 1
+    try:
+        # The 4th field of /proc/loadavg is "runnable/total"; the runnable ones include us.
+        samples = [Path("/proc/loadavg").read_text().split()[3] for _ in range(3)]
+        others = min(int(sample.split("/")[0]) for sample in samples) - 1
+    except (OSError, IndexError, ValueError):  # not Linux: assume the cores are free
+        others = 0
+    return max(1, min(slices, cores - max(0, others)))
 
 
 class FastEpochs:
@@ -95,8 +122,8 @@ class FastEpochs:
         baseline: float,
     ) -> None:
         kernels = _load_kernels()
-        if kernels is None:  # pragma: no cover - callers check unsupported() first
-            raise ImportError("the fast engine needs Numba")
+        if isinstance(kernels, str):  # pragma: no cover - callers check unsupported() first
+            raise ImportError(kernels)
         self.k = kernels
         self.theta = theta
         self.dtype = theta.dtype
@@ -130,12 +157,12 @@ class FastEpochs:
             ],
             dtype=np.int64,
         )
-        workers = worker_count(min(self.batch_size, n))
+        slices = slice_count(self.batch_size)
         widest = max(sizes[1:])
-        self.acts = np.empty((workers, act_at[-1]), dtype=self.dtype)
-        self.D = np.empty((workers, chunk * widest), dtype=self.dtype)
-        self.D_prev = np.empty((workers, chunk * widest), dtype=self.dtype)
-        self.partial = np.empty((workers, len(theta)), dtype=self.dtype)
+        self.acts = np.empty((slices, act_at[-1]), dtype=self.dtype)
+        self.D = np.empty((slices, chunk * widest), dtype=self.dtype)
+        self.D_prev = np.empty((slices, chunk * widest), dtype=self.dtype)
+        self.partial = np.empty((slices, len(theta)), dtype=self.dtype)
         self.ident = np.arange(chunk, dtype=np.intp)
         self.gradient = np.empty_like(theta)
         self.velocity = np.zeros_like(theta)
@@ -156,11 +183,20 @@ class FastEpochs:
             self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
             runnable, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
             self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.ident,
+            self.partial, self.costs, self.norms,
         )  # fmt: skip
-        if len(self.partial) > 1:
-            done, status = self.k.run_steps_parallel(*args, self.partial, self.costs, self.norms)
+        threads = threads_to_use(len(self.partial)) if len(self.partial) > 1 else 1
+        if threads > 1:
+            import numba
+
+            before = numba.get_num_threads()
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            try:
+                done, status = self.k.run_steps_parallel(*args)
+            finally:
+                numba.set_num_threads(before)
         else:
-            done, status = self.k.run_steps(*args, self.costs, self.norms)
+            done, status = self.k.run_steps(*args)
         last = None
         if done:
             s = done - 1
