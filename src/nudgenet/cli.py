@@ -203,6 +203,9 @@ def run_train(args: argparse.Namespace) -> int:
     _check_fits(network, data)
     X, Y = to_inputs(data.train_images, args.dtype), one_hot(data.train_labels, dtype=args.dtype)
     X_test = to_inputs(data.test_images, args.dtype)
+    # Keep the labels and the name, and let the uint8 images go (55 MB for MNIST).
+    name, train_labels, test_labels = data.name, data.train_labels, data.test_labels
+    del data
     # Independent streams: changing the batch size must not change the initial weights.
     seeds = np.random.SeedSequence(args.seed).spawn(2)
     init_rng, shuffle_rng = (np.random.default_rng(s) for s in seeds)
@@ -211,7 +214,7 @@ def run_train(args: argparse.Namespace) -> int:
     say = _printer(args.json)
     say(
         f"training {'-'.join(map(str, network.sizes))} ({network.n_params:,} weights and "
-        f"biases) on {data.name}: {len(X):,} training and {len(X_test):,} test images"
+        f"biases) on {name}: {len(X):,} training and {len(X_test):,} test images"
     )
     say(
         f"{args.activation} hidden, {args.output} output, {args.cost} cost, {args.init} init, "
@@ -225,7 +228,7 @@ def run_train(args: argparse.Namespace) -> int:
     with bar:
         for record in train(
             network, theta, X, Y, settings, rng=shuffle_rng,
-            test=(X_test, data.test_labels), labels=data.train_labels, engine=engine,
+            test=(X_test, test_labels), labels=train_labels, engine=engine,
         ):  # fmt: skip
             if isinstance(record, Step):
                 # The reference engine reports every step, the fast one each epoch's last.
@@ -249,7 +252,7 @@ def run_train(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "dtype": args.dtype,
             "engine": engine,
-            "data": data.name if args.data in DATASET_CHOICES else str(args.data),
+            "data": name if args.data in DATASET_CHOICES else str(args.data),
         },
         history=history,
     )
