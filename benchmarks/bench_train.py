@@ -51,6 +51,7 @@ SIZES = (784, 16, 16, 10)
 LR = 0.5  # η for mini-batches; the value does not change the speed
 LR_FULL = 3.0
 FULL = 0  # batch size 0: the whole training set in every step
+COOL_DOWN = 0.25  # seconds of rest before each timed epoch
 
 
 # --------------------------------------------------------------------------- peers
@@ -294,33 +295,22 @@ PEERS = {
 
 def matmul_peak() -> tuple[float, str]:
     """The best float32 matrix-multiply rate NumPy reaches here, in FLOP/s, and how."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # without threadpoolctl: NumPy's default threads only
-        threadpool_limits = None
+    from threadpoolctl import threadpool_limits
+
     rng = np.random.default_rng(0)
     best, how = 0.0, ""
-    threads = [None] if threadpool_limits is None else [1, os.cpu_count() or 1]
+    threads = [1, os.cpu_count() or 1]
     for n in (1024, 2048, 3072):
         a = rng.random((n, n), dtype=np.float32)
         b = rng.random((n, n), dtype=np.float32)
         for t in threads:
-            limit = threadpool_limits(t) if t else _nothing()
-            with limit:
+            with threadpool_limits(t, user_api="blas"):
                 a @ b
                 seconds = min(_timed(lambda a=a, b=b: a @ b) for _ in range(3))
             rate = 2 * n**3 / seconds
             if rate > best:
-                best, how = rate, f"{n}×{n} @ {n}×{n}, {t or 'default'} BLAS threads"
+                best, how = rate, f"{n}×{n} @ {n}×{n}, {t} BLAS threads"
     return best, how
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _timed(f: Callable[[], object]) -> float:
@@ -397,18 +387,14 @@ def machine() -> dict[str, Any]:
     for package in ("nudgenet", "numpy", "numba", "torch", "scikit-learn", "jax", "jaxlib"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
-    blas = ""
-    try:
-        from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info
 
-        blas = ", ".join(
-            f"{i['internal_api']} {i.get('version', '')} ({i.get('architecture', '')}, "
-            f"{i['num_threads']} threads)"
-            for i in threadpool_info()
-            if i["user_api"] == "blas"
-        )
-    except ImportError:
-        pass
+    blas = ", ".join(
+        f"{i['internal_api']} {i.get('version', '')} ({i.get('architecture', '')}, "
+        f"{i['num_threads']} threads)"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    )
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -475,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
         order = peers[round_ % len(peers) :] + peers[: round_ % len(peers)]
         for b in batch_sizes:
             for peer in order:
+                # Let the previous peer's BLAS/OpenMP threads stop spinning, so that they do
+                # not take cores from this one.
+                time.sleep(COOL_DOWN)
                 if b == FULL:
                     times[peer.name][b].append(
                         statistics.mean(peer.epoch(b) for _ in range(peer.full_steps))

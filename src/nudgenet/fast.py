@@ -30,6 +30,7 @@ trains with the reference engine.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Iterator
@@ -89,15 +90,26 @@ def slice_count(batch_rows: int) -> int:
 
 def threads_to_use(slices: int) -> int:
     """How many threads to run the slices on now: one per slice, but no more than there are
-    idle cores (a thread that must wait for a busy core stalls every step's join)."""
+    cores not kept busy by other programs (a step waits for its slowest thread, and a thread
+    waiting for a busy core stalls every step)."""
     cores = os.cpu_count() or 1
     try:
-        # The 4th field of /proc/loadavg is "runnable/total"; the runnable ones include us.
-        samples = [Path("/proc/loadavg").read_text().split()[3] for _ in range(3)]
-        others = min(int(sample.split("/")[0]) for sample in samples) - 1
+        busy = min(_runnable_elsewhere() for _ in range(3))
     except (OSError, IndexError, ValueError):  # not Linux: assume the cores are free
-        others = 0
-    return max(1, min(slices, cores - max(0, others)))
+        busy = 0
+    return max(1, min(slices, cores - busy))
+
+
+def _runnable_elsewhere() -> int:
+    """Threads of other processes running or waiting for a core right now (Linux /proc)."""
+    # /proc/loadavg's 4th field is "runnable/total" over the whole machine; our own threads
+    # (this one, BLAS helpers still spinning after a matrix product, ...) are in it too.
+    runnable = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+    ours = 0
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):  # the thread may have ended meanwhile
+            ours += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+    return max(0, runnable - ours)
 
 
 class FastEpochs:

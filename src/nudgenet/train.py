@@ -17,6 +17,7 @@ otherwise; both give the same Epoch records and parameters equal to rounding err
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import ThreadpoolController
 
 from . import fast
 from ._types import Matrix, Vector
@@ -167,13 +169,16 @@ def train(
     )
 
     def measure(epoch: int, steps: int, learning_rate: float, seconds: float) -> Epoch:
-        train_cost, train_accuracy = _cost_and_accuracy(network, theta, X, Y, labels, s.cost)
-        test_cost = test_accuracy = None
-        if test is not None:
-            Y_test = np.eye(network.sizes[-1], dtype=theta.dtype)[np.asarray(test[1])]
-            test_cost, test_accuracy = _cost_and_accuracy(
-                network, theta, test[0], Y_test, test[1], s.cost
-            )
+        # One BLAS thread for the fast engine: after a product, BLAS's helper threads spin
+        # for a while, taking the cores that the compiled steps' own threads need next.
+        with _blas_threads(1 if engine == "fast" else None):
+            train_cost, train_accuracy = _cost_and_accuracy(network, theta, X, Y, labels, s.cost)
+            test_cost = test_accuracy = None
+            if test is not None:
+                Y_test = np.eye(network.sizes[-1], dtype=theta.dtype)[np.asarray(test[1])]
+                test_cost, test_accuracy = _cost_and_accuracy(
+                    network, theta, test[0], Y_test, test[1], s.cost
+                )
         return Epoch(
             epoch=epoch,
             steps=steps,
@@ -247,6 +252,13 @@ def choose_engine(engine: str, network: Network, dtype: Any) -> str:
             help="use the reference engine (--engine reference), or auto to pick for you",
         )
     return "reference"
+
+
+def _blas_threads(limit: int | None) -> contextlib.AbstractContextManager[Any]:
+    """Limit NumPy's BLAS to ``limit`` threads inside the block (None: leave it alone)."""
+    if limit is None:
+        return contextlib.nullcontext()
+    return ThreadpoolController().limit(limits=limit, user_api="blas")
 
 
 def _cost_and_accuracy(
