@@ -181,12 +181,12 @@ def test_the_number_of_threads_does_not_change_a_bit(monkeypatch: pytest.MonkeyP
     assert 1 <= fast.threads_to_use(2) <= 2
 
 
-def test_slices_have_at_least_16_examples() -> None:
+def test_slices_have_at_least_24_examples() -> None:
     import numba
 
     threads = numba.config.NUMBA_NUM_THREADS
-    assert fast.slice_count(10) == fast.slice_count(31) == 1
-    assert fast.slice_count(32) == min(threads, 2)
+    assert fast.slice_count(10) == fast.slice_count(47) == 1
+    assert fast.slice_count(48) == min(threads, 2)
     assert fast.slice_count(60_000) == threads
 
 

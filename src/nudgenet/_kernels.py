@@ -21,6 +21,9 @@ What makes it fast is only where the numbers live and how often Python is visite
 * the first layer's two products (784 × n₁ per example, nearly all the arithmetic) are written
   out over four or eight examples at a time, so each row of W or ∂C/∂W that is loaded from
   memory serves several examples;
+* the other layers' activations and errors are stored one row per unit, (n, r) rather than
+  (r, n), so that their loops run along the chunk's examples, long enough to vectorise
+  (a layer of 16 units would leave loops of 16);
 * a large batch is cut into slices, each summed into its own gradient by whichever thread
   takes it, and the slices' gradients are added in a fixed order (so the result does not
   depend on how many threads ran or which finished first).
@@ -60,58 +63,69 @@ _ENTRY = {**_OPTIONS, "no_cpython_wrapper": False}  # the two functions Python c
 
 
 @njit(**_OPTIONS)
-def _activate(Z, r, code):
-    """Z[:r] ← σ(Z[:r]) in place, as in ``activations.py``."""
-    n = Z.shape[1]
+def _activate(Z, code, scratch):
+    """Z ← σ(Z) in place, as in ``activations.py``; Z is (n, r), one row per unit.
+
+    ``scratch`` holds at least 2r numbers, for softmax's per-example max and sum.
+    """
+    n, r = Z.shape
     one = Z.dtype.type(1)
     zero = Z.dtype.type(0)
-    for i in range(r):
-        z = Z[i]
-        if code == SIGMOID:
-            for j in range(n):
-                e = math.exp(-abs(z[j]))  # e^(−|z|) never overflows
-                z[j] = (one if z[j] >= zero else e) / (one + e)
-        elif code == TANH:
-            for j in range(n):
-                z[j] = math.tanh(z[j])
-        elif code == RELU:
-            for j in range(n):
-                z[j] = max(z[j], zero)
-        else:  # SOFTMAX, shifted by the row's max so no exponent overflows
-            top = z[0]
-            for j in range(1, n):
-                top = max(top, z[j])
-            total = zero
-            for j in range(n):
-                z[j] = math.exp(z[j] - top)
-                total += z[j]
-            for j in range(n):
-                z[j] = z[j] / total
+    if code == SOFTMAX:  # over each column (example), shifted by its max so nothing overflows
+        top = scratch[:r]
+        total = scratch[r : 2 * r]
+        for i in range(r):
+            top[i] = Z[0, i]
+            total[i] = zero
+        for j in range(1, n):
+            z = Z[j]
+            for i in range(r):
+                top[i] = max(top[i], z[i])
+        for j in range(n):
+            z = Z[j]
+            for i in range(r):
+                z[i] = math.exp(z[i] - top[i])
+                total[i] += z[i]
+        for j in range(n):
+            z = Z[j]
+            for i in range(r):
+                z[i] = z[i] / total[i]
+        return
+    z = Z.reshape(n * r)  # elementwise: one flat loop
+    if code == SIGMOID:
+        for p in range(n * r):
+            e = math.exp(-abs(z[p]))  # e^(−|z|) never overflows
+            z[p] = (one if z[p] >= zero else e) / (one + e)
+    elif code == TANH:
+        for p in range(n * r):
+            z[p] = math.tanh(z[p])
+    else:  # RELU
+        for p in range(n * r):
+            z[p] = max(z[p], zero)
 
 
 @njit(**_OPTIONS)
-def _times_derivative(D, A, r, code):
-    """D[:r] ← D[:r] ⊙ σ′, with σ′ written from the activations A = σ(z)."""
-    n = D.shape[1]
+def _times_derivative(D, A, code):
+    """D ← D ⊙ σ′, with σ′ written from the activations A = σ(z); both (n, r)."""
+    n, r = D.shape
+    d = D.reshape(n * r)
+    a = A.reshape(n * r)
     one = D.dtype.type(1)
     zero = D.dtype.type(0)
-    for i in range(r):
-        d = D[i]
-        a = A[i]
-        if code == SIGMOID:
-            for j in range(n):
-                d[j] *= a[j] * (one - a[j])
-        elif code == TANH:
-            for j in range(n):
-                d[j] *= one - a[j] * a[j]
-        else:  # RELU: 1 where the unit is active
-            for j in range(n):
-                d[j] *= one if a[j] > zero else zero
+    if code == SIGMOID:
+        for p in range(n * r):
+            d[p] *= a[p] * (one - a[p])
+    elif code == TANH:
+        for p in range(n * r):
+            d[p] *= one - a[p] * a[p]
+    else:  # RELU: 1 where the unit is active
+        for p in range(n * r):
+            d[p] *= one if a[p] > zero else zero
 
 
 @njit(**_OPTIONS)
-def _affine(A, rows, r, W, b, Z):
-    """Z[i] = W A[rows[i]] + b for i < r:  (r, n_in) @ (n_in, n_out) -> (r, n_out).
+def _input_affine(X, rows, r, W, b, Z):
+    """Z[:, i] = W X[rows[i]] + b for i < r:  (n_out, n_in) @ (n_in, r) -> (n_out, r).
 
     Four examples at a time, so each row of W is read once for four dot products.
     """
@@ -119,10 +133,7 @@ def _affine(A, rows, r, W, b, Z):
     zero = Z.dtype.type(0)
     i = 0
     while i + 4 <= r:
-        x0 = A[rows[i]]
-        x1 = A[rows[i + 1]]
-        x2 = A[rows[i + 2]]
-        x3 = A[rows[i + 3]]
+        x0, x1, x2, x3 = X[rows[i]], X[rows[i + 1]], X[rows[i + 2]], X[rows[i + 3]]
         for j in range(n_out):
             w = W[j]
             s0 = zero
@@ -134,25 +145,49 @@ def _affine(A, rows, r, W, b, Z):
                 s1 += w[k] * x1[k]
                 s2 += w[k] * x2[k]
                 s3 += w[k] * x3[k]
-            Z[i, j] = s0 + b[j]
-            Z[i + 1, j] = s1 + b[j]
-            Z[i + 2, j] = s2 + b[j]
-            Z[i + 3, j] = s3 + b[j]
+            Z[j, i] = s0 + b[j]
+            Z[j, i + 1] = s1 + b[j]
+            Z[j, i + 2] = s2 + b[j]
+            Z[j, i + 3] = s3 + b[j]
         i += 4
     while i < r:
-        x = A[rows[i]]
+        x = X[rows[i]]
         for j in range(n_out):
             w = W[j]
             s = zero
             for k in range(n_in):
                 s += w[k] * x[k]
-            Z[i, j] = s + b[j]
+            Z[j, i] = s + b[j]
         i += 1
 
 
 @njit(**_OPTIONS)
-def _add_weight_gradient(D, A, rows, r, dW, db):
-    """dW += Dᵀ A[rows] and db += Σ_i D[i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in).
+def _hidden_affine(A, W, b, Z):
+    """Z = W A + b:  (n_out, n_in) @ (n_in, r) -> (n_out, r), along rows of r examples."""
+    n_out, n_in = W.shape
+    r = A.shape[1]
+    for j in range(n_out):
+        z = Z[j]
+        for i in range(r):
+            z[i] = b[j]
+        k = 0
+        while k + 4 <= n_in:
+            w0, w1, w2, w3 = W[j, k], W[j, k + 1], W[j, k + 2], W[j, k + 3]
+            a0, a1, a2, a3 = A[k], A[k + 1], A[k + 2], A[k + 3]
+            for i in range(r):
+                z[i] += (w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i])
+            k += 4
+        while k < n_in:
+            w = W[j, k]
+            a = A[k]
+            for i in range(r):
+                z[i] += w * a[i]
+            k += 1
+
+
+@njit(**_OPTIONS)
+def _input_weight_gradient(D, X, rows, r, dW, db):
+    """dW += D X[rows] and db += Σ_i D[:, i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in).
 
     Eight examples at a time (then four, then one), so each row of dW is loaded and stored
     once per eight examples instead of once per example.
@@ -160,11 +195,11 @@ def _add_weight_gradient(D, A, rows, r, dW, db):
     n_out, n_in = dW.shape
     i = 0
     while i + 8 <= r:
-        x0, x1, x2, x3 = A[rows[i]], A[rows[i + 1]], A[rows[i + 2]], A[rows[i + 3]]
-        x4, x5, x6, x7 = A[rows[i + 4]], A[rows[i + 5]], A[rows[i + 6]], A[rows[i + 7]]
+        x0, x1, x2, x3 = X[rows[i]], X[rows[i + 1]], X[rows[i + 2]], X[rows[i + 3]]
+        x4, x5, x6, x7 = X[rows[i + 4]], X[rows[i + 5]], X[rows[i + 6]], X[rows[i + 7]]
         for j in range(n_out):
-            d0, d1, d2, d3 = D[i, j], D[i + 1, j], D[i + 2, j], D[i + 3, j]
-            d4, d5, d6, d7 = D[i + 4, j], D[i + 5, j], D[i + 6, j], D[i + 7, j]
+            d0, d1, d2, d3 = D[j, i], D[j, i + 1], D[j, i + 2], D[j, i + 3]
+            d4, d5, d6, d7 = D[j, i + 4], D[j, i + 5], D[j, i + 6], D[j, i + 7]
             g = dW[j]
             for k in range(n_in):
                 g[k] += (d0 * x0[k] + d1 * x1[k] + d2 * x2[k] + d3 * x3[k]) + (
@@ -173,18 +208,18 @@ def _add_weight_gradient(D, A, rows, r, dW, db):
             db[j] += (d0 + d1 + d2 + d3) + (d4 + d5 + d6 + d7)
         i += 8
     if i + 4 <= r:
-        x0, x1, x2, x3 = A[rows[i]], A[rows[i + 1]], A[rows[i + 2]], A[rows[i + 3]]
+        x0, x1, x2, x3 = X[rows[i]], X[rows[i + 1]], X[rows[i + 2]], X[rows[i + 3]]
         for j in range(n_out):
-            d0, d1, d2, d3 = D[i, j], D[i + 1, j], D[i + 2, j], D[i + 3, j]
+            d0, d1, d2, d3 = D[j, i], D[j, i + 1], D[j, i + 2], D[j, i + 3]
             g = dW[j]
             for k in range(n_in):
                 g[k] += d0 * x0[k] + d1 * x1[k] + d2 * x2[k] + d3 * x3[k]
             db[j] += d0 + d1 + d2 + d3
         i += 4
     while i < r:
-        x = A[rows[i]]
+        x = X[rows[i]]
         for j in range(n_out):
-            d = D[i, j]
+            d = D[j, i]
             g = dW[j]
             for k in range(n_in):
                 g[k] += d * x[k]
@@ -193,106 +228,169 @@ def _add_weight_gradient(D, A, rows, r, dW, db):
 
 
 @njit(**_OPTIONS)
-def _back_through(D, W, r, D_prev):
-    """D_prev[:r] = D[:r] W:  (r, n_out) @ (n_out, n_in) -> (r, n_in)."""
-    n_out, n_in = W.shape
-    for i in range(r):
-        p = D_prev[i]
-        for k in range(n_in):
-            p[k] = 0
-        for j in range(n_out):
-            d = D[i, j]
-            w = W[j]
-            for k in range(n_in):
-                p[k] += d * w[k]
+def _hidden_weight_gradient(D, A, dW, db):
+    """dW += D Aᵀ and db += Σ_i D[:, i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in).
+
+    Each entry is a dot product along the r examples; four of them at a time.
+    """
+    n_out, n_in = dW.shape
+    r = D.shape[1]
+    zero = dW.dtype.type(0)
+    for j in range(n_out):
+        d = D[j]
+        k = 0
+        while k + 4 <= n_in:
+            a0, a1, a2, a3 = A[k], A[k + 1], A[k + 2], A[k + 3]
+            s0 = zero
+            s1 = zero
+            s2 = zero
+            s3 = zero
+            for i in range(r):
+                s0 += d[i] * a0[i]
+                s1 += d[i] * a1[i]
+                s2 += d[i] * a2[i]
+                s3 += d[i] * a3[i]
+            dW[j, k] += s0
+            dW[j, k + 1] += s1
+            dW[j, k + 2] += s2
+            dW[j, k + 3] += s3
+            k += 4
+        while k < n_in:
+            a = A[k]
+            s = zero
+            for i in range(r):
+                s += d[i] * a[i]
+            dW[j, k] += s
+            k += 1
+        s = zero
+        for i in range(r):
+            s += d[i]
+        db[j] += s
 
 
 @njit(**_OPTIONS)
-def _output_error(A, Y, rows, r, m, output, cost, tiny, D):
-    """D[:r] = δᴸ = ∂C/∂zᴸ for the chunk; returns the chunk's Σ of per-example costs.
+def _back_through(D, W, D_prev):
+    """D_prev = Wᵀ D:  (n_in, n_out) @ (n_out, r) -> (n_in, r), along rows of r examples."""
+    n_out, n_in = W.shape
+    r = D.shape[1]
+    for k in range(n_in):
+        p = D_prev[k]
+        for i in range(r):
+            p[i] = 0
+        j = 0
+        while j + 4 <= n_out:
+            w0, w1, w2, w3 = W[j, k], W[j + 1, k], W[j + 2, k], W[j + 3, k]
+            d0, d1, d2, d3 = D[j], D[j + 1], D[j + 2], D[j + 3]
+            for i in range(r):
+                p[i] += (w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i])
+            j += 4
+        while j < n_out:
+            w = W[j, k]
+            d = D[j]
+            for i in range(r):
+                p[i] += w * d[i]
+            j += 1
+
+
+@njit(**_OPTIONS)
+def _output_error(A, Y, rows, m, output, cost, tiny, D, scratch):
+    """D = δᴸ = ∂C/∂zᴸ for the chunk, (n_out, r); returns the chunk's Σ of per-example costs.
 
     As ``backprop.output_error``: (a − y)/m for cross-entropy with its own output layer;
     otherwise (2/m)(a − y) times σ′ (sigmoid) or the softmax Jacobian.
     """
-    n = A.shape[1]
+    n, r = A.shape
     one = A.dtype.type(1)
     two_over_m = A.dtype.type(2.0 / m)
     m_ = A.dtype.type(m)
     total = 0.0
-    for i in range(r):
-        a = A[i]
-        y = Y[rows[i]]
-        d = D[i]
-        if cost == QUADRATIC:
-            for j in range(n):
-                diff = a[j] - y[j]
+    if cost == QUADRATIC:
+        for j in range(n):
+            a = A[j]
+            d = D[j]
+            for i in range(r):
+                diff = a[i] - Y[rows[i], j]
                 total += diff * diff
-                d[j] = two_over_m * diff
-            if output == SIGMOID:
-                for j in range(n):
-                    d[j] *= a[j] * (one - a[j])
-            else:  # softmax: ∂C/∂z_j = a_j (g_j − Σ_k g_k a_k)
-                ga = A.dtype.type(0)
-                for j in range(n):
-                    ga += d[j] * a[j]
-                for j in range(n):
-                    d[j] = a[j] * (d[j] - ga)
-        else:
+                d[i] = two_over_m * diff
+        if output == SIGMOID:
             for j in range(n):
-                d[j] = (a[j] - y[j]) / m_
-            if output == SIGMOID:  # per-output yes/no cross-entropy
-                for j in range(n):
-                    total -= y[j] * math.log(max(a[j], tiny)) + (one - y[j]) * math.log(
-                        max(one - a[j], tiny)
+                a = A[j]
+                d = D[j]
+                for i in range(r):
+                    d[i] *= a[i] * (one - a[i])
+        else:  # softmax: ∂C/∂z_j = a_j (g_j − Σ_k g_k a_k)
+            ga = scratch[:r]
+            for i in range(r):
+                ga[i] = 0
+            for j in range(n):
+                a = A[j]
+                d = D[j]
+                for i in range(r):
+                    ga[i] += d[i] * a[i]
+            for j in range(n):
+                a = A[j]
+                d = D[j]
+                for i in range(r):
+                    d[i] = a[i] * (d[i] - ga[i])
+    else:
+        for j in range(n):
+            a = A[j]
+            d = D[j]
+            for i in range(r):
+                y = Y[rows[i], j]
+                d[i] = (a[i] - y) / m_
+                if output == SIGMOID:  # per-output yes/no cross-entropy
+                    total -= y * math.log(max(a[i], tiny)) + (one - y) * math.log(
+                        max(one - a[i], tiny)
                     )
-            else:  # categorical cross-entropy
-                for j in range(n):
-                    total -= y[j] * math.log(max(a[j], tiny))
+                else:  # categorical cross-entropy
+                    total -= y * math.log(max(a[i], tiny))
     return total
 
 
 @njit(**_OPTIONS)
 def _chunk_gradient(
-    theta, X, Y, rows, r, m, layers, hidden, output, cost, tiny, acts, D, D_prev, ident, grad
+    theta, X, Y, rows, r, m, layers, hidden, output, cost, tiny, acts, D, D_prev, grad
 ):  # fmt: skip
     """Add the gradient of the rows X[rows[:r]] (a chunk of a batch of m) into ``grad``.
 
     ``layers`` holds, per layer, (n_in, n_out, offset of W in θ, offset of its activations in
-    ``acts``). Returns the chunk's sum of per-example costs (the caller divides by m).
+    ``acts``). Activations and errors are kept one row per unit, (n, r), so that the small
+    layers' loops run along the chunk's examples. Returns the chunk's sum of per-example
+    costs (the caller divides by m).
     """
     L = layers.shape[0]
-    # Forward: aˡ = σ(aˡ⁻¹ Wˡᵀ + bˡ), kept for every layer.
+    # Forward: aˡ = σ(Wˡ aˡ⁻¹ + bˡ), kept for every layer.
     for l in range(L):
         n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
         W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
         b = theta[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
-        Z = acts[a_at : a_at + r * n_out].reshape((r, n_out))
+        Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
         if l == 0:
-            _affine(X, rows, r, W, b, Z)
+            _input_affine(X, rows, r, W, b, Z)
         else:
             p_at = layers[l - 1, 3]
-            _affine(acts[p_at : p_at + r * n_in].reshape((r, n_in)), ident, r, W, b, Z)
-        _activate(Z, r, output if l == L - 1 else hidden)
+            _hidden_affine(acts[p_at : p_at + n_in * r].reshape((n_in, r)), W, b, Z)
+        _activate(Z, output if l == L - 1 else hidden, D_prev)  # D_prev: free as scratch
     n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
-    delta = D[: r * n_out].reshape((r, n_out))
-    total = _output_error(
-        acts[a_at : a_at + r * n_out].reshape((r, n_out)), Y, rows, r, m, output, cost, tiny, delta
-    )
-    # Backward: ∂C/∂Wˡ += δˡᵀ aˡ⁻¹, ∂C/∂bˡ += Σ δˡ, then δˡ⁻¹ = (δˡ Wˡ) ⊙ σ′(aˡ⁻¹).
+    delta = D[: n_out * r].reshape((n_out, r))
+    A = acts[a_at : a_at + n_out * r].reshape((n_out, r))
+    total = _output_error(A, Y, rows, m, output, cost, tiny, delta, D_prev)
+    # Backward: ∂C/∂Wˡ += δˡ aˡ⁻¹ᵀ, ∂C/∂bˡ += Σ δˡ, then δˡ⁻¹ = (Wˡᵀ δˡ) ⊙ σ′(aˡ⁻¹).
     for l in range(L - 1, -1, -1):
         n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
         dW = grad[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
         db = grad[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
         if l == 0:
-            _add_weight_gradient(delta, X, rows, r, dW, db)
+            _input_weight_gradient(delta, X, rows, r, dW, db)
         else:
             p_at = layers[l - 1, 3]
-            A_prev = acts[p_at : p_at + r * n_in].reshape((r, n_in))
-            _add_weight_gradient(delta, A_prev, ident, r, dW, db)
+            A_prev = acts[p_at : p_at + n_in * r].reshape((n_in, r))
+            _hidden_weight_gradient(delta, A_prev, dW, db)
             W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
-            prev = D_prev[: r * n_in].reshape((r, n_in))
-            _back_through(delta, W, r, prev)
-            _times_derivative(prev, A_prev, r, hidden)
+            prev = D_prev[: n_in * r].reshape((n_in, r))
+            _back_through(delta, W, prev)
+            _times_derivative(prev, A_prev, hidden)
             D, D_prev = D_prev, D
             delta = prev
     return total
@@ -344,7 +442,7 @@ def _finish_step(
 @njit(**_OPTIONS)
 def _slice_gradient(
     w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D, D_prev,
-    ident, into,
+    into,
 ):  # fmt: skip
     """Sum the gradient of slice w of S of the batch X[order[lo:hi]] into ``into`` (zeroed
     first), chunk by chunk; return the slice's sum of per-example costs.
@@ -361,7 +459,7 @@ def _slice_gradient(
         r = min(CHUNK, last - start)
         total += _chunk_gradient(
             theta, X, Y, order[start : start + r], r, m, layers, hidden, output, cost, tiny,
-            acts[w], D[w], D_prev[w], ident, into,
+            acts[w], D[w], D_prev[w], into,
         )  # fmt: skip
     return total
 
@@ -384,7 +482,7 @@ def _add_slices(partial, totals, grad):
 @njit(**_ENTRY)
 def run_steps(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
-    hidden, output, cost, tiny, acts, D, D_prev, ident, partial, costs, norms,
+    hidden, output, cost, tiny, acts, D, D_prev, partial, costs, norms,
 ):  # fmt: skip
     """Take ``len(etas)`` SGD steps over consecutive batches of ``order``; stop early if needed.
 
@@ -406,7 +504,7 @@ def run_steps(
             into = grad if S == 1 else partial[w]  # one slice: straight into the gradient
             totals[w] = _slice_gradient(
                 w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D,
-                D_prev, ident, into,
+                D_prev, into,
             )  # fmt: skip
         total = totals[0] if S == 1 else _add_slices(partial, totals, grad)
         costs[s], norms[s], status = _finish_step(
@@ -420,7 +518,7 @@ def run_steps(
 @njit(parallel=True, **_ENTRY)
 def run_steps_parallel(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
-    hidden, output, cost, tiny, acts, D, D_prev, ident, partial, costs, norms,
+    hidden, output, cost, tiny, acts, D, D_prev, partial, costs, norms,
 ):  # fmt: skip
     """:func:`run_steps` with the S = len(partial) slices of each batch run in parallel.
 
@@ -437,7 +535,7 @@ def run_steps_parallel(
         for w in prange(S):
             totals[w] = _slice_gradient(
                 w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D,
-                D_prev, ident, partial[w],
+                D_prev, partial[w],
             )  # fmt: skip
         total = _add_slices(partial, totals, grad)
         costs[s], norms[s], status = _finish_step(

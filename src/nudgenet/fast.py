@@ -18,7 +18,7 @@ Differences a user can see:
   order), not bit for bit;
 * the first use on a machine compiles the kernels (a few seconds); they are cached on disk.
 
-Batches of 32 examples or more are cut into slices that Numba's threads share (all of them,
+Batches of 48 examples or more are cut into slices that Numba's threads share (all of them,
 or fewer while other programs keep cores busy, since a step waits for its slowest thread).
 The slices fix the order of the sums, so the numbers depend on the batch size and on
 Numba's thread count (``NUMBA_NUM_THREADS``), never on timing: the same seed gives the same
@@ -49,8 +49,8 @@ from .schedules import Schedule, check_learning_rate
 DIVERGENCE_FACTOR = 10.0  # as descend's default: the cost may not exceed 10× its start
 # A batch is cut into slices that threads share only where each slice gets at least this
 # many examples: smaller ones are not worth waking a second thread for (measured on 2 cores,
-# the break-even is a batch of about 24).
-MIN_SLICE_ROWS = 16
+# two threads break even with one at a batch of about 40).
+MIN_SLICE_ROWS = 24
 
 
 @functools.cache
@@ -172,10 +172,11 @@ class FastEpochs:
         slices = slice_count(self.batch_size)
         widest = max(sizes[1:])
         self.acts = np.empty((slices, act_at[-1]), dtype=self.dtype)
-        self.D = np.empty((slices, chunk * widest), dtype=self.dtype)
-        self.D_prev = np.empty((slices, chunk * widest), dtype=self.dtype)
+        # Errors δ of one layer and the next; D_prev is also scratch (2 numbers per example)
+        # for the softmax and its error.
+        self.D = np.empty((slices, chunk * max(widest, 2)), dtype=self.dtype)
+        self.D_prev = np.empty_like(self.D)
         self.partial = np.empty((slices, len(theta)), dtype=self.dtype)
-        self.ident = np.arange(chunk, dtype=np.intp)
         self.gradient = np.empty_like(theta)
         self.velocity = np.zeros_like(theta)
         self.costs = np.empty(self.steps)
@@ -194,8 +195,8 @@ class FastEpochs:
         args = (
             self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
             runnable, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
-            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.ident,
-            self.partial, self.costs, self.norms,
+            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.partial,
+            self.costs, self.norms,
         )  # fmt: skip
         threads = threads_to_use(len(self.partial)) if len(self.partial) > 1 else 1
         if threads > 1:
