@@ -24,6 +24,8 @@ What makes it fast is only where the numbers live and how often Python is visite
 * the other layers' activations and errors are stored one row per unit, (n, r) rather than
   (r, n), so that their loops run along the chunk's examples, long enough to vectorise
   (a layer of 16 units would leave loops of 16);
+* e^x in the sigmoid and softmax is plain arithmetic (``_exp_nonpositive``), which LLVM turns
+  into vector instructions, rather than a library call per number;
 * a large batch is cut into slices, each summed into its own gradient by whichever thread
   takes it, and the slices' gradients are added in a fixed order (so the result does not
   depend on how many threads ran or which finished first).
