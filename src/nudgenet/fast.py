@@ -181,6 +181,37 @@ class FastEpochs:
         self.velocity = np.zeros_like(theta)
         self.costs = np.empty(self.steps)
         self.norms = np.empty(self.steps)
+        # Load (or, the first time on this machine, compile) the kernels now, with no steps,
+        # so that the first epoch's time is the epoch's.
+        no_steps = np.empty(0)
+        self._call(np.arange(n), no_steps, 1)
+        if slices > 1:
+            self._call(np.arange(n), no_steps, 2)
+
+    def _threads(self) -> int:
+        """Threads for the next epoch: 1 for unsliced batches, else what the cores allow."""
+        return threads_to_use(len(self.partial)) if len(self.partial) > 1 else 1
+
+    def _call(
+        self, order: NDArray[np.intp], etas: NDArray[np.float64], threads: int
+    ) -> tuple[int, int]:
+        """Run the steps with learning rates ``etas`` on ``threads`` threads (see run_steps)."""
+        args = (
+            self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
+            etas, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
+            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.partial,
+            self.costs, self.norms,
+        )  # fmt: skip
+        if threads == 1:
+            return self.k.run_steps(*args)  # type: ignore[no-any-return]
+        import numba
+
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
+        finally:
+            numba.set_num_threads(before)
 
     def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:
         """One epoch visiting the examples in ``order``; yields the record of its last step.
@@ -192,24 +223,7 @@ class FastEpochs:
         etas = np.array([self.schedule(first_step + s) for s in range(self.steps)], dtype=float)
         bad = np.flatnonzero(~(np.isfinite(etas) & (etas > 0)))
         runnable = etas[: bad[0]] if len(bad) else etas
-        args = (
-            self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
-            runnable, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
-            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.partial,
-            self.costs, self.norms,
-        )  # fmt: skip
-        threads = threads_to_use(len(self.partial)) if len(self.partial) > 1 else 1
-        if threads > 1:
-            import numba
-
-            before = numba.get_num_threads()
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-            try:
-                done, status = self.k.run_steps_parallel(*args)
-            finally:
-                numba.set_num_threads(before)
-        else:
-            done, status = self.k.run_steps(*args)
+        done, status = self._call(order, runnable, self._threads())
         last = None
         if done:
             s = done - 1
