@@ -37,7 +37,7 @@ from .layout import SEED_SIZES
 from .model import Model
 from .network import Network
 from .schedules import SCHEDULES
-from .train import Epoch, TrainSettings, steps_per_epoch, train
+from .train import ENGINES, Epoch, TrainSettings, choose_engine, steps_per_epoch, train
 
 GRADCHECK_TOLERANCE = 1e-6
 
@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=20, help="passes over the training set")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="how to take the steps: the compiled fast engine, the readable "
+                   "reference one, or auto (fast where it can run); same results")  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("nudgenet-model.npz"),
                    help="where to save the trained model")  # fmt: skip
     p.add_argument("--snapshots", action="store_true",
@@ -214,14 +217,18 @@ def run_train(args: argparse.Namespace) -> int:
     _check_fits(network, data)
     X, Y = to_inputs(data.train_images, args.dtype), one_hot(data.train_labels, dtype=args.dtype)
     X_test = to_inputs(data.test_images, args.dtype)
+    # Keep the labels and the name, and let the uint8 images go (55 MB for MNIST).
+    name, train_labels, test_labels = data.name, data.train_labels, data.test_labels
+    del data
     # Independent streams: changing the batch size must not change the initial weights.
     seeds = np.random.SeedSequence(args.seed).spawn(2)
     init_rng, shuffle_rng = (np.random.default_rng(s) for s in seeds)
     theta = init_params(network.layout, args.init, rng=init_rng, dtype=args.dtype)
+    engine = choose_engine(args.engine, network, theta.dtype)
     say = _printer(args.json)
     say(
         f"training {'-'.join(map(str, network.sizes))} ({network.n_params:,} weights and "
-        f"biases) on {data.name}: {len(X):,} training and {len(X_test):,} test images"
+        f"biases) on {name}: {len(X):,} training and {len(X_test):,} test images"
     )
     say(
         f"{args.activation} hidden, {args.output} output, {args.cost} cost, {args.init} init, "
@@ -233,17 +240,22 @@ def run_train(args: argparse.Namespace) -> int:
     snapshots: list[np.ndarray] = []
     total = steps_per_epoch(len(X), args.batch_size) * args.epochs
     bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, leave=False)
+    steps_shown = 0
     with bar:
         for record in train(
             network, theta, X, Y, settings, rng=shuffle_rng,
-            test=(X_test, data.test_labels), labels=data.train_labels,
+            test=(X_test, test_labels), labels=train_labels, engine=engine,
         ):  # fmt: skip
             if isinstance(record, Step):
                 step_costs.append(record.cost)
-                bar.update(1)
-                if record.step % 50 == 0:
+                # The reference engine reports every step, the fast one each epoch's last.
+                bar.update(record.step + 1 - steps_shown)
+                steps_shown = record.step + 1
+                if record.step % 50 == 0 or engine == "fast":
                     bar.set_postfix(cost=f"{record.cost:.4f}", lr=f"{record.learning_rate:.3g}")
                 continue
+            bar.update(record.steps - steps_shown)  # steps a flat gradient skipped
+            steps_shown = record.steps
             history.append(record.as_dict())
             if args.snapshots:
                 snapshots.append(theta.copy())
@@ -258,7 +270,8 @@ def run_train(args: argparse.Namespace) -> int:
             "init": args.init,
             "seed": args.seed,
             "dtype": args.dtype,
-            "data": data.name if args.data in DATASET_CHOICES else str(args.data),
+            "engine": engine,
+            "data": name if args.data in DATASET_CHOICES else str(args.data),
         },
         history=history,
         step_costs=np.array(step_costs),

@@ -1,0 +1,240 @@
+"""The fast training engine: the reference engine's mathematics, one compiled call per epoch.
+
+The seed's network is tiny (13,002 parameters), so what decides its training speed is not
+arithmetic but overhead: a mini-batch step of 10 examples is about 0.5 MFLOP, which a core
+does in a few microseconds, while one trip through Python and NumPy per step costs tens of
+microseconds. :func:`nudgenet.train.train` with the reference engine is written to be read;
+this engine computes the same thing (the same shuffled batches from the same random stream,
+the same cost, gradient, schedule, momentum, L2 and divergence check) with a whole epoch of
+steps inside one function compiled by Numba (see :mod:`nudgenet._kernels`).
+
+Differences a user can see:
+
+* one :class:`~nudgenet.descent.Step` record per epoch instead of one per update: the record
+  of the epoch's last update (its number, η, batch cost and gradient norm are the ones the
+  reference engine would report for that step). :class:`~nudgenet.train.Epoch` records are
+  the same as the reference engine's;
+* parameters equal the reference engine's to rounding error (sums are added in another
+  order), not bit for bit;
+* the first use on a machine compiles the kernels (a few seconds); they are cached on disk.
+
+Batches of 48 examples or more are cut into slices that Numba's threads share (all of them,
+or fewer while other programs keep cores busy, since a step waits for its slowest thread).
+The slices fix the order of the sums, so the numbers depend on the batch size and on
+Numba's thread count (``NUMBA_NUM_THREADS``), never on timing: the same seed gives the same
+bits on the same machine.
+
+Numba is optional: without it (or with ``NUDGENET_DISABLE_NUMBA=1`` set), ``engine="auto"``
+trains with the reference engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._types import Matrix, Vector
+from .descent import Step, _check_divergence
+from .network import Network
+from .schedules import Schedule, check_learning_rate
+
+DIVERGENCE_FACTOR = 10.0  # as descend's default: the cost may not exceed 10× its start
+# A batch is cut into slices that threads share only where each slice gets at least this
+# many examples: smaller ones are not worth waking a second thread for (measured on 2 cores,
+# two threads break even with one at a batch of about 40).
+MIN_SLICE_ROWS = 24
+
+
+@functools.cache
+def _load_kernels() -> ModuleType | str:
+    """The compiled kernels' module, or why it cannot be loaded."""
+    try:
+        from . import _kernels
+    except ImportError:
+        return "it needs Numba, which is not installed (pip install numba)"
+    except Exception as exc:  # e.g. Numba finds no place to cache the compiled kernels
+        return f"Numba could not load its kernels ({type(exc).__name__}: {exc})"
+    return _kernels
+
+
+def unsupported(network: Network, dtype: Any) -> str | None:
+    """Why the fast engine cannot train this network in this dtype, or None when it can."""
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        return f"it computes in float32 or float64, not {np.dtype(dtype)}"
+    if os.environ.get("NUDGENET_DISABLE_NUMBA"):
+        return "NUDGENET_DISABLE_NUMBA is set"
+    kernels = _load_kernels()
+    return kernels if isinstance(kernels, str) else None
+
+
+def slice_count(batch_rows: int) -> int:
+    """Into how many slices a batch is cut, each summed on its own, then added in order.
+
+    As many as Numba has threads, but with at least ``MIN_SLICE_ROWS`` examples each (1: no
+    slicing). The slicing fixes the order of the sums, so the numbers depend only on the
+    batch size and Numba's thread count, not on how many threads then share the slices (see
+    :func:`threads_to_use`) or on which finishes first.
+    """
+    import numba
+
+    return max(1, min(int(numba.config.NUMBA_NUM_THREADS), batch_rows // MIN_SLICE_ROWS))
+
+
+def threads_to_use(slices: int) -> int:
+    """How many threads to run the slices on now: one per slice, but no more than there are
+    cores not kept busy by other programs (a step waits for its slowest thread, and a thread
+    waiting for a busy core stalls every step)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = min(_runnable_elsewhere() for _ in range(3))
+    except (OSError, IndexError, ValueError):  # not Linux: assume the cores are free
+        busy = 0
+    return max(1, min(slices, cores - busy))
+
+
+def _runnable_elsewhere() -> int:
+    """Threads of other processes running or waiting for a core right now (Linux /proc)."""
+    # /proc/loadavg's 4th field is "runnable/total" over the whole machine; our own threads
+    # (this one, BLAS helpers still spinning after a matrix product, ...) are in it too.
+    runnable = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+    ours = 0
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):  # the thread may have ended meanwhile
+            ours += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+    return max(0, runnable - ours)
+
+
+class FastEpochs:
+    """Runs epochs of mini-batch SGD on θ in place, one compiled call each.
+
+    Holds the buffers (allocated once, a few kB to a few MB) and the settings, so that
+    :meth:`run` only shuffles, computes the epoch's learning rates and calls the kernel.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        theta: Vector,
+        X: Matrix,
+        Y: Matrix,
+        *,
+        batch_size: int,
+        schedule: Schedule,
+        momentum: float,
+        l2: float,
+        cost: str,
+        baseline: float,
+    ) -> None:
+        kernels = _load_kernels()
+        if isinstance(kernels, str):  # pragma: no cover - callers check unsupported() first
+            raise ImportError(kernels)
+        self.k = kernels
+        self.theta = theta
+        self.dtype = theta.dtype
+        # The kernels read rows in place; only a non-contiguous view is made contiguous, once.
+        self.X = np.ascontiguousarray(X, dtype=self.dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        self.n = n = len(X)
+        self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
+        self.steps = -(-n // self.batch_size)
+        self.schedule = schedule
+        self.momentum = float(momentum)
+        self.l2 = float(l2)
+        codes = {"sigmoid": kernels.SIGMOID, "tanh": kernels.TANH, "relu": kernels.RELU,
+                 "softmax": kernels.SOFTMAX}  # fmt: skip
+        self.hidden = codes[network.activation]
+        self.output = codes[network.output]
+        self.cost = {"quadratic": kernels.QUADRATIC, "cross-entropy": kernels.CROSS_ENTROPY}[cost]
+        self.tiny = self.dtype.type(np.finfo(self.dtype).tiny)
+        self.threshold = DIVERGENCE_FACTOR * max(abs(baseline), 1e-12)
+        self.baseline = baseline
+
+        # Per layer: n_in, n_out, where W starts in θ, where its activations start in a buffer.
+        layout = network.layout
+        sizes = network.sizes
+        chunk = kernels.CHUNK
+        act_at = np.cumsum([0, *(chunk * n for n in sizes[1:])])
+        self.layers = np.array(
+            [
+                (sizes[l], sizes[l + 1], layout.offsets[l], act_at[l])
+                for l in range(layout.n_layers)
+            ],
+            dtype=np.int64,
+        )
+        slices = slice_count(self.batch_size)
+        widest = max(sizes[1:])
+        self.acts = np.empty((slices, act_at[-1]), dtype=self.dtype)
+        # Errors δ of one layer and the next; D_prev is also scratch (2 numbers per example)
+        # for the softmax and its error.
+        self.D = np.empty((slices, chunk * max(widest, 2)), dtype=self.dtype)
+        self.D_prev = np.empty_like(self.D)
+        self.partial = np.empty((slices, len(theta)), dtype=self.dtype)
+        self.gradient = np.empty_like(theta)
+        self.velocity = np.zeros_like(theta)
+        self.costs = np.empty(self.steps)
+        self.norms = np.empty(self.steps)
+        # Load (or, the first time on this machine, compile) the kernels now, with no steps,
+        # so that the first epoch's time is the epoch's.
+        no_steps = np.empty(0)
+        self._call(np.arange(n), no_steps, 1)
+        if slices > 1:
+            self._call(np.arange(n), no_steps, 2)
+
+    def _threads(self) -> int:
+        """Threads for the next epoch: 1 for unsliced batches, else what the cores allow."""
+        return threads_to_use(len(self.partial)) if len(self.partial) > 1 else 1
+
+    def _call(
+        self, order: NDArray[np.intp], etas: NDArray[np.float64], threads: int
+    ) -> tuple[int, int]:
+        """Run the steps with learning rates ``etas`` on ``threads`` threads (see run_steps)."""
+        args = (
+            self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
+            etas, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
+            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.partial,
+            self.costs, self.norms,
+        )  # fmt: skip
+        if threads == 1:
+            return self.k.run_steps(*args)  # type: ignore[no-any-return]
+        import numba
+
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
+        finally:
+            numba.set_num_threads(before)
+
+    def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:
+        """One epoch visiting the examples in ``order``; yields the record of its last step.
+
+        Returns (as the generator's value) that Step, or None when no step was taken. Raises
+        :class:`DivergenceError` or :class:`ConfigError` where the reference engine would,
+        with θ as the reference engine would have left it.
+        """
+        etas = np.array([self.schedule(first_step + s) for s in range(self.steps)], dtype=float)
+        bad = np.flatnonzero(~(np.isfinite(etas) & (etas > 0)))
+        runnable = etas[: bad[0]] if len(bad) else etas
+        done, status = self._call(order, runnable, self._threads())
+        last = None
+        if done:
+            s = done - 1
+            last = Step(first_step + s, float(etas[s]), float(self.costs[s]), float(self.norms[s]))
+            yield last
+        if status == self.k.DIVERGED:
+            _check_divergence(
+                first_step + done, float(etas[done]), float(self.costs[done]),
+                float(self.norms[done]), self.baseline, DIVERGENCE_FACTOR,
+            )  # fmt: skip
+            raise AssertionError("unreachable: _check_divergence raises")  # pragma: no cover
+        if status == self.k.DONE and len(bad):
+            check_learning_rate(float(etas[bad[0]]))
+        return last
