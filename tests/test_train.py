@@ -112,9 +112,11 @@ def test_training_reduces_the_cost_and_learns() -> None:
 
 def test_records_step_and_epoch_bookkeeping() -> None:
     settings = TrainSettings(epochs=3, batch_size=30, lr=0.5, schedule="inverse-time")
-    # One Step per update is the reference engine's; the fast one reports one per epoch
-    # (see test_engines.py).
-    _, records = run(settings, engine="reference")
+    for engine in ("reference", "fast"):
+        check_bookkeeping(*run(settings, engine=engine))
+
+
+def check_bookkeeping(_: object, records: list) -> None:
     steps = [r for r in records if isinstance(r, Step)]
     epochs = epochs_of(records)
     assert len(steps) == 3 * 7  # ⌈200/30⌉ = 7 per epoch

@@ -217,8 +217,10 @@ def run_train(args: argparse.Namespace) -> int:
     _check_fits(network, data)
     X, Y = to_inputs(data.train_images, args.dtype), one_hot(data.train_labels, dtype=args.dtype)
     X_test = to_inputs(data.test_images, args.dtype)
-    # Keep the labels and the name, and let the uint8 images go (55 MB for MNIST).
+    # Keep the labels and the name, and let the uint8 images go (55 MB for MNIST) unless
+    # --plots will draw test images.
     name, train_labels, test_labels = data.name, data.train_labels, data.test_labels
+    plot_data = data if args.plots is not None else None
     del data
     # Independent streams: changing the batch size must not change the initial weights.
     seeds = np.random.SeedSequence(args.seed).spawn(2)
@@ -248,10 +250,10 @@ def run_train(args: argparse.Namespace) -> int:
         ):  # fmt: skip
             if isinstance(record, Step):
                 step_costs.append(record.cost)
-                # The reference engine reports every step, the fast one each epoch's last.
+                # Both engines report every step (the fast one in a burst after each epoch).
                 bar.update(record.step + 1 - steps_shown)
                 steps_shown = record.step + 1
-                if record.step % 50 == 0 or engine == "fast":
+                if record.step % 50 == 0:
                     bar.set_postfix(cost=f"{record.cost:.4f}", lr=f"{record.learning_rate:.3g}")
                 continue
             bar.update(record.steps - steps_shown)  # steps a flat gradient skipped
@@ -278,7 +280,9 @@ def run_train(args: argparse.Namespace) -> int:
         snapshots=np.array(snapshots) if args.snapshots else None,
     )
     path = model.save(args.out)
-    plots = [] if args.plots is None else cli_pictures.draw_plots(model, data, args.plots, args.svg)
+    plots = (
+        [] if plot_data is None else cli_pictures.draw_plots(model, plot_data, args.plots, args.svg)
+    )
     last = history[-1]
     if last["train_accuracy"] < 2.0 / network.sizes[-1]:
         print(

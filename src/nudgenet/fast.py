@@ -10,10 +10,9 @@ steps inside one function compiled by Numba (see :mod:`nudgenet._kernels`).
 
 Differences a user can see:
 
-* one :class:`~nudgenet.descent.Step` record per epoch instead of one per update: the record
-  of the epoch's last update (its number, η, batch cost and gradient norm are the ones the
-  reference engine would report for that step). :class:`~nudgenet.train.Epoch` records are
-  the same as the reference engine's;
+* the :class:`~nudgenet.descent.Step` records of an epoch (one per update, with the numbers
+  the reference engine would report) arrive together after the epoch's compiled call, and
+  carry no copies of θ;
 * parameters equal the reference engine's to rounding error (sums are added in another
   order), not bit for bit;
 * the first use on a machine compiles the kernels (a few seconds); they are cached on disk.
@@ -214,7 +213,7 @@ class FastEpochs:
             numba.set_num_threads(before)
 
     def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:
-        """One epoch visiting the examples in ``order``; yields the record of its last step.
+        """One epoch visiting the examples in ``order``; yields the record of every step.
 
         Returns (as the generator's value) that Step, or None when no step was taken. Raises
         :class:`DivergenceError` or :class:`ConfigError` where the reference engine would,
@@ -225,9 +224,17 @@ class FastEpochs:
         runnable = etas[: bad[0]] if len(bad) else etas
         done, status = self._call(order, runnable, self._threads())
         last = None
-        if done:
-            s = done - 1
-            last = Step(first_step + s, float(etas[s]), float(self.costs[s]), float(self.norms[s]))
+        # One record per update, as the reference engine gives: the costs feed progress bars,
+        # per-step cost plots and the web page's live curve.
+        for s, (eta, cost, norm) in enumerate(
+            zip(
+                etas[:done].tolist(),
+                self.costs[:done].tolist(),
+                self.norms[:done].tolist(),
+                strict=True,
+            )
+        ):
+            last = Step(first_step + s, eta, cost, norm)
             yield last
         if status == self.k.DIVERGED:
             _check_divergence(

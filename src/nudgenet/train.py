@@ -136,7 +136,8 @@ def train(
     """Train θ in place by mini-batch SGD, yielding Step and Epoch records.
 
     The first record is epoch 0: the untrained network's cost and accuracy. The reference
-    engine yields a Step per update; the fast engine one per epoch (its last update).
+    engine yields a Step per update as it takes it; the fast engine yields them in a burst after
+    each compiled epoch.
 
     Parameters
     ----------
