@@ -230,8 +230,14 @@ def train(
         yield measure(epoch, k, step.learning_rate if step else float(schedule(k - 1)), seconds)
 
 
+# Above this size the matrix products dominate and BLAS beats the compiled loops: one epoch
+# of 10,000 images at batch 64 took 0.70 s (reference) against 1.48 s (fast) for
+# 784-800-800-10, and about the same on both for 784-100-10 (79,510 parameters).
+FAST_MAX_PARAMS = 100_000
+
+
 def choose_engine(engine: str, network: Network, dtype: Any) -> str:
-    """The engine that will train: "fast" when asked for or when "auto" and it can run.
+    """The engine that will train: "fast" when asked for, or for "auto" where it can run and wins.
 
     Raises :class:`ConfigError` for an unknown name, or for "fast" where it cannot run.
 
@@ -239,11 +245,15 @@ def choose_engine(engine: str, network: Network, dtype: Any) -> str:
     --------
     >>> choose_engine("reference", Network(), np.float32)
     'reference'
+    >>> choose_engine("auto", Network((784, 800, 800, 10)), np.float32)
+    'reference'
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "reference":
         return engine
+    if engine == "auto" and network.n_params > FAST_MAX_PARAMS:
+        return "reference"
     reason = fast.unsupported(network, dtype)
     if reason is None:
         return "fast"
