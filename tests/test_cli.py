@@ -11,22 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import run, run_json
 from PIL import Image
 
 from nudgenet import Model, load_mini
 from nudgenet.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import run, run_json
 
 from nudgenet import Model
 from nudgenet.cli import main
@@ -14,18 +14,6 @@ from nudgenet.cli import main
 PNG = b"\x89PNG\r\n\x1a\n"
 FAST = ["--examples", "200"]
 FAST_PLANE = [*FAST, "--resolution", "5"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
-    code, out, err = run(capsys, *argv, "--json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from clitools import run
 
 from nudgenet import Model
 from nudgenet.cli import main
@@ -13,12 +14,6 @@ from nudgenet.pictures import FIGURES
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PNGS = sorted(f"{name}.png" for name in FIGURES)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
