@@ -20,7 +20,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -36,6 +35,7 @@ import platformdirs
 from numpy.typing import DTypeLike, NDArray
 
 from nudgenet.errors import ConfigError, DataError, DownloadError, ShapeError
+from nudgenet.files import atomic_write
 
 __all__ = [
     "FASHION_SYSTEM_DIR",
@@ -494,6 +494,10 @@ def _file_digest(path: Path, algorithm: str) -> str:
     return h.hexdigest()
 
 
+class _FetchFailed(Exception):
+    """Why one URL did not yield a good file (collected, then reported together)."""
+
+
 def _fetch(url: str, dest: Path, digest: tuple[str, str], timeout: float) -> str | None:
     """Download ``url`` to ``dest`` atomically if its digest matches.
 
@@ -502,11 +506,9 @@ def _fetch(url: str, dest: Path, digest: tuple[str, str], timeout: float) -> str
     """
     algorithm, expected = digest
     h = hashlib.new(algorithm)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    request = urllib.request.Request(url, headers={"User-Agent": "nudgenet"})
     try:
-        with os.fdopen(fd, "wb") as out:
-            request = urllib.request.Request(url, headers={"User-Agent": "nudgenet"})
+        with atomic_write(dest) as out:
             try:
                 with urllib.request.urlopen(request, timeout=timeout) as response:
                     for chunk in iter(lambda: response.read(_CHUNK), b""):
@@ -514,18 +516,17 @@ def _fetch(url: str, dest: Path, digest: tuple[str, str], timeout: float) -> str
                         out.write(chunk)
             except urllib.error.HTTPError as exc:
                 exc.close()
-                return f"HTTP {exc.code} {exc.reason}"
+                raise _FetchFailed(f"HTTP {exc.code} {exc.reason}") from None
             except urllib.error.URLError as exc:
-                return f"cannot connect: {exc.reason}"
+                raise _FetchFailed(f"cannot connect: {exc.reason}") from None
             except (OSError, ValueError, http.client.HTTPException) as exc:
-                return f"failed: {exc!r}"
-        got = h.hexdigest()
-        if got != expected:
-            return f"{algorithm} checksum mismatch: expected {expected}, got {got}"
-        os.replace(tmp, dest)
-        return None
-    finally:
-        tmp.unlink(missing_ok=True)
+                raise _FetchFailed(f"failed: {exc!r}") from None
+            got = h.hexdigest()
+            if got != expected:
+                raise _FetchFailed(f"{algorithm} checksum mismatch: expected {expected}, got {got}")
+    except _FetchFailed as exc:
+        return str(exc)
+    return None
 
 
 def download(
