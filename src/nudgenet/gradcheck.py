@@ -15,6 +15,7 @@ import numpy as np
 
 from ._types import Matrix, Vector
 from .backprop import cost_and_gradient
+from .data import one_hot
 from .errors import ConfigError
 from .init import init_params
 from .network import Network
@@ -104,7 +105,7 @@ def check_gradient(
             "where the derivative does not exist and finite differences mislead",
             help="use fewer layers or examples, another init, or another seed",
         )
-    Y = np.eye(network.sizes[-1])[rng.integers(0, network.sizes[-1], size=m)]  # one-hot
+    Y = one_hot(rng.integers(0, network.sizes[-1], size=m), network.sizes[-1], np.float64)
     _, analytic = cost_and_gradient(network, theta, X, Y, cost, l2=l2)
     numeric = numerical_gradient(
         lambda t: cost_and_gradient(network, t, X, Y, cost, l2=l2)[0], theta

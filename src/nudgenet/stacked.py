@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from ._types import Array, Matrix
 from .backprop import check_targets
 from .cost import get_cost
+from .data import one_hot
 from .errors import ConfigError
 from .init import init_params
 from .layout import Layout
@@ -294,7 +295,7 @@ def _train_stacked(
     active = np.ones(K, dtype=bool)
 
     value = get_cost(cost, network.output).value
-    Y_test = None if test is None else np.eye(network.sizes[-1], dtype=dtype)[test[1]]
+    Y_test = None if test is None else one_hot(np.asarray(test[1]), network.sizes[-1], dtype)
 
     def cost_and_accuracy(theta: Array, X: Matrix, Y: Matrix, labels: Any) -> tuple[float, float]:
         # One forward pass gives both (train's evaluate_cost and accuracy make one each).

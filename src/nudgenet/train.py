@@ -31,6 +31,7 @@ from . import fast
 from ._types import Matrix, Vector
 from .backprop import _cost_and_gradient, check_targets
 from .cost import COSTS, get_cost
+from .data import one_hot
 from .descent import Step, descend
 from .errors import ConfigError
 from .network import Network, _feedforward
@@ -158,9 +159,11 @@ def train(
     Y = Y.astype(theta.dtype, copy=False)
     if labels is None:
         labels = np.argmax(Y, axis=1)
+    Y_test = None
     if test is not None:
         network.check_inputs(test[0], "the test inputs")
         test = (test[0].astype(theta.dtype, copy=False), test[1])
+        Y_test = one_hot(np.asarray(test[1]), network.sizes[-1], theta.dtype)
     engine = choose_engine(engine, network, theta.dtype)
     s = settings
     n = len(X)
@@ -176,7 +179,6 @@ def train(
             train_cost, train_accuracy = _cost_and_accuracy(network, theta, X, Y, labels, s.cost)
             test_cost = test_accuracy = None
             if test is not None:
-                Y_test = np.eye(network.sizes[-1], dtype=theta.dtype)[np.asarray(test[1])]
                 test_cost, test_accuracy = _cost_and_accuracy(
                     network, theta, test[0], Y_test, test[1], s.cost
                 )
