@@ -6,10 +6,17 @@ import numpy as np
 import pytest
 
 from nudgenet.backprop import cost_and_gradient
+from nudgenet.cost import get_cost
 from nudgenet.init import init_params
 from nudgenet.layout import Layout
-from nudgenet.network import Network
-from nudgenet.stacked import Member, stacked_cost_and_gradient, stacked_views, train_stacked
+from nudgenet.network import Network, feedforward
+from nudgenet.stacked import (
+    Member,
+    stacked_cost_and_gradient,
+    stacked_evaluate,
+    stacked_views,
+    train_stacked,
+)
 from nudgenet.train import Epoch, TrainSettings, train
 
 KEYS = ("epoch", "steps", "learning_rate", "train_cost", "train_accuracy", "test_cost",
@@ -24,7 +31,8 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X, np.eye(3)[labels], labels
 
 
-def alone(network: Network, member: Member, X, Y, labels, *, epochs, batch_size, cost, dtype):
+def alone(network: Network, member: Member, X, Y, labels, *, epochs, batch_size, cost, dtype,
+          engine="auto"):  # fmt: skip
     """The member trained by itself, as `nudgenet train --seed` does."""
     streams = np.random.SeedSequence(member.seed).spawn(2)
     init_rng, shuffle_rng = (np.random.default_rng(s) for s in streams)
@@ -33,7 +41,8 @@ def alone(network: Network, member: Member, X, Y, labels, *, epochs, batch_size,
                              schedule=member.schedule, momentum=member.momentum,
                              l2=member.l2, cost=cost)  # fmt: skip
     records = train(network, theta, X.astype(dtype), Y.astype(dtype), settings, rng=shuffle_rng,
-                    test=(X[:9].astype(dtype), labels[:9]), labels=labels)  # fmt: skip
+                    test=(X[:9].astype(dtype), labels[:9]), labels=labels,
+                    engine=engine)  # fmt: skip
     return [r.as_dict() for r in records if isinstance(r, Epoch)]
 
 
@@ -43,6 +52,8 @@ def assert_same(expected: list[dict], got: list[dict], rtol: float) -> None:
         for key in KEYS:
             np.testing.assert_allclose(g[key], e[key], rtol=rtol, atol=0, err_msg=key)
 
+
+ENGINES = ["reference", "fast"]
 
 MEMBERS = [
     Member(lr=0.3, seed=1, schedule="cosine"),
@@ -57,15 +68,19 @@ MEMBERS = [
      ("relu", "softmax", "cross-entropy"), ("sigmoid", "sigmoid", "cross-entropy")],
 )  # fmt: skip
 @pytest.mark.parametrize("batch_size", [10, 0])  # a last partial batch of 3; the full batch
-def test_stacked_member_equals_training_alone(data, activation, output, cost, batch_size):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_stacked_member_equals_training_alone(data, activation, output, cost, batch_size, engine):
     X, Y, labels = data
     net = Network((6, 5, 4, 3), activation, output)
     results = train_stacked(net, MEMBERS, X, Y, epochs=3, batch_size=batch_size, cost=cost,
-                            dtype="float64", test=(X[:9], labels[:9]), labels=labels)  # fmt: skip
+                            dtype="float64", test=(X[:9], labels[:9]), labels=labels,
+                            engine=engine)  # fmt: skip
     for member, result in zip(MEMBERS, results, strict=True):
         expected = alone(net, member, X, Y, labels, epochs=3, batch_size=batch_size, cost=cost,
-                         dtype="float64")  # fmt: skip
-        assert_same(expected, result.history, rtol=1e-9)
+                         dtype="float64", engine=engine)  # fmt: skip
+        # The fast stack takes the very steps of the fast engine alone; only the evaluation
+        # (one wide product for all members) may round differently.
+        assert_same(expected, result.history, rtol=1e-12 if engine == "fast" else 1e-9)
         assert result.diverged_step is None
 
 
@@ -108,13 +123,14 @@ def test_views_share_memory_with_theta():
     assert W2[1].sum() == 0
 
 
-def test_diverging_member_is_frozen_and_others_unchanged(data):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_diverging_member_is_frozen_and_others_unchanged(data, engine):
     X, Y, labels = data
     net = Network((6, 5, 4, 3), "relu", "softmax")
     calm = [Member(lr=0.3, seed=1), Member(lr=0.5, seed=2, momentum=0.5)]
     wild = Member(lr=1e6, seed=3, momentum=0.5)
     kwargs = dict(epochs=3, batch_size=10, cost="cross-entropy", dtype="float64",
-                  test=(X[:9], labels[:9]), labels=labels)  # fmt: skip
+                  test=(X[:9], labels[:9]), labels=labels, engine=engine)  # fmt: skip
     with_wild = train_stacked(net, [calm[0], wild, calm[1]], X, Y, **kwargs)
     without = train_stacked(net, calm, X, Y, **kwargs)
     assert with_wild[1].diverged_step is not None
@@ -127,7 +143,7 @@ def test_diverging_member_is_frozen_and_others_unchanged(data):
 
     with pytest.raises(DivergenceError, match=f"step {with_wild[1].diverged_step} "):
         alone(net, wild, X, Y, labels, epochs=3, batch_size=10, cost="cross-entropy",
-              dtype="float64")  # fmt: skip
+              dtype="float64", engine=engine)  # fmt: skip
 
 
 def test_bad_theta_shape_is_rejected():
@@ -135,3 +151,39 @@ def test_bad_theta_shape_is_rejected():
 
     with pytest.raises(ConfigError, match=r"shape \(K, 9\)"):
         stacked_views(Layout((2, 3)), np.zeros((2, 8)))
+
+
+def test_stacked_evaluation_is_each_members_cost_and_accuracy():
+    rng = np.random.default_rng(3)
+    X = rng.random((700, 6))  # 700 rows: several blocks of rows
+    labels = rng.integers(0, 3, 700)
+    Y = np.eye(3)[labels]
+    for net, cost in [(Network((6, 5, 4, 3), "tanh", "softmax"), "cross-entropy"),
+                      (Network((6, 3)), "quadratic")]:  # fmt: skip
+        Theta = np.stack([init_params(net.layout, "normal", rng=rng) for _ in range(5)])
+        costs, accuracies = stacked_evaluate(net, Theta, X, Y, labels, cost)
+        for k in range(5):
+            a = feedforward(net, Theta[k], X)[-1]
+            np.testing.assert_allclose(costs[k], get_cost(cost, net.output).value(a, Y),
+                                       rtol=1e-12)  # fmt: skip
+            assert accuracies[k] == np.mean(np.argmax(a, axis=1) == labels)
+
+
+def test_fast_stack_takes_the_fast_engines_steps_exactly(data):
+    """θ after stacked training is bit for bit θ after training alone with the fast engine."""
+    X, Y, _ = data
+    net = Network((6, 5, 4, 3), "tanh", "softmax")
+    members = [Member(lr=0.3, seed=1, momentum=0.9), Member(lr=0.2, seed=4, l2=0.01)]
+    for batch_size in (10, 0):
+        results = train_stacked(net, members, X, Y, epochs=2, batch_size=batch_size,
+                                dtype="float32", engine="fast")  # fmt: skip
+        for m, result in zip(members, results, strict=True):
+            streams = np.random.SeedSequence(m.seed).spawn(2)
+            theta = init_params(net.layout, m.init, rng=np.random.default_rng(streams[0]),
+                                dtype="float32")  # fmt: skip
+            settings = TrainSettings(epochs=2, batch_size=batch_size, lr=m.lr,
+                                     momentum=m.momentum, l2=m.l2)  # fmt: skip
+            for _ in train(net, theta, X, Y, settings, rng=np.random.default_rng(streams[1]),
+                           engine="fast"):  # fmt: skip
+                pass
+            np.testing.assert_array_equal(result.theta, theta)

@@ -641,3 +641,24 @@ def run_steps_parallel(
         if status != DONE:
             return s, status
     return etas.shape[0], DONE
+
+
+@njit(parallel=True, **_ENTRY)
+def run_members(
+    Theta, Velocity, Grad, X, Y, orders, which, batch_size, Etas, counts, momentum, l2,
+    thresholds, layers, hidden, output, cost, tiny, Acts, D, D_prev, Partial, Costs, Norms,
+    done, status,
+):  # fmt: skip
+    """:func:`run_steps` for each network k of a stack, the networks shared among the threads.
+
+    Network k (θ = Theta[k], its own velocity, buffers and records) takes counts[k] steps
+    with the learning rates Etas[k] over the order orders[which[k]]; how its call ended goes
+    to done[k] and status[k]. One network's steps never touch another's arrays, so each
+    gets exactly the numbers :func:`run_steps` gives it alone, whichever thread runs it.
+    """
+    for k in prange(Theta.shape[0]):
+        done[k], status[k] = run_steps(
+            Theta[k], Velocity[k], Grad[k], X, Y, orders[which[k]], batch_size,
+            Etas[k, : counts[k]], momentum[k], l2[k], thresholds[k], layers, hidden, output,
+            cost, tiny, Acts[k], D[k], D_prev[k], Partial[k], Costs[k], Norms[k],
+        )  # fmt: skip

@@ -111,6 +111,53 @@ def _runnable_elsewhere() -> int:
     return max(0, runnable - ours)
 
 
+def layer_table(network: Network, chunk: int) -> NDArray[np.int64]:
+    """Per layer: n_in, n_out, where W starts in θ, where its activations start in a buffer
+    of ``chunk`` examples (the kernels' map of θ and of their scratch space)."""
+    sizes = network.sizes
+    act_at = np.cumsum([0, *(chunk * n for n in sizes[1:])])
+    return np.array(
+        [(sizes[l], sizes[l + 1], network.layout.offsets[l], act_at[l])
+         for l in range(network.layout.n_layers)],
+        dtype=np.int64,
+    )  # fmt: skip
+
+
+def work_buffers(
+    network: Network, chunk: int, slices: int, dtype: Any, *lead: int
+) -> tuple[NDArray[Any], ...]:
+    """Scratch space for a batch cut into ``slices`` slices, worked ``chunk`` examples at a
+    time: each slice's activations, its errors δ of one layer and of the next (the second
+    also holds the softmax's two numbers per example) and its gradient. ``lead`` prepends
+    axes: one set of buffers per network of a stack."""
+    sizes = network.sizes
+    acts = np.empty((*lead, slices, chunk * sum(sizes[1:])), dtype=dtype)
+    D = np.empty((*lead, slices, chunk * max(*sizes[1:], 2)), dtype=dtype)
+    partial = np.empty((*lead, slices, network.n_params), dtype=dtype)
+    return acts, D, np.empty_like(D), partial
+
+
+def _codes(kernels: ModuleType, network: Network, cost: str) -> tuple[int, int, int]:
+    """The kernels' codes for the hidden activation, the output layer and the cost."""
+    codes = {"sigmoid": kernels.SIGMOID, "tanh": kernels.TANH, "relu": kernels.RELU,
+             "softmax": kernels.SOFTMAX}  # fmt: skip
+    costs = {"quadratic": kernels.QUADRATIC, "cross-entropy": kernels.CROSS_ENTROPY}
+    return codes[network.activation], codes[network.output], costs[cost]
+
+
+@contextlib.contextmanager
+def _numba_threads(threads: int) -> Iterator[None]:
+    """Run Numba's parallel loops on ``threads`` threads inside the block."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 class FastEpochs:
     """Runs epochs of mini-batch SGD on θ in place, one compiled call each.
 
@@ -147,35 +194,16 @@ class FastEpochs:
         self.schedule = schedule
         self.momentum = float(momentum)
         self.l2 = float(l2)
-        codes = {"sigmoid": kernels.SIGMOID, "tanh": kernels.TANH, "relu": kernels.RELU,
-                 "softmax": kernels.SOFTMAX}  # fmt: skip
-        self.hidden = codes[network.activation]
-        self.output = codes[network.output]
-        self.cost = {"quadratic": kernels.QUADRATIC, "cross-entropy": kernels.CROSS_ENTROPY}[cost]
+        self.hidden, self.output, self.cost = _codes(kernels, network, cost)
         self.tiny = self.dtype.type(np.finfo(self.dtype).tiny)
         self.threshold = DIVERGENCE_FACTOR * max(abs(baseline), 1e-12)
         self.baseline = baseline
 
-        # Per layer: n_in, n_out, where W starts in θ, where its activations start in a buffer.
-        layout = network.layout
-        sizes = network.sizes
-        chunk = kernels.CHUNK
-        act_at = np.cumsum([0, *(chunk * n for n in sizes[1:])])
-        self.layers = np.array(
-            [
-                (sizes[l], sizes[l + 1], layout.offsets[l], act_at[l])
-                for l in range(layout.n_layers)
-            ],
-            dtype=np.int64,
-        )
+        self.layers = layer_table(network, kernels.CHUNK)
         slices = slice_count(self.batch_size)
-        widest = max(sizes[1:])
-        self.acts = np.empty((slices, act_at[-1]), dtype=self.dtype)
-        # Errors δ of one layer and the next; D_prev is also scratch (2 numbers per example)
-        # for the softmax and its error.
-        self.D = np.empty((slices, chunk * max(widest, 2)), dtype=self.dtype)
-        self.D_prev = np.empty_like(self.D)
-        self.partial = np.empty((slices, len(theta)), dtype=self.dtype)
+        self.acts, self.D, self.D_prev, self.partial = work_buffers(
+            network, kernels.CHUNK, slices, self.dtype
+        )
         self.gradient = np.empty_like(theta)
         self.velocity = np.zeros_like(theta)
         self.costs = np.empty(self.steps)
@@ -203,14 +231,8 @@ class FastEpochs:
         )  # fmt: skip
         if threads == 1:
             return self.k.run_steps(*args)  # type: ignore[no-any-return]
-        import numba
-
-        before = numba.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        try:
+        with _numba_threads(threads):
             return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
-        finally:
-            numba.set_num_threads(before)
 
     def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:
         """One epoch visiting the examples in ``order``; yields the record of every step.
@@ -245,3 +267,85 @@ class FastEpochs:
         if status == self.k.DONE and len(bad):
             check_learning_rate(float(etas[bad[0]]))
         return last
+
+
+class FastStack:
+    """Epochs of K networks of one architecture (a stack), all in one compiled call.
+
+    Each network k trains exactly as :class:`FastEpochs` would train it alone (the same
+    slices, so the same numbers bit for bit), with its own θ = ``Theta[k]``, momentum, L2
+    and divergence threshold; the networks are shared out among the cores, which one
+    network's small steps could not keep busy. Used by :mod:`nudgenet.stacked`.
+    """
+
+    def __init__(
+        self,
+        network: Network,
+        Theta: Matrix,
+        X: Matrix,
+        Y: Matrix,
+        *,
+        batch_size: int,
+        cost: str,
+        momentum: NDArray[np.float64],
+        l2: NDArray[np.float64],
+        baselines: NDArray[np.float64],
+    ) -> None:
+        kernels = _load_kernels()
+        if isinstance(kernels, str):  # pragma: no cover - callers check unsupported() first
+            raise ImportError(kernels)
+        self.k = kernels
+        self.Theta = Theta
+        dtype = Theta.dtype
+        self.X = np.ascontiguousarray(X, dtype=dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=dtype)
+        n = len(X)
+        self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
+        self.steps = -(-n // self.batch_size)
+        K = len(Theta)
+        self.momentum = np.asarray(momentum, dtype=np.float64)
+        self.l2 = np.asarray(l2, dtype=np.float64)
+        self.thresholds = DIVERGENCE_FACTOR * np.maximum(np.abs(baselines), 1e-12)
+        self.hidden, self.output, self.cost = _codes(kernels, network, cost)
+        self.tiny = dtype.type(np.finfo(dtype).tiny)
+        self.layers = layer_table(network, kernels.CHUNK)
+        self.acts, self.D, self.D_prev, self.partial = work_buffers(
+            network, kernels.CHUNK, slice_count(self.batch_size), dtype, K
+        )
+        self.gradient = np.empty_like(Theta)
+        self.velocity = np.zeros_like(Theta)
+        self.costs = np.empty((K, self.steps))
+        self.norms = np.empty((K, self.steps))
+        self.done = np.empty(K, dtype=np.int64)
+        self.status = np.empty(K, dtype=np.int64)
+        # Load (or compile, the first time on this machine) before the first epoch's clock.
+        self.run(
+            np.arange(n)[None],
+            np.zeros(K, dtype=np.intp),
+            np.empty((K, 0)),
+            np.zeros(K, dtype=bool),
+        )
+
+    def run(
+        self,
+        orders: NDArray[np.intp],
+        which: NDArray[np.intp],
+        etas: NDArray[np.float64],
+        active: NDArray[np.bool_],
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Each active network k takes ``etas.shape[1]`` steps over ``orders[which[k]]`` at
+        the rates ``etas[k]`` (the others take none); returns, per network, how many updates
+        were applied and whether it diverged (at the step after those, leaving θ as it was
+        before that step, as ``train`` does). A network whose gradient is exactly zero ends
+        its epoch there, as in ``train``. ``self.costs[k, s]`` and ``self.norms[k, s]`` hold
+        step s's cost and ‖∇C‖."""
+        counts = np.where(active, etas.shape[1], 0).astype(np.int64)
+        args = (
+            self.Theta, self.velocity, self.gradient, self.X, self.Y, orders, which,
+            self.batch_size, etas, counts, self.momentum, self.l2, self.thresholds,
+            self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts, self.D,
+            self.D_prev, self.partial, self.costs, self.norms, self.done, self.status,
+        )  # fmt: skip
+        with _numba_threads(threads_to_use(len(self.Theta))):
+            self.k.run_members(*args)
+        return self.done, active & (self.status == self.k.DIVERGED)

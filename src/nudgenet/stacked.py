@@ -1,13 +1,24 @@
-"""Many networks at once: K copies of one architecture trained in one batched computation.
+"""Many networks at once: K copies of one architecture trained together.
 
 K parameter vectors are stacked into one array Θ of shape (K, n_params); row k is member
-k's θ, laid out exactly as :class:`~nudgenet.layout.Layout` lays out one θ. Per-layer views
-have a leading member axis, W of shape (K, n_out, n_in) and b of shape (K, n_out), and every
-product of the single-network equations becomes a batched ``np.matmul`` over that axis:
+k's θ, laid out exactly as :class:`~nudgenet.layout.Layout` lays out one θ. Two engines take
+the steps, as for :func:`~nudgenet.train.train`, and ``engine="auto"`` picks the one
+``train`` would pick:
+
+* **fast** (:class:`nudgenet.fast.FastStack`): one compiled call per epoch runs every
+  member's steps with the fast engine's kernels, the members shared out among the cores. A
+  member's steps are bit for bit those of ``train(..., engine="fast")`` alone; the gain is
+  the cores that one small network cannot keep busy, and the shared evaluation below.
+* **reference**: batched NumPy products. Per-layer views have a leading member axis, W of
+  shape (K, n_out, n_in) and b of shape (K, n_out), and every product of the single-network
+  equations becomes a batched ``np.matmul`` over that axis::
 
     zˡ = aˡ⁻¹ Wˡᵀ + bˡ                      (K, m, n_in) @ (K, n_in, n_out) -> (K, m, n_out)
     ∂C/∂Wˡ = δˡᵀ aˡ⁻¹                        (K, n_out, m) @ (K, m, n_in) -> (K, n_out, n_in)
     Θ ← Θ − η ⊙ ∇C                           one η per member (each has its own schedule)
+
+After every epoch all members are measured at once (:func:`stacked_evaluate`): they share
+the examples, so their first layers are one wide matrix product.
 
 **Batches.** Each member sees the mini-batches ``nudgenet train --seed s`` would show it:
 its seed is split by ``SeedSequence(s).spawn(2)`` into an initialisation stream and a
@@ -22,8 +33,9 @@ training cost (the rule of :func:`~nudgenet.train.train`), is frozen at that ste
 kept, it is never updated again, and it is marked diverged at step k. The others go on
 unchanged, because no batched operation mixes members.
 
-A member reproduces ``train`` on its own to rounding: float64 to ~1e-12 relative, float32
-to ~1e-5 (batched and single matrix products may sum in a different order).
+A member reproduces ``train`` on its own: its θ bit for bit with the fast engine, to
+rounding with the reference one (float64 ~1e-12 relative, float32 ~1e-5: batched and single
+matrix products may sum in a different order); its measured costs and accuracies to rounding.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from . import fast
 from ._types import Array, Matrix
 from .backprop import check_targets
 from .cost import get_cost
@@ -43,9 +56,9 @@ from .data import one_hot
 from .errors import ConfigError
 from .init import init_params
 from .layout import Layout
-from .network import Network, _feedforward
+from .network import Network
 from .schedules import check_learning_rate, make_schedule
-from .train import steps_per_epoch
+from .train import choose_engine, steps_per_epoch
 
 DIVERGENCE_FACTOR = 10.0  # as train: frozen once the cost exceeds 10× its epoch-0 value
 
@@ -76,6 +89,7 @@ class MemberResult:
     member: Member
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per epoch, as train
     diverged_step: int | None = None  # the step whose cost exploded; None if it never did
+    theta: Array | None = None  # the final θ (for a diverged member: θ before that step)
 
 
 # --------------------------------------------------------------------------- the math
@@ -137,6 +151,39 @@ def stacked_costs(cost: str, output: str, a: Array, Y: Array) -> Array:
         )
         / m
     )
+
+
+def stacked_evaluate(
+    network: Network, Theta: Array, X: Matrix, Y: Matrix, labels: Any, cost: str
+) -> tuple[Array, Array]:
+    """Each member's cost C(θ_k) on all of (X, Y) and its fraction of correct guesses, (K,) each.
+
+    The examples are shared, so the first layer of every member is one matrix product,
+    X (W¹₁; …; W¹_K)ᵀ: one wide product keeps the cores busy where K products of 16 columns
+    each would not. Rows go through in blocks, which bounds the memory to a few MB per
+    layer whatever K and n are.
+    """
+    K, n = len(Theta), len(X)
+    views = stacked_views(network.layout, Theta)
+    (W1, b1), rest = views[0], views[1:]
+    n1, n_in = W1.shape[1:]
+    W1_all = W1.reshape(K * n1, n_in)  # every member's first-layer rows, one under another
+    totals = np.zeros(K)
+    right = np.zeros(K)
+    rows = max(256, (1 << 21) // (K * max(network.sizes[1:])))
+    for start in range(0, n, rows):
+        block = slice(start, start + rows)
+        z = (X[block] @ W1_all.T).reshape(-1, K, n1).transpose(1, 0, 2)  # (K, r, n1)
+        z += b1[:, None, :]
+        a = (network.out if not rest else network.hidden).function(z)
+        for l, (W, b) in enumerate(rest, 2):
+            z = np.matmul(a, W.transpose(0, 2, 1))
+            z += b[:, None, :]
+            a = (network.out if l == network.layout.n_layers else network.hidden).function(z)
+        r = a.shape[1]
+        totals += stacked_costs(cost, network.output, a, Y[None, block]) * r
+        right += np.count_nonzero(np.argmax(a, axis=2) == np.asarray(labels)[None, block], axis=1)
+    return totals / n, right / n
 
 
 def stacked_output_error(network: Network, cost: str, a: Array, Y: Array) -> Array:
@@ -220,6 +267,7 @@ def train_stacked(
     test: tuple[Matrix, NDArray[Any]] | None = None,
     labels: NDArray[Any] | None = None,
     on_epoch: Callable[[int, list[MemberResult]], None] | None = None,
+    engine: str = "auto",
 ) -> list[MemberResult]:
     """Train every member by mini-batch SGD at once; one :class:`MemberResult` per member.
 
@@ -235,10 +283,15 @@ def train_stacked(
     test : (X_test, labels_test), optional, measured after each epoch
     labels : ndarray of shape (n,), optional, the training labels
     on_epoch : callable(epoch, results), optional, called after each epoch (for progress)
+    engine : "auto", "reference" or "fast", as for ``train``
+        "fast": every member's steps by the compiled kernels of ``train``'s fast engine,
+        the members shared among the cores (equal, bit for bit, to training each alone
+        with the fast engine); "reference": batched NumPy products over all members at
+        once; "auto": the fast one where ``train`` would pick it.
     """
     return list(_train_stacked(network, members, X, Y, epochs=epochs, batch_size=batch_size,
                                cost=cost, dtype=dtype, test=test, labels=labels,
-                               on_epoch=on_epoch))  # fmt: skip
+                               on_epoch=on_epoch, engine=engine))  # fmt: skip
 
 
 def _train_stacked(
@@ -254,6 +307,7 @@ def _train_stacked(
     test: tuple[Matrix, NDArray[Any]] | None,
     labels: NDArray[Any] | None,
     on_epoch: Callable[[int, list[MemberResult]], None] | None,
+    engine: str,
 ) -> Iterator[MemberResult]:
     if not members:
         return
@@ -270,6 +324,7 @@ def _train_stacked(
     if test is not None:
         network.check_inputs(test[0], "the test inputs")
         test = (test[0].astype(dtype, copy=False), test[1])
+    engine = choose_engine(engine, network, np.dtype(dtype))
     K, n = len(members), len(X)
     per_epoch = steps_per_epoch(n, batch_size)
     full = batch_size == 0 or batch_size >= n
@@ -287,78 +342,136 @@ def _train_stacked(
         make_schedule(m.schedule, m.lr, total_steps=per_epoch * epochs, steps_per_epoch=per_epoch)
         for m in members
     ]
-    momentum = np.array([m.momentum for m in members], dtype=dtype)
-    l2 = np.array([m.l2 for m in members], dtype=dtype)
-    velocity = np.zeros_like(Theta) if momentum.any() else None
-    grad = np.empty_like(Theta)
+    momentum = np.array([m.momentum for m in members])
+    l2 = np.array([m.l2 for m in members])
     results = [MemberResult(m) for m in members]
     active = np.ones(K, dtype=bool)
-
-    value = get_cost(cost, network.output).value
     Y_test = None if test is None else one_hot(np.asarray(test[1]), network.sizes[-1], dtype)
 
-    def cost_and_accuracy(theta: Array, X: Matrix, Y: Matrix, labels: Any) -> tuple[float, float]:
-        # One forward pass gives both (train's evaluate_cost and accuracy make one each).
-        a = _feedforward(network, theta, X)[-1]  # (m, n_out)
-        return value(a, Y), float(np.mean(np.argmax(a, axis=1) == labels))
-
-    def measure(k: int, epoch: int, steps: int, learning_rate: float, seconds: float) -> None:
-        train_cost, train_accuracy = cost_and_accuracy(Theta[k], X, Y, labels)
-        test_cost = test_accuracy = None
+    def measure(epoch: int, steps: int, seconds: float) -> None:
+        """Append epoch ``epoch``'s record to every member still training."""
+        ks = np.flatnonzero(active)
+        train_cost, train_accuracy = stacked_evaluate(network, Theta[ks], X, Y, labels, cost)
+        test_cost = test_accuracy = [None] * len(ks)
         if test is not None:
-            test_cost, test_accuracy = cost_and_accuracy(Theta[k], test[0], Y_test, test[1])
-        results[k].history.append({
-            "epoch": epoch,
-            "steps": steps,
-            "learning_rate": learning_rate,
-            "train_cost": train_cost,
-            "train_accuracy": train_accuracy,
-            "test_cost": test_cost,
-            "test_accuracy": test_accuracy,
-            "seconds": seconds,
-        })  # fmt: skip
+            test_cost, test_accuracy = stacked_evaluate(
+                network, Theta[ks], test[0], Y_test, test[1], cost
+            )
+        for j, k in enumerate(ks):
+            results[k].history.append({
+                "epoch": epoch,
+                "steps": steps,
+                "learning_rate": float(schedules[k](max(steps - 1, 0))),
+                "train_cost": _number(train_cost[j]),
+                "train_accuracy": _number(train_accuracy[j]),
+                "test_cost": _number(test_cost[j]),
+                "test_accuracy": _number(test_accuracy[j]),
+                "seconds": seconds,
+            })  # fmt: skip
+
+    def orders() -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """This epoch's orders of the examples, one per seed as `train` draws it, and which
+        of them each member follows."""
+        if full:
+            return np.arange(n)[None], np.zeros(K, dtype=np.intp)
+        return np.stack([shufflers[s].permutation(n) for s in seeds]), which  # (seeds, n)
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # frozen members' NaNs
-        for k in range(K):
-            measure(k, 0, 0, float(schedules[k](0)), 0.0)
+        measure(0, 0, 0.0)
         baseline = np.array([max(abs(r.history[0]["train_cost"]), 1e-12) for r in results])
         if on_epoch is not None:
             on_epoch(0, results)
-        step = 0
-        X_shared, Y_shared = X[None], Y[None]  # (1, n, n_in): a full batch, broadcast
+        if engine == "fast":
+            epoch_of = _fast_epochs(network, Theta, X, Y, batch_size, cost, momentum, l2,
+                                    baseline, schedules, results, active)  # fmt: skip
+        else:
+            epoch_of = _batched_epochs(network, Theta, X, Y, batch_size, cost, momentum, l2,
+                                       baseline, schedules, results, active)  # fmt: skip
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            if not full:
-                orders = np.stack([shufflers[s].permutation(n) for s in seeds])[which]  # (K, n)
-            for i in range(per_epoch):
-                eta = np.array([float(s(step)) for s in schedules], dtype=dtype)  # (K,)
-                if full:
-                    Xb, Yb = X_shared, Y_shared
-                else:
-                    idx = orders[:, i * batch_size : (i + 1) * batch_size]  # (K, b)
-                    Xb, Yb = X[idx], Y[idx]  # (K, b, n_in), (K, b, n_out)
-                costs, _ = stacked_cost_and_gradient(network, Theta, Xb, Yb, cost, l2=l2, out=grad)
-                norms = np.sqrt(np.einsum("kp,kp->k", grad, grad))
-                exploded = ~np.isfinite(costs) | ~np.isfinite(norms)
-                exploded |= costs > DIVERGENCE_FACTOR * baseline
-                newly = active & exploded
-                for k in np.flatnonzero(newly):
-                    results[k].diverged_step = step
-                active &= ~exploded
-                eta *= active  # frozen members take no step…
-                grad[~active] = 0.0  # …and their NaNs must not leak through 0·NaN
-                if velocity is not None:
-                    velocity *= momentum[:, None]  # v ← μv − η∇C, θ ← θ + v
-                    velocity -= eta[:, None] * grad
-                    velocity[~active] = 0.0
-                    Theta += velocity
-                else:
-                    grad *= eta[:, None]
-                    Theta -= grad  # θ_k ← θ_k − η_k ∇C_k
-                step += 1
-            seconds = time.perf_counter() - start
-            for k in np.flatnonzero(active):
-                measure(k, epoch, step, float(schedules[k](step - 1)), seconds / K)
+            epoch_of((epoch - 1) * per_epoch, *orders())
+            measure(epoch, epoch * per_epoch, (time.perf_counter() - start) / K)
             if on_epoch is not None:
                 on_epoch(epoch, results)
+    for result, theta in zip(results, Theta, strict=True):
+        result.theta = theta
     yield from results
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+EpochRunner = Callable[[int, NDArray[np.intp], NDArray[np.intp]], None]
+
+
+def _fast_epochs(
+    network: Network, Theta: Array, X: Matrix, Y: Matrix, batch_size: int, cost: str,
+    momentum: Array, l2: Array, baseline: Array, schedules: list[Any],
+    results: list[MemberResult], active: NDArray[np.bool_],
+) -> EpochRunner:  # fmt: skip
+    """Epochs by the compiled kernels (:class:`nudgenet.fast.FastStack`): every member's steps
+    exactly as the fast engine takes them alone, the members shared among the cores."""
+    stack = fast.FastStack(network, Theta, X, Y, batch_size=batch_size, cost=cost,
+                           momentum=momentum, l2=l2, baselines=baseline)  # fmt: skip
+    members = [r.member for r in results]
+
+    def epoch(first: int, orders: NDArray[np.intp], which: NDArray[np.intp]) -> None:
+        rates: dict[tuple[str, float], Array] = {}  # one row per schedule and η, not per member
+        for k, m in enumerate(members):
+            if (m.schedule, m.lr) not in rates:
+                steps = range(first, first + stack.steps)
+                rates[m.schedule, m.lr] = np.array([schedules[k](s) for s in steps], dtype=float)
+        etas = np.stack([rates[m.schedule, m.lr] for m in members])
+        done, diverged = stack.run(orders, which, etas, active)
+        for k in np.flatnonzero(active & diverged):
+            results[k].diverged_step = first + int(done[k])
+            active[k] = False
+
+    return epoch
+
+
+def _batched_epochs(
+    network: Network, Theta: Array, X: Matrix, Y: Matrix, batch_size: int, cost: str,
+    momentum: Array, l2: Array, baseline: Array, schedules: list[Any],
+    results: list[MemberResult], active: NDArray[np.bool_],
+) -> EpochRunner:  # fmt: skip
+    """Epochs by batched NumPy products (:func:`stacked_cost_and_gradient`) over all members."""
+    n = len(X)
+    full = batch_size == 0 or batch_size >= n
+    per_epoch = steps_per_epoch(n, batch_size)
+    mu = momentum.astype(Theta.dtype)
+    decay = l2.astype(Theta.dtype)
+    velocity = np.zeros_like(Theta) if mu.any() else None
+    grad = np.empty_like(Theta)
+    X_shared, Y_shared = X[None], Y[None]  # (1, n, n_in): a full batch, broadcast
+
+    def epoch(first: int, orders: NDArray[np.intp], which: NDArray[np.intp]) -> None:
+        member_orders = orders[which]  # (K, n)
+        for i in range(per_epoch):
+            step = first + i
+            eta = np.array([float(s(step)) for s in schedules], dtype=Theta.dtype)  # (K,)
+            if full:
+                Xb, Yb = X_shared, Y_shared
+            else:
+                idx = member_orders[:, i * batch_size : (i + 1) * batch_size]  # (K, b)
+                Xb, Yb = X[idx], Y[idx]  # (K, b, n_in), (K, b, n_out)
+            costs, _ = stacked_cost_and_gradient(network, Theta, Xb, Yb, cost, l2=decay, out=grad)
+            norms = np.sqrt(np.einsum("kp,kp->k", grad, grad))
+            exploded = ~np.isfinite(costs) | ~np.isfinite(norms)
+            exploded |= costs > DIVERGENCE_FACTOR * baseline
+            for k in np.flatnonzero(active & exploded):
+                results[k].diverged_step = step
+            active[...] &= ~exploded
+            eta *= active  # frozen members take no step…
+            grad[~active] = 0.0  # …and their NaNs must not leak through 0·NaN
+            if velocity is not None:
+                velocity[...] *= mu[:, None]  # v ← μv − η∇C, θ ← θ + v
+                velocity[...] -= eta[:, None] * grad
+                velocity[~active] = 0.0
+                Theta[...] += velocity
+            else:
+                grad[...] *= eta[:, None]
+                Theta[...] -= grad  # θ_k ← θ_k − η_k ∇C_k
+
+    return epoch
