@@ -340,12 +340,34 @@ class FastStack:
         its epoch there, as in ``train``. ``self.costs[k, s]`` and ``self.norms[k, s]`` hold
         step s's cost and ‖∇C‖."""
         counts = np.where(active, etas.shape[1], 0).astype(np.int64)
-        args = (
-            self.Theta, self.velocity, self.gradient, self.X, self.Y, orders, which,
-            self.batch_size, etas, counts, self.momentum, self.l2, self.thresholds,
-            self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts, self.D,
-            self.D_prev, self.partial, self.costs, self.norms, self.done, self.status,
-        )  # fmt: skip
-        with _numba_threads(threads_to_use(len(self.Theta))):
-            self.k.run_members(*args)
+        threads = threads_to_use(self.partial.shape[1] * len(self.Theta))
+        if np.count_nonzero(active) < threads and self.partial.shape[1] > 1:
+            # Fewer networks than cores, and batches cut into slices: the cores share each
+            # network's slices instead, one network after the other (the same numbers).
+            self.done[:], self.status[:] = 0, self.k.DONE
+            for k in np.flatnonzero(active):
+                self.done[k], self.status[k] = self._one(k, orders[which[k]], etas[k], threads)
+        else:
+            args = (
+                self.Theta, self.velocity, self.gradient, self.X, self.Y, orders, which,
+                self.batch_size, etas, counts, self.momentum, self.l2, self.thresholds,
+                self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts,
+                self.D, self.D_prev, self.partial, self.costs, self.norms, self.done,
+                self.status,
+            )  # fmt: skip
+            with _numba_threads(min(threads, len(self.Theta))):
+                self.k.run_members(*args)
         return self.done, active & (self.status == self.k.DIVERGED)
+
+    def _one(
+        self, k: int, order: NDArray[np.intp], etas: NDArray[np.float64], threads: int
+    ) -> tuple[int, int]:
+        """Network k's steps by :func:`run_steps_parallel`, its slices on ``threads`` threads."""
+        args = (
+            self.Theta[k], self.velocity[k], self.gradient[k], self.X, self.Y, order,
+            self.batch_size, etas, self.momentum[k], self.l2[k], self.thresholds[k],
+            self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts[k],
+            self.D[k], self.D_prev[k], self.partial[k], self.costs[k], self.norms[k],
+        )  # fmt: skip
+        with _numba_threads(threads):
+            return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
