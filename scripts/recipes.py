@@ -1,19 +1,20 @@
 """Reproduce the three training recipes of docs/recipes.md and print their results table.
 
-Each recipe is trained once per seed with the real command line,
+Each recipe is one sweep over its seeds (default 0-4) with the real command line,
 
-    nudgenet train --data DIR --sizes ... --seed S --dtype float32 --out RUN/... --json
+    nudgenet sweep --data DIR --sizes ... --seeds 0,1,2,3,4 --dtype float32 --out RUN/recipeK --json
 
-run as a subprocess (``python -m nudgenet``) with one BLAS thread, and the final test
-accuracy and per-epoch seconds are read from its JSON. ``--api`` runs the same recipe
-through the Python API instead, step for step what ``nudgenet train`` does, so both give
-the same numbers for the same seed.
+run as a subprocess (``python -m nudgenet``) with one BLAS thread. The seeds train together,
+stacked, and each gives what ``nudgenet train --seed S`` would give alone. The final test
+accuracy of every seed is read from the sweep's ``results.json``, and the table gives their
+mean ± sample standard deviation (ddof = 1), the per-seed values, and the seconds per epoch
+of one network (the sweep's time shared among its seeds).
 
 Usage::
 
-    python scripts/recipes.py                    # all recipes, seeds 0 1 2, via the CLI
-    python scripts/recipes.py --only 1,2 --seeds 0
-    python scripts/recipes.py --api              # same, through the Python API
+    python scripts/recipes.py                          # all recipes, seeds 0-4
+    python scripts/recipes.py --only 1,2 --seeds 0-2 --out runs/
+    python scripts/recipes.py --data mini --limit 500 --epochs 1 --seeds 0,1 --only 1  # quick
 """
 
 from __future__ import annotations
@@ -28,16 +29,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """One recipe: a name and the ``nudgenet train`` options that define it."""
+    """One recipe: a name and the training options that define it."""
 
     name: str
     sizes: tuple[int, ...]
@@ -52,20 +53,20 @@ class Recipe:
     batch_size: int
     epochs: int
 
-    def options(self) -> list[str]:
-        """The recipe's command-line options, in a fixed order."""
+    def options(self, epochs: int | None = None) -> list[str]:
+        """The recipe as ``nudgenet sweep`` options (one value on each axis), in a fixed order."""
         return [
             "--sizes", ",".join(map(str, self.sizes)),
             "--activation", self.activation,
             "--output", self.output,
             "--cost", self.cost,
-            "--init", self.init,
+            "--inits", self.init,
             "--lr", f"{self.lr:g}",
-            "--schedule", self.schedule,
+            "--schedules", self.schedule,
             "--momentum", f"{self.momentum:g}",
             "--l2", f"{self.l2:g}",
-            "--batch-size", str(self.batch_size),
-            "--epochs", str(self.epochs),
+            "--batch-sizes", str(self.batch_size),
+            "--epochs", str(self.epochs if epochs is None else epochs),
         ]  # fmt: skip
 
     @property
@@ -100,152 +101,161 @@ RECIPES: dict[int, Recipe] = {
 
 @dataclass(frozen=True)
 class Result:
-    """One training run: final test accuracy (a fraction) and seconds per epoch."""
+    """One recipe's sweep: the final test accuracy of each seed and the time it took."""
 
-    test_accuracy: float
-    seconds_per_epoch: float
+    seeds: tuple[int, ...]
+    accuracies: tuple[float | None, ...]  # a fraction per seed; None where the run diverged
+    seconds_per_epoch: float  # one network's share of the sweep's time, per epoch
+    seconds: float  # the whole sweep, wall clock, start-up included
+
+    @property
+    def finished(self) -> list[float]:
+        """The accuracies of the seeds that did not diverge, in percent."""
+        return [100 * a for a in self.accuracies if a is not None]
+
+    def mean_std(self) -> str:
+        """``mean ± sample std`` in percent (ddof = 1); the value alone for one seed."""
+        accs = self.finished
+        if not accs:
+            return "—"
+        mean = f"{statistics.mean(accs):.2f}"
+        return mean if len(accs) == 1 else f"{mean} ± {statistics.stdev(accs):.2f}"
 
 
-def command(recipe: Recipe, seed: int, data: Path, out: Path) -> list[str]:
-    """The ``nudgenet train`` arguments for ``recipe`` and ``seed`` (without the program)."""
-    return [
-        "train", "--data", str(data), *recipe.options(), "--seed", str(seed),
-        "--dtype", "float32", "--out", str(out), "--json",
-    ]  # fmt: skip
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``0-4`` (both ends included) or ``0,1,2``, as ``nudgenet sweep --seeds`` reads them."""
+    try:
+        if "-" in text and "," not in text:
+            low, high = (int(part) for part in text.split("-"))
+            seeds = tuple(range(low, high + 1))
+        else:
+            seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seeds like 0-4 or 0,1,2, got {text!r}"
+        ) from None
+    if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"expected distinct seeds ≥ 0, got {text!r}")
+    return seeds
 
 
-def _epoch_seconds(history: list[dict[str, Any]]) -> float:
-    """Mean wall time of the training epochs (epoch 0, the untrained network, has none)."""
-    return statistics.mean(h["seconds"] for h in history if h.get("epoch", 1) >= 1)
+def command(recipe: Recipe, seeds: tuple[int, ...], data: str, out: Path, *,
+            limit: int | None = None, epochs: int | None = None) -> list[str]:  # fmt: skip
+    """The ``nudgenet sweep`` arguments for ``recipe`` over ``seeds`` (without the program)."""
+    args = ["sweep", "--data", data, *recipe.options(epochs),
+            "--seeds", ",".join(map(str, seeds)), "--dtype", "float32", "--out", str(out),
+            "--json"]  # fmt: skip
+    return args if limit is None else [*args, "--limit", str(limit)]
 
 
-def run_cli(recipe: Recipe, seed: int, data: Path, out: Path) -> Result:
-    """Train through the command line, ``python -m nudgenet train ... --json``."""
-    args = [sys.executable, "-m", "nudgenet", *command(recipe, seed, data, out)]
+def read_results(path: Path, seeds: tuple[int, ...], seconds: float) -> Result:
+    """The per-seed final test accuracies and seconds from a sweep's ``results.json``."""
+    rows = {row["seed"]: row for row in json.loads(path.read_text())["results"]}
+    missing = [s for s in seeds if s not in rows]
+    if missing:
+        sys.exit(f"{path} has no result for seeds {missing}")
+    accuracies = tuple(
+        None if rows[s]["diverged"] else rows[s]["final_test_accuracy"] for s in seeds
+    )
+    per_epoch = statistics.mean(rows[s]["seconds"] / max(1, rows[s]["epochs_completed"])
+                                for s in seeds)  # fmt: skip
+    return Result(seeds, accuracies, per_epoch, seconds)
+
+
+def run_sweep(recipe: Recipe, seeds: tuple[int, ...], data: str, out: Path, *,
+              limit: int | None = None, epochs: int | None = None) -> Result:  # fmt: skip
+    """Train every seed of ``recipe`` in one ``python -m nudgenet sweep ... --json``."""
+    args = [sys.executable, "-m", "nudgenet",
+            *command(recipe, seeds, data, out, limit=limit, epochs=epochs)]  # fmt: skip
+    start = time.perf_counter()
     done = subprocess.run(
         args, env={**os.environ, **ONE_THREAD}, capture_output=True, text=True, check=False
     )
+    seconds = time.perf_counter() - start
     if done.returncode != 0:
-        sys.exit(f"nudgenet train failed ({done.returncode}):\n{done.stderr}")
+        sys.exit(f"nudgenet sweep failed ({done.returncode}):\n{done.stderr}")
     report = json.loads(done.stdout)
-    return Result(float(report["test_accuracy"]), _epoch_seconds(report["history"]))
+    return read_results(Path(report["results"]), seeds, seconds)
 
 
-_DATA_CACHE: dict[Path, Any] = {}
+def shown_command(recipe: Recipe, seeds: tuple[int, ...], *, limit: int | None = None,
+                  epochs: int | None = None) -> str:  # fmt: skip
+    """The command as a reader would type it (the data and output folders left to choose)."""
+    spelled = ",".join(map(str, seeds))
+    if len(seeds) > 2 and seeds == tuple(range(seeds[0], seeds[-1] + 1)):
+        spelled = f"{seeds[0]}-{seeds[-1]}"
+    shown = f"nudgenet sweep {' '.join(recipe.options(epochs))} --seeds {spelled} --dtype float32"
+    return shown if limit is None else f"{shown} --limit {limit}"
 
 
-def run_api(recipe: Recipe, seed: int, data: Path, out: Path) -> Result:
-    """Train through the Python API, exactly as ``nudgenet train`` does."""
-    import numpy as np  # imported here so that main() sets the BLAS threads first
-
-    from nudgenet.data import load_folder, one_hot, to_inputs
-    from nudgenet.init import init_params
-    from nudgenet.network import Network
-    from nudgenet.train import Epoch, TrainSettings, train
-
-    if data not in _DATA_CACHE:
-        _DATA_CACHE[data] = load_folder(data)
-    ds = _DATA_CACHE[data]
-    dtype = "float32"
-    X, Y = to_inputs(ds.train_images, dtype), one_hot(ds.train_labels, dtype=dtype)
-    X_test = to_inputs(ds.test_images, dtype)
-    network = Network(recipe.sizes, recipe.activation, recipe.output)
-    init_rng, shuffle_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)
-    )
-    theta = init_params(network.layout, recipe.init, rng=init_rng, dtype=dtype)
-    settings = TrainSettings(
-        epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
-        schedule=recipe.schedule, momentum=recipe.momentum, l2=recipe.l2, cost=recipe.cost,
-    )  # fmt: skip
-    history = []
-    for record in train(
-        network, theta, X, Y, settings, rng=shuffle_rng,
-        test=(X_test, ds.test_labels), labels=ds.train_labels,
-    ):  # fmt: skip
-        if isinstance(record, Epoch):
-            history.append(record.as_dict())
-    np.save(out.with_suffix(".npy"), theta)
-    return Result(float(history[-1]["test_accuracy"]), _epoch_seconds(history))
-
-
-def shown_command(recipe: Recipe) -> str:
-    """The command as a reader would type it (data folder and seed left to choose)."""
-    return "nudgenet train " + " ".join(recipe.options()) + " --seed S --dtype float32"
-
-
-def table(rows: list[tuple[Recipe, list[Result]]], seeds: list[int]) -> str:
-    """The Markdown results table."""
+def table(rows: list[tuple[Recipe, Result]], seeds: tuple[int, ...], *,
+          limit: int | None = None, epochs: int | None = None) -> str:  # fmt: skip
+    """The Markdown results table: mean ± sample std of the final test accuracy, per seed."""
     lines = [
         "| recipe | sizes | params | test accuracy (%) mean ± std | per seed "
-        f"({', '.join(map(str, seeds))}) | s/epoch | command |",
+        f"({' / '.join(map(str, seeds))}) | s/epoch | command |",
         "|---|---|---:|---:|---|---:|---|",
     ]
-    for recipe, results in rows:
-        accs = [100 * r.test_accuracy for r in results]
-        std = statistics.stdev(accs) if len(accs) > 1 else 0.0
-        seconds = statistics.mean(r.seconds_per_epoch for r in results)
+    for recipe, result in rows:
+        per_seed = " / ".join(
+            "diverged" if a is None else f"{100 * a:.2f}" for a in result.accuracies
+        )
         lines.append(
             f"| {recipe.name} | {'-'.join(map(str, recipe.sizes))} | {recipe.n_params:,} | "
-            f"{statistics.mean(accs):.2f} ± {std:.2f} | "
-            f"{' / '.join(f'{a:.2f}' for a in accs)} | {seconds:.2f} | "
-            f"`{shown_command(recipe)}` |"
+            f"{result.mean_std()} | {per_seed} | {result.seconds_per_epoch:.2g} | "
+            f"`{shown_command(recipe, seeds, limit=limit, epochs=epochs)}` |"
         )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=DEFAULT_DATA,
-        help="folder with the four MNIST files (default: %(default)s)",
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
+                        help="a folder with the four MNIST files, or a name nudgenet sweep "
+                        "knows (mini, mnist)")  # fmt: skip
+    parser.add_argument("--seeds", type=parse_seeds, default=DEFAULT_SEEDS,
+                        help="e.g. 0-4 or 0,1,2")  # fmt: skip
+    parser.add_argument("--only", default=",".join(map(str, RECIPES)),
+                        help="comma-separated recipe numbers, e.g. 1,2")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for each recipe's sweep results (default: a temporary "
+                        "folder); it must not hold results already")  # fmt: skip
     parser.add_argument(
-        "--only",
-        default=",".join(map(str, RECIPES)),
-        help="comma-separated recipe numbers, e.g. 1,2",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
+        "--limit",
+        type=int,
         default=None,
-        help="folder for the trained models (default: a temporary folder)",
+        help="train on the first N training images only (a quick check)",
     )
     parser.add_argument(
-        "--api",
-        action="store_true",
-        help="train through the Python API instead of the command line",
+        "--epochs", type=int, default=None, help="override every recipe's epochs (a quick check)"
     )
     args = parser.parse_args(argv)
-    for key, value in ONE_THREAD.items():  # for --api: BLAS reads these when NumPy loads
-        os.environ.setdefault(key, value)
-    wanted = [int(part) for part in args.only.split(",")]
+    try:
+        wanted = [int(part) for part in args.only.split(",")]
+    except ValueError:
+        parser.error(f"--only takes recipe numbers such as 1,2, got {args.only!r}")
     unknown = [k for k in wanted if k not in RECIPES]
     if unknown:
         parser.error(f"unknown recipe {unknown}; choose from {', '.join(map(str, RECIPES))}")
-    data = args.data.resolve()
-    run = run_api if args.api else run_cli
+    data = args.data if args.data in ("mini", "mnist") else str(Path(args.data).resolve())
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out if args.out is not None else Path(scratch)
-        out.mkdir(parents=True, exist_ok=True)
         rows = []
         for k in wanted:
-            results = []
-            for seed in args.seeds:
-                start = time.perf_counter()
-                result = run(RECIPES[k], seed, data, out / f"recipe{k}-seed{seed}.npz")
-                print(
-                    f"recipe {k} seed {seed}: test accuracy {100 * result.test_accuracy:.2f}%, "
-                    f"{result.seconds_per_epoch:.2f} s/epoch ({time.perf_counter() - start:.0f} s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                results.append(result)
-            rows.append((RECIPES[k], results))
-    print(table(rows, args.seeds))
+            result = run_sweep(RECIPES[k], args.seeds, data, out / f"recipe{k}",
+                               limit=args.limit, epochs=args.epochs)  # fmt: skip
+            print(
+                f"recipe {k}, seeds {','.join(map(str, args.seeds))}: test accuracy "
+                f"{result.mean_std()} %, {result.seconds_per_epoch:.2g} s/epoch per network "
+                f"({result.seconds:.0f} s in all)",
+                file=sys.stderr,
+                flush=True,
+            )
+            rows.append((RECIPES[k], result))
+    print(table(rows, args.seeds, limit=args.limit, epochs=args.epochs))
     return 0
 
 

@@ -167,12 +167,49 @@ def test_learning_rate_on_the_toy(capsys, tmp_path: Path) -> None:
 def test_learning_rate_on_the_network(capsys, tmp_path: Path) -> None:
     plot = tmp_path / "network.png"
     result = run_json(capsys, "learning-rate", "--on", "network", "--plot", str(plot))
-    regimes = {r["learning_rate"]: r["regime"] for r in result["runs"]}
-    assert regimes == {0.001: "slow", 1.0: "converges", 10.0: "oscillates", 30.0: "stalls"}
     assert result["on"] == "network"
+    assert result["seeds"] == [0, 1, 2, 3, 4]
+    assert "ddof = 1" in result["spread"]
+    assert result["test_set"] == "the 2,000 test images of mini"
+    assert "seeds 0–4" in result["description"]
     assert "after every epoch" in result["history"]
-    assert all(len(r["costs"]) == 11 for r in result["runs"])
+    summaries = {s["learning_rate"]: s for s in result["summaries"]}
+    assert {lr: (s["regime"], s["count"]) for lr, s in summaries.items()} == {
+        0.001: ("slow", 5),
+        1.0: ("converges", 5),
+        10.0: ("oscillates", 4),
+        30.0: ("stalls", 5),
+    }
+    learned = summaries[1.0]
+    assert learned["agree"]
+    assert learned["seeds"] == [0, 1, 2, 3, 4]
+    assert len(learned["test_accuracy"]["values"]) == 5
+    assert learned["test_accuracy"]["mean"] > 0.85
+    assert 0 < learned["final_cost"]["std"] < learned["final_cost"]["mean"]
+    assert len(learned["mean_costs"]) == 11
+    assert len(result["runs"]) == 20
+    assert all(len(r["costs"]) == 11 and r["seed"] in range(5) for r in result["runs"])
     assert plot.read_bytes()[:8] == PNG
+
+
+def test_learning_rate_network_text_gives_mean_and_std(capsys) -> None:
+    small = ["--on", "network", "--epochs", "6", "--examples", "500", "--rates", "1,30"]
+    code, out, err = run(capsys, "learning-rate", *small, "--seeds", "0-2")
+    assert code == 0, err
+    assert "seeds 0–2" in out
+    assert "mean ± sample standard deviation (ddof = 1) over the 3 seeds" in out
+    rows = {
+        line.split()[0]: line for line in out.splitlines() if line.split()[:1] in (["1"], ["30"])
+    }
+    assert "converges (3/3)" in rows["1"]
+    assert rows["1"].count("±") == 2  # the final cost and the test accuracy
+    assert "stalls (3/3)" in rows["30"]
+    assert "all 3 seeds agree on every label." in out
+    code, out, err = run(capsys, "learning-rate", *small, "--seeds", "4")
+    assert code == 0, err
+    assert "±" not in out
+    assert "figures: one seed, so no spread" in out
+    assert "(1/1)" not in out
 
 
 def test_learning_rate_schedules(capsys, tmp_path: Path) -> None:
@@ -201,6 +238,8 @@ def test_learning_rate_schedules(capsys, tmp_path: Path) -> None:
         (["--schedules", "warmup"], "unknown schedule 'warmup'"),
         (["--rates", "0.1,-2"], "positive finite"),
         (["--on", "network", "--examples", "0"], "examples must be between"),
+        (["--seeds", "0-4"], "--seeds only applies with --on network"),
+        (["--on", "network", "--seeds", "0,0"], "the seeds repeat a value"),
         (["--svg"], "--svg needs --plot"),
     ],
 )

@@ -9,17 +9,27 @@ import numpy as np
 import pytest
 
 from nudgenet import ConfigError, make_schedule
+from nudgenet.data import load_mini, one_hot, to_inputs
+from nudgenet.init import init_params
+from nudgenet.network import Network
 from nudgenet.plots import save
 from nudgenet.regimes import (
     NETWORK_RATES,
+    NETWORK_SEEDS,
     REGIMES,
     TOY_RATES,
     Comparison,
+    Run,
+    Spread,
+    Summary,
+    _member_run,
     classify,
     compare_rates,
     compare_schedules,
     plot_comparison,
 )
+from nudgenet.stacked import Member, MemberResult
+from nudgenet.train import Epoch, TrainSettings, train
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -145,34 +155,125 @@ def network() -> Comparison:
     return compare_rates("network")
 
 
-def test_network_rates_show_each_regime(network: Comparison) -> None:
-    regimes = {run.learning_rate: run.regime for run in network.runs}
-    assert regimes == {0.001: "slow", 1.0: "converges", 10.0: "oscillates", 30.0: "stalls"}
-    assert tuple(regimes) == NETWORK_RATES
+def test_network_rates_show_each_regime_over_five_seeds(network: Comparison) -> None:
+    assert network.seeds == NETWORK_SEEDS == (0, 1, 2, 3, 4)
+    summaries = {s.learning_rate: s for s in network.summaries}
+    assert tuple(summaries) == NETWORK_RATES
+    assert {lr: s.regime for lr, s in summaries.items()} == {
+        0.001: "slow",
+        1.0: "converges",
+        10.0: "oscillates",
+        30.0: "stalls",
+    }
+    assert {lr: s.regime_text for lr, s in summaries.items()} == {
+        0.001: "slow (5/5)",
+        1.0: "converges (5/5)",
+        10.0: "oscillates (4/5)",
+        30.0: "stalls (5/5)",
+    }
+    # η = 10 bounces on four seeds; seed 3's cost happens to end on a low point (it rose on
+    # only 1 of its last 5 epochs), so that seed is labelled converges.
+    assert summaries[10.0].regimes == ("oscillates", "oscillates", "oscillates", "converges",
+                                       "oscillates")  # fmt: skip
+    assert not summaries[10.0].agree
+    assert all(s.agree for lr, s in summaries.items() if lr != 10.0)
 
 
-def test_network_histories_are_per_epoch_training_costs(network: Comparison) -> None:
-    starts = {run.costs[0] for run in network.runs}
-    assert len(starts) == 1  # the same θ₀ for every rate
+def test_network_runs_are_rates_times_seeds(network: Comparison) -> None:
+    assert len(network.runs) == 4 * 5
+    assert [(r.learning_rate, r.seed) for r in network.runs] == [
+        (lr, seed) for lr in NETWORK_RATES for seed in range(5)
+    ]
     for run in network.runs:
         assert len(run.costs) == 11  # epoch 0 (untrained) … epoch 10
         assert len(run.learning_rates) == 10 * 200  # 2,000 images in batches of 10
         assert all(math.isfinite(c) for c in run.costs)
-    stalled = next(run for run in network.runs if run.regime == "stalls")
+        assert run.diverged is None
+        assert 0.0 <= run.test_accuracy <= 1.0
+    for seed, reference in zip(network.seeds, network.references, strict=True):
+        mine = [r for r in network.runs if r.seed == seed]
+        assert len({r.costs[0] for r in mine}) == 1  # one θ₀ per seed, shared by every rate
+        assert reference == min(r.final_cost for r in mine)  # each seed judged on its own
+    assert len({r.costs[0] for r in network.runs}) == 5  # and a different θ₀ per seed
+    assert network.reference == min(network.references)
+
+
+def test_network_summaries_are_mean_and_sample_std(network: Comparison) -> None:
+    for s in network.summaries:
+        finals = [r.final_cost for r in s.runs]
+        accuracies = [r.test_accuracy for r in s.runs]
+        assert s.final_cost.mean == pytest.approx(np.mean(finals))
+        assert s.final_cost.std == pytest.approx(np.std(finals, ddof=1))
+        assert s.test_accuracy.mean == pytest.approx(np.mean(accuracies))
+        assert s.test_accuracy.std == pytest.approx(np.std(accuracies, ddof=1))
+    stalled, learned = network.summaries[3], network.summaries[1]
     # A huge η saturates every output at 0: the cost sits at exactly 1 (one target missed).
-    assert stalled.final_cost == pytest.approx(1.0, abs=1e-3)
-    best = next(run for run in network.runs if run.regime == "converges")
-    assert best.final_cost == network.reference
-    assert best.final_cost < 0.2
+    assert stalled.final_cost.mean == pytest.approx(1.0, abs=1e-3)
+    assert stalled.test_accuracy.mean == pytest.approx(0.1, abs=0.01)  # one digit for all
+    assert learned.final_cost.mean < 0.12
+    assert learned.test_accuracy.mean > 0.85
+    assert learned.test_accuracy.std < 0.02
+
+
+def test_a_network_run_is_what_train_gives_for_its_seed() -> None:
+    c = compare_rates("network", [1.0, 3.0], epochs=2, examples=300, seeds=[2, 0])
+    network = Network()
+    data = load_mini()
+    X = to_inputs(data.train_images[:300], np.float64)
+    Y = one_hot(data.train_labels[:300], dtype=np.float64)
+    for run in c.runs:
+        init, shuffle = np.random.SeedSequence(run.seed).spawn(2)
+        theta = init_params(network.layout, "xavier", rng=np.random.default_rng(init))
+        settings = TrainSettings(epochs=2, batch_size=10, lr=run.learning_rate)
+        records = train(network, theta, X, Y, settings, rng=np.random.default_rng(shuffle),
+                        engine="reference")  # fmt: skip
+        costs = [r.train_cost for r in records if isinstance(r, Epoch)]
+        np.testing.assert_allclose(run.costs, costs, rtol=1e-9)
+    assert [r.seed for r in c.runs] == [2, 0, 2, 0]
+
+
+def test_one_seed_has_no_spread() -> None:
+    c = compare_rates("network", [1.0], epochs=1, examples=100, seeds=[4])
+    (s,) = c.summaries
+    assert s.regime_text == s.regime
+    assert s.final_cost.std is None
+    assert "±" not in s.final_cost.text()
+    assert "seed 4" in c.description
+
+
+def test_a_diverged_seed_is_left_out_of_the_figures() -> None:
+    history = [{"train_cost": 2.5, "test_accuracy": 0.1}, {"train_cost": 1.0, "test_accuracy": 0.6}]
+    result = MemberResult(Member(lr=5.0, seed=1), history=history, diverged_step=250)
+    raw = _member_run("η = 5", result, per_epoch=200, epochs=3)
+    assert raw.costs == (2.5, 1.0, math.inf)
+    assert len(raw.learning_rates) == 250  # the step that blew up was not taken
+    assert raw.test_accuracy is None
+    assert "step 250 (epoch 2)" in raw.diverged
+    verdict = classify(raw.costs, unit="epoch")
+    assert verdict.regime == "diverges"
+    fine = Run("η = 5", 5.0, "constant", (2.5, 0.5), (5.0,), classify([2.5, 0.5]), seed=0,
+               test_accuracy=0.8)  # fmt: skip
+    blown = Run("η = 5", 5.0, "constant", raw.costs, raw.learning_rates, verdict,
+                diverged=raw.diverged, seed=1)  # fmt: skip
+    s = Summary("η = 5", 5.0, "constant", (fine, blown))
+    assert s.regime_text == "converges (1/2)"  # a tie goes to the earlier seed's label
+    assert s.final_cost.values == (0.5,)
+    assert s.test_accuracy.values == (0.8,)
+    mean, low, high = s.curve()
+    np.testing.assert_allclose(mean, [2.5, 0.75, np.nan])
+    np.testing.assert_allclose(low, [2.5, 0.5, np.nan])
+    np.testing.assert_allclose(high, [2.5, 1.0, np.nan])
 
 
 def test_network_schedules_calm_an_oscillating_rate() -> None:
     c = compare_schedules("network", ["constant", "step"], epochs=10)
-    regimes = {run.schedule: run.regime for run in c.runs}
-    assert regimes == {"constant": "oscillates", "step": "converges"}
-    step = c.runs[1]
-    assert step.learning_rates[0] == 10.0
-    assert step.learning_rates[-1] == 10.0 / 8  # halved at each quarter of training
+    assert {s.schedule: s.regime_text for s in c.summaries} == {
+        "constant": "oscillates (4/5)",
+        "step": "converges (5/5)",
+    }
+    for run in c.runs[5:]:
+        assert run.learning_rates[0] == 10.0
+        assert run.learning_rates[-1] == 10.0 / 8  # halved at each quarter of training
 
 
 def test_network_settings_are_checked() -> None:
@@ -184,6 +285,11 @@ def test_network_settings_are_checked() -> None:
         compare_schedules("toy", ["warmup"])
     with pytest.raises(ConfigError, match="positive finite"):
         compare_rates("toy", [0.1, -1.0])
+    for seeds in ([], [-1], [0.5]):
+        with pytest.raises(ConfigError, match="seeds must be one or more integers"):
+            compare_rates("network", [1.0], seeds=seeds)
+    with pytest.raises(ConfigError, match="repeat"):
+        compare_rates("network", [1.0], seeds=[0, 1, 0])
 
 
 # --------------------------------------------------------------------------- the picture
@@ -191,16 +297,28 @@ def test_network_settings_are_checked() -> None:
 
 def test_figures(tmp_path: Path, toy: Comparison, network: Comparison) -> None:
     fig = plot_comparison(network)
-    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
     assert labels[:4] == [
-        "η = 0.001: slow",
-        "η = 1: converges",
-        "η = 10: oscillates",
-        "η = 30: stalls",
+        "η = 0.001: slow (5/5)",
+        "η = 1: converges (5/5)",
+        "η = 10: oscillates (4/5)",
+        "η = 30: stalls (5/5)",
     ]
-    assert fig.axes[0].get_yscale() == "log"
-    drawn = fig.axes[0].get_lines()[1].get_ydata()
-    np.testing.assert_allclose(drawn, network.runs[1].costs)
+    assert ax.get_legend().get_title().get_text() == "mean of 5 seeds, band: min–max"
+    assert ax.get_yscale() == "log"
+    drawn = ax.get_lines()[1].get_ydata()
+    np.testing.assert_allclose(drawn, np.mean([r.costs for r in network.summaries[1].runs], 0))
+    assert len(ax.collections) == 4  # one band per rate
     for name, figure in (("network", fig), ("toy", plot_comparison(toy))):
         (png,) = save(figure, tmp_path / f"{name}.png")
         assert png.read_bytes()[:8] == PNG
+    toy_labels = [line.get_label() for line in plot_comparison(toy).axes[0].get_lines()]
+    assert toy_labels == ["η = 0.01: slow", "η = 0.1: converges", "η = 0.9: oscillates",
+                          "η = 1.1: diverges"]  # fmt: skip
+
+
+def test_spread_examples() -> None:
+    assert Spread(()).text() == "—"
+    assert Spread((1.0, 3.0)).std == pytest.approx(math.sqrt(2.0))  # ddof = 1, not 1.0
+    assert Spread((0.5,)).as_dict() == {"mean": 0.5, "std": None, "values": [0.5]}

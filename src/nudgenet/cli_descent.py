@@ -21,7 +21,9 @@ from .regimes import (
     NETWORK_EXAMPLES,
     NETWORK_RATES,
     NETWORK_SCHEDULE_RATE,
+    NETWORK_SEEDS,
     PROBLEMS,
+    SPREAD,
     TOY_RATES,
     TOY_SCHEDULE_RATE,
     TOY_STEPS,
@@ -29,6 +31,7 @@ from .regimes import (
     compare_rates,
     compare_schedules,
     plot_comparison,
+    seed_text,
 )
 from .schedules import SCHEDULES
 from .toy import (
@@ -98,7 +101,11 @@ def register(commands: Any) -> None:
         "(--on network) at several constant learning rates, or with several schedules from\n"
         "one starting rate; label what each run did and draw the cost curves.\n"
         "Toy history: C(w_k) after every step. Network history: the training cost over the\n"
-        "training images after every epoch (epoch 0: untrained).",
+        "training images after every epoch (epoch 0: untrained). The network trains every\n"
+        "rate once per seed (--seeds), all in one stack; each seed's runs are labelled\n"
+        "against that seed's best, and each rate gets the label most seeds got, with its\n"
+        "count, and the final cost and test accuracy as mean ± sample standard deviation\n"
+        "(ddof = 1) over the seeds.",
         epilog="how a run is labelled, from its cost history c_0 ... c_K (first rule that holds):\n"
         "  diverges    a cost is NaN/inf, or c_K > c_0 (it ended worse than it began)\n"
         "  stalls      far from the best run (see slow) and the last half is flat to 0.1%:\n"
@@ -128,8 +135,10 @@ def register(commands: Any) -> None:
                    help=f"network: images to train on (default {NETWORK_EXAMPLES:,})")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=None,
                    help=f"network: examples per step (default {NETWORK_BATCH_SIZE})")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0,
-                   help="network: seed of θ₀ and shuffling (the same in every run)")  # fmt: skip
+    p.add_argument("--seeds", type=_seeds, default=None, metavar="0-4|0,1,2",
+                   help="network: the seeds of θ₀ and shuffling; every rate is trained with "
+                   "each, and the figures are over them "
+                   f"(default {_seed_range(NETWORK_SEEDS)})")  # fmt: skip
     _add_figure(p, "all cost curves in one figure, regimes in the legend")
     _add_json(p)
     p.set_defaults(run=run_learning_rate)
@@ -152,6 +161,26 @@ def _floats(text: str) -> list[float]:
             f"{text!r} is not a comma-separated list of numbers, e.g. 0.01,0.1,1"
         ) from None
     return values
+
+
+def _seeds(text: str) -> list[int]:
+    """``0-4`` (both ends included) or ``0,1,2``."""
+    try:
+        if "-" in text.strip("-") and "," not in text:
+            low, high = (int(part) for part in text.split("-"))
+            if low > high:
+                raise ValueError
+            return list(range(low, high + 1))
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of seeds, e.g. 0-4 or 0,1,2"
+        ) from None
+
+
+def _seed_range(seeds: Any) -> str:
+    seeds = list(seeds)
+    return f"{seeds[0]}-{seeds[-1]}"
 
 
 def _names(text: str) -> list[str]:
@@ -368,21 +397,22 @@ def run_learning_rate(args: argparse.Namespace) -> int:
         raise ConfigError("--svg needs --plot FILE", help="e.g. --plot rates.png --svg")
     toy_only = {"--steps": args.steps}
     network_only = {"--epochs": args.epochs, "--examples": args.examples,
-                    "--batch-size": args.batch_size}  # fmt: skip
+                    "--batch-size": args.batch_size, "--seeds": args.seeds}  # fmt: skip
     wrong = network_only if args.on == "toy" else toy_only
     given = [flag for flag, value in wrong.items() if value is not None]
     if given:
         other = "network" if args.on == "toy" else "toy"
         raise ConfigError(
             f"{', '.join(given)} only applies with --on {other}",
-            help="toy runs are measured in --steps; network runs in --epochs",
+            help="toy runs are measured in --steps; network runs in --epochs"
+            + ("; the toy starts at w = 0 and has no seed" if args.seeds is not None else ""),
         )
     budget = {
         "steps": args.steps if args.steps is not None else TOY_STEPS,
         "epochs": args.epochs if args.epochs is not None else NETWORK_EPOCHS,
         "examples": args.examples if args.examples is not None else NETWORK_EXAMPLES,
         "batch_size": args.batch_size if args.batch_size is not None else NETWORK_BATCH_SIZE,
-        "seed": args.seed,
+        "seeds": args.seeds if args.seeds is not None else NETWORK_SEEDS,
     }
     if args.schedules is not None:
         if args.rates is not None:
@@ -410,6 +440,8 @@ def run_learning_rate(args: argparse.Namespace) -> int:
 
 
 def _comparison_report(c: Comparison) -> list[str]:
+    if c.seeds:
+        return _seeds_report(c)
     what = "learning rates"
     if c.varied == "schedule":
         what = f"schedules from η = {c.runs[0].learning_rate:g}"
@@ -426,6 +458,63 @@ def _comparison_report(c: Comparison) -> list[str]:
             f"{_first_column(c, run):>{width}}  {run.regime:<11}{run.final_cost:>11.4g}"
             f"{run.best_cost:>11.4g}  {run.verdict.reason}"
         )
+    return lines
+
+
+def _seeds_report(c: Comparison) -> list[str]:
+    """Each rate over the seeds: its commonest label and count, mean ± std, and why."""
+    what = "learning rates"
+    if c.varied == "schedule":
+        what = f"schedules from η = {c.runs[0].learning_rate:g}"
+    n = len(c.seeds)
+    refs = [r for r in c.references if math.isfinite(r)]
+    best = (
+        f"{min(refs):.3g}–{max(refs):.3g}" if len(refs) > 1 else f"{refs[0]:.4g}" if refs else "—"
+    )
+    lines = [
+        f"{what} on {c.description}",
+        f"history: {c.history}; each seed's runs are labelled against that seed's best final "
+        f"cost ({best})",
+    ]
+    if n > 1:
+        lines.append(f"figures: {SPREAD.replace('the seeds', f'the {n} seeds')}; test accuracy "
+                     f"on {c.test_set}")  # fmt: skip
+    else:
+        lines.append(f"figures: one seed, so no spread; test accuracy on {c.test_set}")
+    lines.append("")
+    first = "η" if c.varied == "rate" else "schedule"
+    rows = [
+        (_first_column(c, s), s.regime_text, s.final_cost.text(),
+         s.test_accuracy.text("{:.2f}", None, scale=100))
+        for s in c.summaries
+    ]  # fmt: skip
+    header = (first, "regime", "final cost", "test accuracy (%)")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines.append(f"{header[0]:>{widths[0]}}  {header[1]:<{widths[1]}}  "
+                 f"{header[2]:<{widths[2]}}  {header[3]}")  # fmt: skip
+    for row in rows:
+        lines.append(f"{row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  "
+                     f"{row[2]:<{widths[2]}}  {row[3]}")  # fmt: skip
+    lines += ["", f"why ({seed_text(c.seeds)}; for each label, the reason of its first seed):"]
+    disagree = []
+    names = [f"{'η = ' if c.varied == 'rate' else ''}{_first_column(c, s)}" for s in c.summaries]
+    width = max(len(name) for name in names)
+    for s, name in zip(c.summaries, names, strict=True):
+        labels = sorted(set(s.regimes), key=lambda r: (-s.regimes.count(r), s.regimes.index(r)))
+        for i, regime in enumerate(labels):
+            runs = [r for r in s.runs if r.regime == regime]
+            who = f"all {n} seeds; " if len(runs) == n > 1 else ""
+            if len(runs) > 1 and len(runs) < n:
+                who = f"{seed_text([r.seed for r in runs])}; "
+            lines.append(f"  {name if i == 0 else '':<{width}}  {regime:<10}  {who}"
+                         f"seed {runs[0].seed}: {runs[0].verdict.reason}")  # fmt: skip
+        if not s.agree:
+            counts = ", ".join(f"{s.regimes.count(r)} {r}" for r in labels)
+            disagree.append(f"{name} ({counts})")
+    if disagree:
+        lines += ["", f"the seeds disagree at {'; '.join(disagree)}."]
+    elif n > 1:
+        lines += ["", f"all {n} seeds agree on every label."]
     return lines
 
 

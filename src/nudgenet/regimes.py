@@ -25,13 +25,20 @@ The rules, checked in this order (the "last half" is c_⌊K/2⌋ … c_K):
    runs compared: it closed less than 90% of the gap from its start to the best result.
 5. **converges**: otherwise.
 
-Every run of a comparison starts from the same θ₀ (and, on the network, sees the same
-mini-batches in the same order), so the rate or schedule is the only difference.
+On the toy every run starts from w = 0, so the rate or schedule is the only difference.
+The network is trained once per seed (default 0–4) for every rate or schedule, all in one
+stack (:func:`~nudgenet.stacked.train_stacked`): the runs of one seed share θ₀ and see the
+same mini-batches in the same order, so within a seed the rate is still the only difference,
+and each seed's runs are labelled against the best final cost among that seed's runs. A
+:class:`Summary` then gathers each rate over the seeds: the label most seeds got, with its
+count, and the final training cost and test accuracy as mean ± sample standard deviation
+(ddof = 1), because one run is one draw of θ₀ and of the shuffles.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,12 +46,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .data import Dataset, load_mini, one_hot, to_inputs
-from .errors import ConfigError, DivergenceError
-from .init import init_params
+from .errors import ConfigError
 from .network import Network
 from .schedules import SCHEDULES, check_learning_rate, make_schedule
+from .stacked import DIVERGENCE_FACTOR, Member, MemberResult, train_stacked
 from .toy import PARABOLA, run_descent
-from .train import Epoch, TrainSettings, steps_per_epoch, train
+from .train import steps_per_epoch
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -55,9 +62,12 @@ PROBLEMS = ("toy", "network")
 #: Rates that show every regime: (w − 3)² has C'' = 2, so η < 0.5 creeps monotonically,
 #: 0.5 < η < 1 overshoots but shrinks (|1 − 2η| < 1) and η > 1 grows (|1 − 2η| > 1).
 TOY_RATES = (0.01, 0.1, 0.9, 1.1)
-#: On the network (seed 0, 2,000 images, 10 epochs of batch 10): 0.001 creeps, 1 learns,
-#: 10 bounces, and 30 saturates every output to 0 within the first epoch and stalls there.
+#: On the network (2,000 images, 10 epochs of batch 10): 0.001 creeps, 1 learns, 10 bounces
+#: (on 4 of seeds 0–4; seed 3 happens to end on a low point), and 30 saturates every output
+#: to 0 within the first epoch and stalls there.
 NETWORK_RATES = (0.001, 1.0, 10.0, 30.0)
+#: The network's seeds: each is one draw of θ₀ and of the shuffles.
+NETWORK_SEEDS = (0, 1, 2, 3, 4)
 #: Starting rates for comparing schedules: too large for a constant rate, so a decaying
 #: schedule visibly rescues them.
 TOY_SCHEDULE_RATE = 1.05
@@ -191,7 +201,9 @@ class Run:
     verdict: Verdict
     points: tuple[float, ...] | None = None  # toy: w₀ … w_K
     slopes: tuple[float, ...] | None = None  # toy: dC/dw at w₀ … w_K
-    diverged: str | None = None  # descend's message when it stopped the run
+    diverged: str | None = None  # why the run was stopped, when it blew up
+    seed: int | None = None  # network: the seed of θ₀ and of the batches
+    test_accuracy: float | None = None  # network: after the last epoch (None if it diverged)
 
     @property
     def regime(self) -> str:
@@ -223,6 +235,9 @@ class Run:
             "learning_rates": list(self.learning_rates),
             "diverged": self.diverged,
         }
+        if self.seed is not None:
+            row["seed"] = self.seed
+            row["test_accuracy"] = self.test_accuracy
         if self.points is not None:
             row["w"] = [_finite(w) for w in self.points]
             row["slopes"] = [_finite(s) for s in self.slopes or ()]
@@ -230,8 +245,139 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Spread:
+    """One figure over seeds: the values, their mean and sample standard deviation.
+
+    Examples
+    --------
+    >>> s = Spread((0.88, 0.87, 0.89))
+    >>> round(s.mean, 4), round(s.std, 4)
+    (0.88, 0.01)
+    >>> s.text("{:.2f}", None)
+    '0.88 ± 0.01'
+    >>> s.text("{:.1f}%", None, scale=100)
+    '88.0% ± 1.0%'
+    >>> Spread((0.88,)).text()
+    '0.88'
+    """
+
+    values: tuple[float, ...]  # one per seed that has the figure
+
+    @property
+    def mean(self) -> float:
+        """The mean (NaN when there is no value)."""
+        return float(np.mean(self.values)) if self.values else math.nan
+
+    @property
+    def std(self) -> float | None:
+        """The sample standard deviation (ddof = 1); None for fewer than two values."""
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else None
+
+    def text(self, number: str = "{:.4g}", spread: str | None = "{:.2g}", scale: float = 1.0
+             ) -> str:  # fmt: skip
+        """``mean ± std``, formatted by ``number`` and ``spread`` (default: as ``number``).
+
+        The mean alone for one value, and "—" for none.
+        """
+        if not self.values:
+            return "—"
+        mean = number.format(scale * self.mean)
+        if self.std is None:
+            return mean
+        return f"{mean} ± {(spread or number).format(scale * self.std)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {"mean": _finite(self.mean), "std": self.std, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One rate (or schedule) over its seeds: the runs, the commonest label, mean ± std."""
+
+    label: str
+    learning_rate: float
+    schedule: str
+    runs: tuple[Run, ...]  # one per seed, in the comparison's seed order
+
+    @property
+    def regimes(self) -> tuple[str, ...]:
+        """Each seed's label."""
+        return tuple(run.regime for run in self.runs)
+
+    @property
+    def regime(self) -> str:
+        """The label most seeds got (a tie goes to the one the earlier seed got)."""
+        return Counter(self.regimes).most_common(1)[0][0]
+
+    @property
+    def count(self) -> int:
+        """How many seeds got :attr:`regime`."""
+        return self.regimes.count(self.regime)
+
+    @property
+    def agree(self) -> bool:
+        """Whether every seed got the same label."""
+        return self.count == len(self.runs)
+
+    @property
+    def regime_text(self) -> str:
+        """The label with its count over the seeds, "oscillates (4/5)"; alone for one run."""
+        return (
+            self.regime if len(self.runs) == 1 else f"{self.regime} ({self.count}/{len(self.runs)})"
+        )
+
+    @property
+    def final_cost(self) -> Spread:
+        """The final training cost over the seeds whose run ended finite."""
+        return Spread(tuple(r.final_cost for r in self.runs if math.isfinite(r.final_cost)))
+
+    @property
+    def test_accuracy(self) -> Spread:
+        """The final test accuracy (a fraction) over the seeds whose run finished."""
+        return Spread(tuple(r.test_accuracy for r in self.runs if r.test_accuracy is not None))
+
+    def curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cost history's mean, lowest and highest over the seeds at each point, (K + 1,).
+
+        Non-finite costs and the points after a run stopped are left out; NaN where no seed
+        has a finite cost.
+        """
+        length = max(len(r.costs) for r in self.runs)
+        c = np.full((len(self.runs), length), np.nan)
+        for i, run in enumerate(self.runs):
+            c[i, : len(run.costs)] = run.costs
+        c[~np.isfinite(c)] = np.nan
+        seen = ~np.all(np.isnan(c), axis=0)
+        mean, low, high = np.full(length, np.nan), np.full(length, np.nan), np.full(length, np.nan)
+        mean[seen] = np.nanmean(c[:, seen], axis=0)
+        low[seen], high[seen] = np.nanmin(c[:, seen], axis=0), np.nanmax(c[:, seen], axis=0)
+        return mean, low, high
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values: the label count, the spreads, the curve and each seed's run."""
+        mean, low, high = self.curve()
+        return {
+            "label": self.label,
+            "learning_rate": self.learning_rate,
+            "schedule": self.schedule,
+            "regime": self.regime,
+            "count": self.count,
+            "seeds": [r.seed for r in self.runs],
+            "agree": self.agree,
+            "regimes": list(self.regimes),
+            "final_cost": self.final_cost.as_dict(),
+            "test_accuracy": self.test_accuracy.as_dict(),
+            "mean_costs": [_finite(x) for x in mean],
+            "min_costs": [_finite(x) for x in low],
+            "max_costs": [_finite(x) for x in high],
+            "diverged": sum(r.diverged is not None for r in self.runs),
+        }
+
+
+@dataclass(frozen=True)
 class Comparison:
-    """Several runs of one problem that differ only in η or in the schedule."""
+    """Several runs of one problem that differ only in η or in the schedule (and the seed)."""
 
     problem: str  # "toy" or "network"
     varied: str  # "rate" or "schedule"
@@ -240,11 +386,21 @@ class Comparison:
     unit: str  # "step" or "epoch": the x axis of the history
     steps_per_unit: int  # updates per unit (1 for the toy; batches per epoch on the network)
     reference: float  # the best final cost among the runs
-    runs: tuple[Run, ...]
+    runs: tuple[Run, ...]  # toy: one per rate; network: per rate, one per seed
+    seeds: tuple[int, ...] = ()  # network: the seeds every rate was trained with
+    references: tuple[float, ...] = ()  # network: each seed's best final cost
+    test_set: str = ""  # network: what the test accuracy is measured on
+
+    @property
+    def summaries(self) -> tuple[Summary, ...]:
+        """One :class:`Summary` per rate or schedule, in the order they were given."""
+        n = max(1, len(self.seeds))  # the runs are rate by rate, each rate's seeds in order
+        groups = [self.runs[i : i + n] for i in range(0, len(self.runs), n)]
+        return tuple(Summary(g[0].label, g[0].learning_rate, g[0].schedule, g) for g in groups)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
-        return {
+        out: dict[str, Any] = {
             "on": self.problem,
             "compare": self.varied,
             "description": self.description,
@@ -252,6 +408,17 @@ class Comparison:
             "reference": _finite(self.reference),
             "runs": [r.as_dict() for r in self.runs],
         }
+        if self.seeds:
+            out["seeds"] = list(self.seeds)
+            out["references"] = [_finite(r) for r in self.references]
+            out["test_set"] = self.test_set
+            out["spread"] = SPREAD
+            out["summaries"] = [s.as_dict() for s in self.summaries]
+        return out
+
+
+#: How the network's figures are summarised over seeds, in words.
+SPREAD = "mean ± sample standard deviation (ddof = 1) over the seeds"
 
 
 def _finite(x: float) -> float | None:
@@ -270,20 +437,31 @@ class _Raw:
     points: tuple[float, ...] | None = None
     slopes: tuple[float, ...] | None = None
     diverged: str | None = None
+    seed: int | None = None
+    test_accuracy: float | None = None
 
 
-def _finish(raws: list[_Raw], *, unit: str, **fields: Any) -> Comparison:
-    """Classify every run against the best final cost among them."""
-    finals = [r.costs[-1] for r in raws if math.isfinite(r.costs[-1])]
-    reference = min(finals) if finals else math.inf
-    ref = reference if math.isfinite(reference) else None
+def _best(costs: Sequence[float]) -> float:
+    finals = [c for c in costs if math.isfinite(c)]
+    return min(finals) if finals else math.inf
+
+
+def _finish(raws: list[_Raw], *, unit: str, seeds: tuple[int, ...] = (), **fields: Any
+            ) -> Comparison:  # fmt: skip
+    """Classify every run against the best final cost among the runs of its seed."""
+    by_seed = {s: _best([r.costs[-1] for r in raws if r.seed == s]) for s in (seeds or (None,))}
     runs = []
     for r in raws:
+        reference = by_seed[r.seed]
         slopes = None if r.slopes is None else [[s] for s in r.slopes]
-        verdict = classify(r.costs, reference=ref, slopes=slopes, unit=unit)
+        verdict = classify(r.costs, reference=reference if math.isfinite(reference) else None,
+                           slopes=slopes, unit=unit)  # fmt: skip
         runs.append(Run(r.label, r.learning_rate, r.schedule, r.costs, r.learning_rates,
-                        verdict, r.points, r.slopes, r.diverged))  # fmt: skip
-    return Comparison(reference=reference, runs=tuple(runs), unit=unit, **fields)
+                        verdict, r.points, r.slopes, r.diverged, r.seed,
+                        r.test_accuracy))  # fmt: skip
+    return Comparison(reference=_best([r.costs[-1] for r in raws]), runs=tuple(runs), unit=unit,
+                      seeds=seeds, references=tuple(by_seed[s] for s in seeds),
+                      **fields)  # fmt: skip
 
 
 def _toy_run(label: str, lr: float, schedule: str, steps: int) -> _Raw:
@@ -310,12 +488,15 @@ class _NetworkProblem:
     X: np.ndarray  # (examples, 784)
     Y: np.ndarray  # (examples, 10)
     labels: np.ndarray  # (examples,)
+    X_test: np.ndarray  # (test images, 784)
+    test_labels: np.ndarray  # (test images,)
+    data_name: str
     epochs: int
     batch_size: int
-    seed: int
+    seeds: tuple[int, ...]
 
 
-def _network_problem(examples: int, epochs: int, batch_size: int, seed: int,
+def _network_problem(examples: int, epochs: int, batch_size: int, seeds: Sequence[int],
                      data: Dataset | None) -> _NetworkProblem:  # fmt: skip
     data = data if data is not None else load_mini()
     n = len(data.train_labels)
@@ -329,33 +510,68 @@ def _network_problem(examples: int, epochs: int, batch_size: int, seed: int,
         X=to_inputs(data.train_images[:examples], np.float64),
         Y=one_hot(data.train_labels[:examples], dtype=np.float64),
         labels=data.train_labels[:examples],
+        X_test=to_inputs(data.test_images, np.float64),
+        test_labels=data.test_labels,
+        data_name=data.name,
         epochs=epochs,
         batch_size=batch_size,
-        seed=seed,
+        seeds=_check_seeds(seeds),
     )
 
 
-def _network_run(p: _NetworkProblem, label: str, lr: float, schedule: str) -> _Raw:
-    settings = TrainSettings(epochs=p.epochs, batch_size=p.batch_size, lr=lr, schedule=schedule)
-    # The same streams as `nudgenet train --seed`: θ₀ and the batch order are the same for
-    # every run of the comparison.
-    init_seed, shuffle_seed = np.random.SeedSequence(p.seed).spawn(2)
-    theta = init_params(p.network.layout, "xavier", rng=np.random.default_rng(init_seed))
-    costs: list[float] = []
-    rates: list[float] = []
+def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    seeds = tuple(seeds)
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0]
+    if not seeds or bad:
+        raise ConfigError(
+            f"seeds must be one or more integers ≥ 0, got {seeds!r}", help="e.g. --seeds 0-4"
+        )
+    if len(set(seeds)) < len(seeds):
+        raise ConfigError(f"the seeds repeat a value: {seeds!r}", help="give each seed once")
+    return tuple(int(s) for s in seeds)
+
+
+def _network_runs(p: _NetworkProblem, settings: Sequence[tuple[str, float, str]]) -> list[_Raw]:
+    """Train every (label, η, schedule) × seed in one stack and read each member's history.
+
+    Each member sees the batches ``nudgenet train --seed s`` would show it, so the members of
+    one seed share θ₀ and the batch order, and differ only in η or the schedule.
+    """
+    members = [Member(lr=lr, seed=seed, schedule=schedule)
+               for _, lr, schedule in settings for seed in p.seeds]  # fmt: skip
+    results = train_stacked(p.network, members, p.X, p.Y, epochs=p.epochs,
+                            batch_size=p.batch_size, dtype="float64",
+                            test=(p.X_test, p.test_labels), labels=p.labels)  # fmt: skip
+    per_epoch = steps_per_epoch(len(p.X), p.batch_size)
+    labels = [label for label, _, _ in settings for _ in p.seeds]
+    return [_member_run(label, r, per_epoch, p.epochs)
+            for label, r in zip(labels, results, strict=True)]  # fmt: skip
+
+
+def _member_run(label: str, result: MemberResult, per_epoch: int, epochs: int) -> _Raw:
+    m = result.member
+    total = per_epoch * epochs
+    schedule = make_schedule(m.schedule, m.lr, total_steps=total, steps_per_epoch=per_epoch)
+    costs = [h["train_cost"] for h in result.history]
     diverged = None
-    records = train(p.network, theta, p.X, p.Y, settings,
-                    rng=np.random.default_rng(shuffle_seed), labels=p.labels)  # fmt: skip
-    try:
-        for record in records:
-            if isinstance(record, Epoch):
-                costs.append(record.train_cost)
-            else:
-                rates.append(record.learning_rate)
-    except DivergenceError as exc:
-        diverged = exc.message
+    taken = total
+    if result.diverged_step is not None:
+        taken = result.diverged_step  # the step whose cost blew up was not taken
         costs.append(math.inf)  # the run blew up: its history ends at infinity
-    return _Raw(label, lr, schedule, tuple(costs), tuple(rates), diverged=diverged)
+        diverged = (
+            f"at step {taken} (epoch {taken // per_epoch + 1}) the batch cost became non-finite "
+            f"or more than {DIVERGENCE_FACTOR:g} times its start; the run stopped there"
+        )
+    return _Raw(
+        label=label,
+        learning_rate=m.lr,
+        schedule=m.schedule,
+        costs=tuple(costs),
+        learning_rates=tuple(float(schedule(k)) for k in range(taken)),
+        diverged=diverged,
+        seed=m.seed,
+        test_accuracy=None if diverged else result.history[-1]["test_accuracy"],
+    )
 
 
 def _check_problem(on: str) -> None:
@@ -382,11 +598,29 @@ def _network_fields(p: _NetworkProblem, varied: str) -> dict[str, Any]:
         "problem": "network",
         "varied": varied,
         "description": f"784-16-16-10 sigmoid network, quadratic cost, {len(p.X):,} training "
-        f"images, {p.epochs} epochs of batch {batch}, seed {p.seed}",
+        f"images, {p.epochs} epochs of batch {batch}, {seed_text(p.seeds)}",
         "history": "the training cost C over those images after every epoch (0: untrained)",
         "unit": "epoch",
         "steps_per_unit": steps_per_epoch(len(p.X), p.batch_size),
+        "seeds": p.seeds,
+        "test_set": f"the {len(p.X_test):,} test images of {p.data_name}",
     }
+
+
+def seed_text(seeds: Sequence[int]) -> str:
+    """The seeds in words: "seed 0", "seeds 0–4" (a run of consecutive ones) or "seeds 0, 3".
+
+    Examples
+    --------
+    >>> seed_text([0, 1, 2, 3, 4]), seed_text([7]), seed_text([0, 2])
+    ('seeds 0–4', 'seed 7', 'seeds 0, 2')
+    """
+    seeds = list(seeds)
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"seeds {seeds[0]}–{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
 
 
 def compare_rates(
@@ -397,7 +631,7 @@ def compare_rates(
     epochs: int = NETWORK_EPOCHS,
     examples: int = NETWORK_EXAMPLES,
     batch_size: int = NETWORK_BATCH_SIZE,
-    seed: int = 0,
+    seeds: Sequence[int] = NETWORK_SEEDS,
     data: Dataset | None = None,
 ) -> Comparison:
     """Run one problem at several constant learning rates and classify each run.
@@ -410,10 +644,14 @@ def compare_rates(
         Default :data:`TOY_RATES` or :data:`NETWORK_RATES`, one rate of each regime.
     steps : int
         Toy: the number of steps.
-    epochs, examples, batch_size, seed : int
-        Network: the training budget, data and seed (θ₀ and shuffling).
+    epochs, examples, batch_size : int
+        Network: the training budget and data.
+    seeds : sequence of int
+        Network: every rate is trained once per seed (θ₀ and shuffling), all in one stack;
+        :attr:`Comparison.summaries` gathers each rate over them.
     data : Dataset, optional
-        Network: the data; default the embedded ``mini`` set.
+        Network: the data (trained on its first ``examples`` images, tested on its test
+        set); default the embedded ``mini`` set.
 
     Returns
     -------
@@ -434,9 +672,9 @@ def compare_rates(
         fields = _toy_fields(steps, "rate")
         raws = [_toy_run(f"η = {lr:g}", lr, "constant", steps) for lr in rates]
     else:
-        p = _network_problem(examples, epochs, batch_size, seed, data)
+        p = _network_problem(examples, epochs, batch_size, seeds, data)
         fields = _network_fields(p, "rate")
-        raws = [_network_run(p, f"η = {lr:g}", lr, "constant") for lr in rates]
+        raws = _network_runs(p, [(f"η = {lr:g}", lr, "constant") for lr in rates])
     return _finish(raws, **fields)
 
 
@@ -449,7 +687,7 @@ def compare_schedules(
     epochs: int = NETWORK_EPOCHS,
     examples: int = NETWORK_EXAMPLES,
     batch_size: int = NETWORK_BATCH_SIZE,
-    seed: int = 0,
+    seeds: Sequence[int] = NETWORK_SEEDS,
     data: Dataset | None = None,
 ) -> Comparison:
     """Run one problem with several learning-rate schedules from the same starting η.
@@ -464,7 +702,7 @@ def compare_schedules(
         Names from :data:`nudgenet.schedules.SCHEDULES`.
     lr : float, optional
         The starting η; default :data:`TOY_SCHEDULE_RATE` or :data:`NETWORK_SCHEDULE_RATE`.
-    steps, epochs, examples, batch_size, seed, data
+    steps, epochs, examples, batch_size, seeds, data
         As for :func:`compare_rates`.
 
     Returns
@@ -492,9 +730,9 @@ def compare_schedules(
         fields = _toy_fields(steps, "schedule")
         raws = [_toy_run(name, lr, name, steps) for name in schedules]
     else:
-        p = _network_problem(examples, epochs, batch_size, seed, data)
+        p = _network_problem(examples, epochs, batch_size, seeds, data)
         fields = _network_fields(p, "schedule")
-        raws = [_network_run(p, name, lr, name) for name in schedules]
+        raws = _network_runs(p, [(name, lr, name) for name in schedules])
     return _finish(raws, **fields)
 
 
@@ -510,26 +748,33 @@ _COLOURS = {
 
 
 def plot_comparison(comparison: Comparison) -> Figure:
-    """All cost curves in one figure (log scale), one line per run, its regime in the legend.
+    """All cost curves in one figure (log scale): one line per rate or schedule, and its regime.
 
-    Beside them: for rates on the toy, w_k against the bottom w = 3 (overshooting shows there,
-    not in the cost); for schedules, η_k on the same axis as the costs.
+    On the network each line is the mean over the seeds, with a band from the lowest to the
+    highest seed, and the legend gives the label most seeds got with its count. Beside the
+    costs: for rates on the toy, w_k against the bottom w = 3 (overshooting shows there, not
+    in the cost); for schedules, η_k on the same axis as the costs.
     """
     from . import plots
 
     c = comparison
+    summaries = c.summaries
     extra = c.varied == "schedule" or c.problem == "toy"
     fig, axes = plots.figure(1, 2 if extra else 1, size=(11.0, 4.6) if extra else (7.6, 4.6))
     ax = axes[0] if extra else axes
     # Rates are coloured by regime; schedules by name, the same in both panels.
-    colours = [_COLOURS[run.regime] if c.varied == "rate" else f"C{i % 10}"
-               for i, run in enumerate(c.runs)]  # fmt: skip
+    colours = [_COLOURS[s.regime] if c.varied == "rate" else f"C{i % 10}"
+               for i, s in enumerate(summaries)]  # fmt: skip
     styles = _line_styles(c)
-    for run, colour, style in zip(c.runs, colours, styles, strict=True):
-        costs = np.array(run.costs, dtype=np.float64)
-        costs[~(costs > 0) | ~np.isfinite(costs)] = np.nan  # log scale: 0 and inf not drawn
-        ax.plot(np.arange(len(costs)), costs, style, marker="o", markersize=2.5,
-                color=colour, label=f"{run.label}: {run.regime}")  # fmt: skip
+    for s, colour, style in zip(summaries, colours, styles, strict=True):
+        mean, low, high = s.curve()
+        positive = mean > 0  # log scale: 0, inf and NaN are not drawn
+        k = np.arange(len(mean))
+        ax.plot(k, np.where(positive, mean, np.nan), style, marker="o", markersize=2.5,
+                color=colour, label=f"{s.label}: {s.regime_text}")  # fmt: skip
+        if len(s.runs) > 1:
+            ax.fill_between(k, np.where(low > 0, low, np.nan), high, color=colour, alpha=0.15,
+                            linewidth=0)  # fmt: skip
     if c.problem == "network":
         # Where a huge η ends: sigmoid outputs saturated at 0 for every digit, C = 1 exactly.
         ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1)
@@ -541,16 +786,19 @@ def plot_comparison(comparison: Comparison) -> Figure:
     ax.set_ylabel("cost C (log scale)")
     what = "learning rates" if c.varied == "rate" else "schedules"
     ax.set_title(f"The cost under different {what}", fontsize=11)
-    ax.legend(loc="best", fontsize=8)
+    n = len(c.seeds)
+    legend = f"mean of {n} seeds, band: min–max" if n > 1 else None
+    ax.legend(loc="best", fontsize=8, title=legend, title_fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(c.description, fontsize=9)
     if not extra:
         return fig
     side = axes[1]
     if c.varied == "schedule":
-        for run, colour in zip(c.runs, colours, strict=True):
-            k = np.arange(len(run.learning_rates)) / c.steps_per_unit
-            side.plot(k, run.learning_rates, color=colour, label=run.label)
+        for s, colour in zip(summaries, colours, strict=True):
+            rates = max((run.learning_rates for run in s.runs), key=len)  # the same for every seed
+            k = np.arange(len(rates)) / c.steps_per_unit
+            side.plot(k, rates, color=colour, label=s.label)
         side.set_xlabel(c.unit if c.unit == "step" else "epoch")
         if c.problem == "toy":
             side.axhline(2 / TOY_CURVATURE, color="0.3", linestyle="--", linewidth=1,
@@ -559,7 +807,8 @@ def plot_comparison(comparison: Comparison) -> Figure:
         side.set_title("The schedules: η at each step", fontsize=11)
         side.legend(loc="best", fontsize=8)
     else:
-        for run, colour, style in zip(c.runs, colours, styles, strict=True):
+        for s, colour, style in zip(summaries, colours, styles, strict=True):
+            (run,) = s.runs  # the toy has no seeds
             assert run.points is not None
             side.plot(np.arange(len(run.points)), run.points, style, marker="o", markersize=2.5,
                       color=colour, label=f"{run.label}: {run.regime}")  # fmt: skip
@@ -575,12 +824,12 @@ def plot_comparison(comparison: Comparison) -> Figure:
 
 
 def _line_styles(c: Comparison) -> list[str]:
-    """Solid lines, except that runs sharing a regime's colour get dashes, dots, …"""
+    """Solid lines, except that rates sharing a regime's colour get dashes, dots, …"""
     if c.varied != "rate":
-        return ["-"] * len(c.runs)
+        return ["-"] * len(c.summaries)
     seen: dict[str, int] = {}
     styles = []
-    for run in c.runs:
-        n = seen[run.regime] = seen.get(run.regime, 0) + 1
+    for s in c.summaries:
+        n = seen[s.regime] = seen.get(s.regime, 0) + 1
         styles.append(("-", "--", ":", "-.")[(n - 1) % 4])
     return styles
