@@ -63,8 +63,8 @@ PROBLEMS = ("toy", "network")
 #: 0.5 < η < 1 overshoots but shrinks (|1 − 2η| < 1) and η > 1 grows (|1 − 2η| > 1).
 TOY_RATES = (0.01, 0.1, 0.9, 1.1)
 #: On the network (2,000 images, 10 epochs of batch 10): 0.001 creeps, 1 learns, 10 bounces
-#: (on 4 of seeds 0–4; seed 3 happens to end on a low point), and 30 saturates every output
-#: to 0 within the first epoch and stalls there.
+#: (chaotically: rounding alone can make a seed end on a low point and look converged), and
+#: 30 saturates every output to 0 within the first epoch and stalls there.
 NETWORK_RATES = (0.001, 1.0, 10.0, 30.0)
 #: The network's seeds: each is one draw of θ₀ and of the shuffles.
 NETWORK_SEEDS = (0, 1, 2, 3, 4)
