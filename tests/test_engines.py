@@ -153,7 +153,8 @@ def test_a_network_with_one_layer_and_one_with_four() -> None:
 def test_wide_inputs_go_through_the_first_layers_tiles(dtype: str, batch_size: int) -> None:
     """90 inputs and 19 units: the first layer's register tiles (4 × 4 forward, 8 units × 1
     or 2 vectors for the weight gradient) and every edge they leave (columns past the last
-    vector, the last units, the last examples of a chunk) in either vector width."""
+    vector, the last units, the last examples of a chunk), with the lanes of a float64 and
+    of a float32 vector."""
     rng = np.random.default_rng(3)
     X = rng.uniform(0.0, 1.0, size=(300, 90))
     Y = np.eye(5)[rng.integers(0, 5, 300)]
