@@ -148,6 +148,24 @@ def test_a_network_with_one_layer_and_one_with_four() -> None:
         assert_same_training(both(settings, Network(sizes, "tanh", "softmax")))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch_size", [0, 13, 64])
+def test_wide_inputs_go_through_the_first_layers_tiles(dtype: str, batch_size: int) -> None:
+    """90 inputs and 19 units: the first layer's register tiles (4 × 4 forward, 8 units × 1
+    or 2 vectors for the weight gradient) and every edge they leave (columns past the last
+    vector, the last units, the last examples of a chunk), with the lanes of a float64 and
+    of a float32 vector."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0.0, 1.0, size=(300, 90))
+    Y = np.eye(5)[rng.integers(0, 5, 300)]
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5)
+    result = both(settings, Network((90, 19, 5)), dtype=dtype, X=X, Y=Y)
+    if dtype == "float64":
+        assert_same_training(result)
+    else:
+        assert_same_training(result, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("output", "cost"), [("sigmoid", "quadratic"), ("softmax", "cross-entropy")]
 )
