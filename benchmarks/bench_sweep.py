@@ -1,15 +1,16 @@
 """Time a learning-rate × seed sweep stacked against the same configurations one by one.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_sweep.py                # 64 η × 5 seeds × 5 epochs
-    OMP_NUM_THREADS=1 python benchmarks/bench_sweep.py --rates 8 --epochs 1 --alone 4   # quick
+    python benchmarks/bench_sweep.py                # 64 η × 5 seeds × 5 epochs
+    python benchmarks/bench_sweep.py --rates 8 --epochs 1 --alone 4   # quick
 
-Stacked: every configuration through ``nudgenet.sweep.run_chunk`` (chunks of ``--chunk``
-members sharing one batched computation), as ``nudgenet sweep`` runs them. One by one: each
-configuration through ``nudgenet.train.train`` exactly as ``nudgenet train`` runs it (same
-streams, test set measured after each epoch). With ``--alone N`` below the grid's size only N
-configurations, spread evenly over the grid (every len/N-th in grid order, so low and high η
-and every seed are sampled), are timed alone, and the one-by-one total is estimated as
-their mean time × the number of configurations. Data loading is excluded from both sides.
+Stacked: every configuration through ``nudgenet.sweep.run_chunk`` (stacks of ``--chunk``
+members trained together), as ``nudgenet sweep`` runs them. One by one: each configuration
+through ``nudgenet.train.train`` with its default engine, exactly as ``nudgenet train`` runs
+it (same streams, test set measured after each epoch). Both use every core the machine has.
+With ``--alone N`` below the grid's size only N configurations, spread evenly over the grid
+(every len/N-th in grid order, so low and high η and every seed are sampled), are timed
+alone, and the one-by-one total is estimated as their mean time × the number of
+configurations. Data loading is excluded from both sides.
 Prints one JSON object.
 """
 
