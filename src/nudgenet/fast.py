@@ -158,7 +158,30 @@ def _numba_threads(threads: int) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-class FastEpochs:
+class _Compiled:
+    """What every compiled run needs: the kernels, the data as they read it, the batch size,
+    the codes of the activations and cost, and the map of θ and of the scratch space."""
+
+    def __init__(
+        self, network: Network, X: Matrix, Y: Matrix, dtype: Any, batch_size: int, cost: str
+    ) -> None:
+        kernels = _load_kernels()
+        if isinstance(kernels, str):  # pragma: no cover - callers check unsupported() first
+            raise ImportError(kernels)
+        self.k = kernels
+        self.dtype = np.dtype(dtype)
+        # The kernels read rows in place; only a non-contiguous view is made contiguous, once.
+        self.X = np.ascontiguousarray(X, dtype=self.dtype)
+        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        self.n = n = len(X)
+        self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
+        self.steps = -(-n // self.batch_size)
+        self.hidden, self.output, self.cost = _codes(kernels, network, cost)
+        self.tiny = self.dtype.type(np.finfo(self.dtype).tiny)
+        self.layers = layer_table(network, kernels.CHUNK)
+
+
+class FastEpochs(_Compiled):
     """Runs epochs of mini-batch SGD on θ in place, one compiled call each.
 
     Holds the buffers (allocated once, a few kB to a few MB) and the settings, so that
@@ -179,30 +202,17 @@ class FastEpochs:
         cost: str,
         baseline: float,
     ) -> None:
-        kernels = _load_kernels()
-        if isinstance(kernels, str):  # pragma: no cover - callers check unsupported() first
-            raise ImportError(kernels)
-        self.k = kernels
+        super().__init__(network, X, Y, theta.dtype, batch_size, cost)
+        n = self.n
         self.theta = theta
-        self.dtype = theta.dtype
-        # The kernels read rows in place; only a non-contiguous view is made contiguous, once.
-        self.X = np.ascontiguousarray(X, dtype=self.dtype)
-        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
-        self.n = n = len(X)
-        self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
-        self.steps = -(-n // self.batch_size)
         self.schedule = schedule
         self.momentum = float(momentum)
         self.l2 = float(l2)
-        self.hidden, self.output, self.cost = _codes(kernels, network, cost)
-        self.tiny = self.dtype.type(np.finfo(self.dtype).tiny)
         self.threshold = DIVERGENCE_FACTOR * max(abs(baseline), 1e-12)
         self.baseline = baseline
-
-        self.layers = layer_table(network, kernels.CHUNK)
         slices = slice_count(self.batch_size)
         self.acts, self.D, self.D_prev, self.partial = work_buffers(
-            network, kernels.CHUNK, slices, self.dtype
+            network, self.k.CHUNK, slices, self.dtype
         )
         self.gradient = np.empty_like(theta)
         self.velocity = np.zeros_like(theta)
@@ -269,7 +279,7 @@ class FastEpochs:
         return last
 
 
-class FastStack:
+class FastStack(_Compiled):
     """Epochs of K networks of one architecture (a stack), all in one compiled call.
 
     Each network k trains exactly as :class:`FastEpochs` would train it alone (the same
@@ -291,26 +301,14 @@ class FastStack:
         l2: NDArray[np.float64],
         baselines: NDArray[np.float64],
     ) -> None:
-        kernels = _load_kernels()
-        if isinstance(kernels, str):  # pragma: no cover - callers check unsupported() first
-            raise ImportError(kernels)
-        self.k = kernels
+        super().__init__(network, X, Y, Theta.dtype, batch_size, cost)
+        n, K = self.n, len(Theta)
         self.Theta = Theta
-        dtype = Theta.dtype
-        self.X = np.ascontiguousarray(X, dtype=dtype)
-        self.Y = np.ascontiguousarray(Y, dtype=dtype)
-        n = len(X)
-        self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
-        self.steps = -(-n // self.batch_size)
-        K = len(Theta)
         self.momentum = np.asarray(momentum, dtype=np.float64)
         self.l2 = np.asarray(l2, dtype=np.float64)
         self.thresholds = DIVERGENCE_FACTOR * np.maximum(np.abs(baselines), 1e-12)
-        self.hidden, self.output, self.cost = _codes(kernels, network, cost)
-        self.tiny = dtype.type(np.finfo(dtype).tiny)
-        self.layers = layer_table(network, kernels.CHUNK)
         self.acts, self.D, self.D_prev, self.partial = work_buffers(
-            network, kernels.CHUNK, slice_count(self.batch_size), dtype, K
+            network, self.k.CHUNK, slice_count(self.batch_size), self.dtype, K
         )
         self.gradient = np.empty_like(Theta)
         self.velocity = np.zeros_like(Theta)
