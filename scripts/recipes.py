@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nudgenet.cli_sweep import parse_seeds as seed_list
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
@@ -123,18 +125,10 @@ class Result:
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``0-4`` (both ends included) or ``0,1,2``, as ``nudgenet sweep --seeds`` reads them."""
-    try:
-        if "-" in text and "," not in text:
-            low, high = (int(part) for part in text.split("-"))
-            seeds = tuple(range(low, high + 1))
-        else:
-            seeds = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected seeds like 0-4 or 0,1,2, got {text!r}"
-        ) from None
-    if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
+    """``0-4`` (both ends included) or ``0,1,2``, read as ``nudgenet sweep --seeds`` reads
+    them; distinct and ≥ 0, as a table of seeds needs them."""
+    seeds = seed_list(text)
+    if len(set(seeds)) < len(seeds) or min(seeds) < 0:
         raise argparse.ArgumentTypeError(f"expected distinct seeds ≥ 0, got {text!r}")
     return seeds
 

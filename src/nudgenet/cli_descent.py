@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .cli_sweep import parse_seeds
 from .errors import ConfigError
 from .regimes import (
     NETWORK_BATCH_SIZE,
@@ -135,7 +136,7 @@ def register(commands: Any) -> None:
                    help=f"network: images to train on (default {NETWORK_EXAMPLES:,})")  # fmt: skip
     p.add_argument("--batch-size", type=int, default=None,
                    help=f"network: examples per step (default {NETWORK_BATCH_SIZE})")  # fmt: skip
-    p.add_argument("--seeds", type=_seeds, default=None, metavar="0-4|0,1,2",
+    p.add_argument("--seeds", type=parse_seeds, default=None, metavar="0-4|0,1,2",
                    help="network: the seeds of θ₀ and shuffling; every rate is trained with "
                    "each, and the figures are over them "
                    f"(default {_seed_range(NETWORK_SEEDS)})")  # fmt: skip
@@ -161,21 +162,6 @@ def _floats(text: str) -> list[float]:
             f"{text!r} is not a comma-separated list of numbers, e.g. 0.01,0.1,1"
         ) from None
     return values
-
-
-def _seeds(text: str) -> list[int]:
-    """``0-4`` (both ends included) or ``0,1,2``."""
-    try:
-        if "-" in text.strip("-") and "," not in text:
-            low, high = (int(part) for part in text.split("-"))
-            if low > high:
-                raise ValueError
-            return list(range(low, high + 1))
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a list of seeds, e.g. 0-4 or 0,1,2"
-        ) from None
 
 
 def _seed_range(seeds: Any) -> str:

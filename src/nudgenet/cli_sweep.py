@@ -43,7 +43,7 @@ def register(commands: Any) -> None:
                     help="learning rates, comma-separated (default: 1)")  # fmt: skip
     lr.add_argument("--lr-range", type=_log_range, default=None, metavar="LOW:HIGH:COUNT",
                     help="COUNT learning rates evenly spaced on a log scale")  # fmt: skip
-    p.add_argument("--seeds", type=_seeds, default=(0,), help="e.g. 0-4 or 0,1,2")
+    p.add_argument("--seeds", type=parse_seeds, default=(0,), help="e.g. 0-4 or 0,1,2")
     p.add_argument("--schedules", type=_names, default=("constant",), help="e.g. constant,cosine")
     p.add_argument("--inits", type=_names, default=("xavier",), help="e.g. xavier,normal")
     p.add_argument("--batch-sizes", type=_ints, default=(10,), help="e.g. 10,100 (0: full)")
@@ -119,13 +119,18 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
-def _seeds(text: str) -> tuple[int, ...]:
-    """``0-4`` (inclusive) or ``0,1,2``."""
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``0-4`` (both ends included) or ``0,1,2``: the type of every ``--seeds`` option.
+
+    Only the spelling is checked here; what the seeds are used for checks the rest.
+    """
     try:
         if "-" in text and "," not in text:
-            low, high = (int(t) for t in text.split("-"))
+            low, high = (int(part) for part in text.split("-"))
+            if low > high:
+                raise ValueError
             return tuple(range(low, high + 1))
-        return tuple(int(t) for t in text.split(","))
+        return tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected seeds like 0-4 or 0,1,2, got {text!r}"
