@@ -483,27 +483,38 @@ def _input_affine(X, rows, r, W, b, Z):
 
 
 @njit(**_OPTIONS)
-def _hidden_affine(A, W, b, Z):
-    """Z = W A + b:  (n_out, n_in) @ (n_in, r) -> (n_out, r), along rows of r examples."""
-    n_out, n_in = W.shape
+def _add_product(M, A, Z):
+    """Z += M A:  (n_out, n_in) @ (n_in, r) -> (n_out, r), along rows of r examples.
+
+    The small layers' products, forward (M = W) and backward (M = Wᵀ, a transposed view:
+    only single numbers are read from it, the loops run along A's and Z's rows). Four rows
+    of A per pass over a row of Z.
+    """
+    n_out, n_in = M.shape
     r = A.shape[1]
     for j in range(n_out):
         z = Z[j]
-        for i in range(r):
-            z[i] = b[j]
         k = 0
         while k + 4 <= n_in:
-            w0, w1, w2, w3 = W[j, k], W[j, k + 1], W[j, k + 2], W[j, k + 3]
+            m0, m1, m2, m3 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
             a0, a1, a2, a3 = A[k], A[k + 1], A[k + 2], A[k + 3]
             for i in range(r):
-                z[i] += (w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i])
+                z[i] += (m0 * a0[i] + m1 * a1[i]) + (m2 * a2[i] + m3 * a3[i])
             k += 4
         while k < n_in:
-            w = W[j, k]
+            m = M[j, k]
             a = A[k]
             for i in range(r):
-                z[i] += w * a[i]
+                z[i] += m * a[i]
             k += 1
+
+
+@njit(**_OPTIONS)
+def _hidden_affine(A, W, b, Z):
+    """Z = W A + b:  (n_out, n_in) @ (n_in, r) -> (n_out, r)."""
+    for j in range(Z.shape[0]):
+        Z[j, :] = b[j]
+    _add_product(W, A, Z)
 
 
 @njit(**_OPTIONS)
@@ -653,26 +664,9 @@ def _hidden_weight_gradient(D, A, dW, db):
 
 @njit(**_OPTIONS)
 def _back_through(D, W, D_prev):
-    """D_prev = Wᵀ D:  (n_in, n_out) @ (n_out, r) -> (n_in, r), along rows of r examples."""
-    n_out, n_in = W.shape
-    r = D.shape[1]
-    for k in range(n_in):
-        p = D_prev[k]
-        for i in range(r):
-            p[i] = 0
-        j = 0
-        while j + 4 <= n_out:
-            w0, w1, w2, w3 = W[j, k], W[j + 1, k], W[j + 2, k], W[j + 3, k]
-            d0, d1, d2, d3 = D[j], D[j + 1], D[j + 2], D[j + 3]
-            for i in range(r):
-                p[i] += (w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i])
-            j += 4
-        while j < n_out:
-            w = W[j, k]
-            d = D[j]
-            for i in range(r):
-                p[i] += w * d[i]
-            j += 1
+    """D_prev = Wᵀ D:  (n_in, n_out) @ (n_out, r) -> (n_in, r)."""
+    D_prev[:, :] = 0
+    _add_product(W.T, D, D_prev)
 
 
 @njit(**_OPTIONS)

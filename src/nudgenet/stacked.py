@@ -351,11 +351,12 @@ def _train_stacked(
     def measure(epoch: int, steps: int, seconds: float) -> None:
         """Append epoch ``epoch``'s record to every member still training."""
         ks = np.flatnonzero(active)
-        train_cost, train_accuracy = stacked_evaluate(network, Theta[ks], X, Y, labels, cost)
+        Theta_k = Theta[ks]  # a copy: the members still training
+        train_cost, train_accuracy = stacked_evaluate(network, Theta_k, X, Y, labels, cost)
         test_cost = test_accuracy = [None] * len(ks)
         if test is not None:
             test_cost, test_accuracy = stacked_evaluate(
-                network, Theta[ks], test[0], Y_test, test[1], cost
+                network, Theta_k, test[0], Y_test, test[1], cost
             )
         for j, k in enumerate(ks):
             results[k].history.append({
