@@ -3,9 +3,9 @@
     python benchmarks/bench_sweep.py                # 64 η × 5 seeds × 5 epochs
     python benchmarks/bench_sweep.py --rates 8 --epochs 1 --alone 4   # quick
 
-Stacked: every configuration through ``nudgenet.sweep.run_chunk`` (stacks of ``--chunk``
+Stacked: every configuration through ``nudgenet.training.sweep.run_chunk`` (stacks of ``--chunk``
 members trained together), as ``nudgenet sweep`` runs them. One by one: each configuration
-through ``nudgenet.train.train`` with its default engine, exactly as ``nudgenet train`` runs
+through ``nudgenet.training.loop.train`` with its default engine, exactly as ``nudgenet train`` runs
 it (same streams, test set measured after each epoch). Both use every core the machine has.
 With ``--alone N`` below the grid's size only N configurations, spread evenly over the grid
 (every len/N-th in grid order, so low and high η and every seed are sampled), are timed
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from nudgenet.init import init_params
-from nudgenet.sweep import Grid, SweepSpec, _arrays, chunks, log_range, run_chunk
-from nudgenet.train import TrainSettings, train
+from nudgenet.training.loop import TrainSettings, train
+from nudgenet.training.sweep import Grid, SweepSpec, _arrays, chunks, log_range, run_chunk
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 

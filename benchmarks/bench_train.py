@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 import nudgenet as nn
-from nudgenet.fast import unsupported
+from nudgenet.training.fast import unsupported
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from nudgenet.cli_sweep import parse_seeds as seed_list
+from nudgenet.cli.sweep import parse_seeds as seed_list
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"

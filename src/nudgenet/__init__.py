@@ -5,9 +5,7 @@ gradient descent: the cost C(θ) is made smaller by repeated steps θ ← θ −
 gradient ∇C computed by backpropagation. Everything a learner needs is importable here.
 """
 
-__version__ = "0.1.0"
-
-from . import landscape, nudges, pictures, regimes, symmetry, toy  # the lessons, by topic
+from ._version import __version__
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
 from .cost import get_cost, quadratic
@@ -21,6 +19,7 @@ from .data import (
     read_idx,
     to_inputs,
 )
+from .data.images import load_image, load_images, preprocess
 from .descent import Step, descend, gradient_step, momentum_step
 from .errors import (
     ConfigError,
@@ -33,15 +32,15 @@ from .errors import (
     ShapeError,
 )
 from .gradcheck import check_gradient, numerical_gradient, relative_error
-from .images import load_image, load_images, preprocess
 from .init import init_params
 from .layout import Layout
+from .lessons import landscape, nudges, pictures, regimes, symmetry, toy  # the lessons, by topic
+from .lessons.pictures import draw_all
+from .lessons.toy import parse_cost, run_descent
 from .model import Model
 from .network import Network, accuracy, feedforward, predict, probabilities
-from .pictures import draw_all
 from .schedules import make_schedule
-from .toy import parse_cost, run_descent
-from .train import Epoch, TrainSettings, minibatches, train
+from .training.loop import Epoch, TrainSettings, minibatches, train
 
 __all__ = [
     "ConfigError",

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import __version__
 from ._types import Matrix, Vector
+from ._version import __version__
 from .cost import COSTS
 from .errors import ModelFileError, NudgenetError
 from .files import atomic_write

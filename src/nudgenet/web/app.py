@@ -1,8 +1,8 @@
 """The web page's server: a JSON API over the library, and the page itself.
 
 ``create_app(model)`` builds a FastAPI application. Every number it sends is computed by the
-same library functions the command line uses: :func:`nudgenet.images.preprocess` (as in
-``nudgenet predict``), :func:`nudgenet.network.feedforward`, :func:`nudgenet.train.train`
+same library functions the command line uses: :func:`nudgenet.data.images.preprocess` (as in
+``nudgenet predict``), :func:`nudgenet.network.feedforward`, :func:`nudgenet.training.loop.train`
 (as in ``nudgenet train``), :func:`nudgenet.backprop.cost_and_gradient` and
 :func:`nudgenet.descent.descend`. The server adds only transport: validation, JSON and a
 stream of training events.
@@ -38,16 +38,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import __version__
+from .._version import __version__
 from ..data import Dataset, load_mini, one_hot, to_inputs
+from ..data.images import preprocess
 from ..errors import NudgenetError
-from ..images import preprocess
 from ..init import init_params
+from ..lessons.nudges import example_wants, largest_nudges
+from ..lessons.toy import divergence_reason, parse_cost, run_descent, valleys
 from ..model import Model
 from ..network import Network, feedforward
-from ..nudges import example_wants, largest_nudges
-from ..toy import divergence_reason, parse_cost, run_descent, valleys
-from ..train import Epoch, TrainSettings, train
+from ..training.loop import Epoch, TrainSettings, train
 from .jobs import JobBusy, JobManager, JobSpec, TrainingJob
 
 MAX_BODY_BYTES = 1_000_000
@@ -432,8 +432,8 @@ def create_app(
         """Which weights and biases one drawing asks to change most, to say ``target``.
 
         The gradient of this one example's cost with the target's one-hot vector, by
-        backpropagation (:func:`nudgenet.nudges.example_wants`), listed by
-        :func:`nudgenet.nudges.largest_nudges`.
+        backpropagation (:func:`nudgenet.lessons.nudges.example_wants`), listed by
+        :func:`nudgenet.lessons.nudges.largest_nudges`.
         """
         m = network_model(request.network)
         image = preprocess(request.drawing.array(), invert=False)  # (28, 28) uint8
@@ -467,9 +467,9 @@ def create_app(
 
     @app.post("/api/descend", response_model=Descent, tags=["descend"], responses=ERRORS)
     def descend_cost(request: DescendRequest) -> dict[str, Any]:
-        """Descend a one-parameter cost from w₀ (:func:`nudgenet.toy.run_descent`).
+        """Descend a one-parameter cost from w₀ (:func:`nudgenet.lessons.toy.run_descent`).
 
-        The formula is parsed without ``eval`` by :func:`nudgenet.toy.parse_cost` and
+        The formula is parsed without ``eval`` by :func:`nudgenet.lessons.toy.parse_cost` and
         differentiated by SymPy; the steps are taken by :func:`nudgenet.descent.descend`, the
         routine that trains the network.
         """

@@ -1,6 +1,6 @@
 """One training job at a time, in a background thread, that the web page can watch and steer.
 
-The job runs :func:`nudgenet.train.train` (the same loop as ``nudgenet train``) and turns
+The job runs :func:`nudgenet.training.loop.train` (the same loop as ``nudgenet train``) and turns
 what it yields into an append-only list of events. Readers, such as the server-sent event
 stream, poll the list from where they left off, so any number of them can follow one job,
 join late, or reconnect without missing anything. Between two steps the thread checks two
@@ -13,7 +13,7 @@ Events (each ``{"id": n, "event": name, "data": {...}}``, ids counting from 0):
 * ``state``    the job's state changed: running, paused, finished, stopped or failed;
 * ``steps``    cost points since the last ``steps`` event: ``[[step, cost], ...]``, each the
   mean cost of ``stride`` consecutive mini-batches, so a long job sends at most ~2,000;
-* ``epoch``    an :class:`~nudgenet.train.Epoch` record (epoch 0 is the untrained network);
+* ``epoch``    an :class:`~nudgenet.training.loop.Epoch` record (epoch 0 is the untrained network);
 * ``weights``  the first layer's weights W¹, shape (n1, 784), at most a few times a second.
 """
 
@@ -34,7 +34,7 @@ from ..errors import NudgenetError
 from ..init import init_params
 from ..model import Model
 from ..network import Network
-from ..train import Epoch, TrainSettings, steps_per_epoch, train
+from ..training.loop import Epoch, TrainSettings, steps_per_epoch, train
 
 STATES = ("running", "paused", "finished", "stopped", "failed")
 TERMINAL = frozenset({"finished", "stopped", "failed"})

@@ -1,0 +1,157 @@
+"""``nudgenet sweep``: train a grid of learning rates, seeds, schedules… stacked, in one go."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ..activations import ACTIVATIONS, OUTPUTS
+from ..cost import COSTS
+from ..data import DATASET_CHOICES
+from ..layout import SEED_SIZES
+from ..training.sweep import (
+    Grid,
+    Progress,
+    SweepSpec,
+    draw,
+    log_range,
+    open_sweep,
+    run_sweep,
+    save,
+    summary,
+)
+
+
+def register(commands: Any) -> None:
+    """Add the ``sweep`` subcommand to the CLI's subparsers."""
+    p = commands.add_parser(
+        "sweep",
+        help="train a grid of configurations at once and tabulate them",
+        description="Train every combination of learning rates, seeds, schedules, "
+        "initialisations and batch sizes of one network on one data set. Configurations "
+        "with the same batch size train together, stacked, in one batched computation; "
+        "each gives what `nudgenet train` would give it alone. Writes results.csv, "
+        "results.json (saved after every chunk, so --resume continues an interrupted "
+        "sweep) and sweep.png into --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--data", default="mini", metavar="|".join(DATASET_CHOICES) + "|PATH",
+                   help="the data to train and test on")  # fmt: skip
+    p.add_argument("--limit", type=int, default=None,
+                   help="train on the first N training images only")  # fmt: skip
+    p.add_argument("--sizes", type=_ints, default=SEED_SIZES, help="layer sizes, input first")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid")
+    p.add_argument("--output", choices=list(OUTPUTS), default="sigmoid")
+    p.add_argument("--cost", choices=COSTS, default="quadratic")
+    lr = p.add_mutually_exclusive_group()
+    lr.add_argument("--lr", type=_floats, default=None,
+                    help="learning rates, comma-separated (default: 1)")  # fmt: skip
+    lr.add_argument("--lr-range", type=_log_range, default=None, metavar="LOW:HIGH:COUNT",
+                    help="COUNT learning rates evenly spaced on a log scale")  # fmt: skip
+    p.add_argument("--seeds", type=parse_seeds, default=(0,), help="e.g. 0-4 or 0,1,2")
+    p.add_argument("--schedules", type=_names, default=("constant",), help="e.g. constant,cosine")
+    p.add_argument("--inits", type=_names, default=("xavier",), help="e.g. xavier,normal")
+    p.add_argument("--batch-sizes", type=_ints, default=(10,), help="e.g. 10,100 (0: full)")
+    p.add_argument("--epochs", type=int, default=5, help="passes over the training set")
+    p.add_argument("--momentum", type=float, default=0.0, help="classical momentum μ")
+    p.add_argument("--l2", type=float, default=0.0, help="L2 weight decay λ")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--out", type=Path, default=Path("nudgenet-sweep"),
+                   help="folder for results.csv, results.json and sweep.png")  # fmt: skip
+    p.add_argument("--resume", action="store_true",
+                   help="continue the sweep in --out, training only what is missing")  # fmt: skip
+    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="a Dask scheduler (tcp://host:port) to spread the chunks over")  # fmt: skip
+    p.add_argument("--chunk", type=int, default=64,
+                   help="most configurations stacked in one batched computation")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(run=run_sweep_command)
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Run the sweep, saving as chunks complete; print a summary (or JSON)."""
+    spec = SweepSpec(args.data, args.sizes, args.activation, args.output, args.cost,
+                     args.epochs, args.dtype, args.limit)  # fmt: skip
+    lrs = args.lr_range or args.lr or (1.0,)
+    grid = Grid(lrs, args.seeds, args.schedules, args.inits, args.batch_sizes,
+                args.momentum, args.l2)  # fmt: skip
+    sweep = open_sweep(spec, grid, args.out, resume=args.resume)
+    total = len(grid.configs())
+    bar = tqdm(total=total, initial=len(sweep.rows), unit="config", file=sys.stderr,
+               disable=None, leave=False, desc="sweep")  # fmt: skip
+
+    def on_progress(p: Progress) -> None:
+        bar.n = p.finished
+        bar.set_postfix(finished=p.finished, running=p.running, diverged=p.diverged)
+
+    with bar:
+        run_sweep(sweep, chunk=args.chunk, cluster=args.cluster, on_progress=on_progress,
+                  on_chunk=lambda s: save(s, args.out))  # fmt: skip
+    json_path, csv_path = save(sweep, args.out)
+    figures = draw(sweep, args.out / "sweep.png")
+    ran = sweep.runs[-1]["ran"]
+    if args.json:
+        print(json.dumps({"results": str(json_path), "csv": str(csv_path),
+                          "figure": [str(f) for f in figures], "configs": total,
+                          "ran": ran, "table": sweep.table()}, indent=2))  # fmt: skip
+    else:
+        print(f"trained {len(ran)} of {total} configurations ({total - len(ran)} already done)")
+        for line in summary(sweep):
+            print(line)
+        print(f"wrote {csv_path}, {json_path} and {figures[0]}")
+    return 0
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``0-4`` (both ends included) or ``0,1,2``: the type of every ``--seeds`` option.
+
+    Only the spelling is checked here; what the seeds are used for checks the rest.
+    """
+    try:
+        if "-" in text and "," not in text:
+            low, high = (int(part) for part in text.split("-"))
+            if low > high:
+                raise ValueError
+            return tuple(range(low, high + 1))
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seeds like 0-4 or 0,1,2, got {text!r}"
+        ) from None
+
+
+def _log_range(text: str) -> tuple[float, ...]:
+    try:
+        low, high, count = text.split(":")
+        return log_range(float(low), float(high), int(count))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected LOW:HIGH:COUNT such as 0.01:10:64, got {text!r}"
+        ) from None

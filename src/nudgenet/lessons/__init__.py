@@ -1,0 +1,1 @@
+"""The lessons: each idea of the note as a computation you can run, print and draw."""

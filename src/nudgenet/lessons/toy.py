@@ -1,0 +1,733 @@
+"""Gradient descent on a cost you can write down: the seed's C(w) = (w − 3)² and friends.
+
+The lecture note first shows descent on one parameter: C(w) = (w − 3)², whose slope
+dC/dw = 2w − 6 (the power rule) says which way is downhill; from w = 0 with η = 0.1 each
+step w ← w − η·dC/dw moves w towards 3, where the curve is flat. This module lets a learner
+type such a cost, in w alone or in x and y (a "landscape of hills and valleys"), and watch
+the *same* :func:`~nudgenet.descent.descend` that trains the 13,002-parameter network roll
+down it.
+
+The formula is parsed without ``eval``: Python's own parser reads it into a syntax tree, a
+short whitelist walk turns the tree into a SymPy expression (numbers, the variables, + − * /
+** and a few named functions; nothing else), SymPy differentiates it, and
+:func:`sympy.lambdify` compiles cost and slope to NumPy. Notation: θ = (w,) or (x, y); the
+slope of one variable is the gradient ∇C of two.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._types import Vector
+from ..descent import Step, descend
+from ..errors import ConfigError, DivergenceError
+from ..schedules import Schedule, check_learning_rate
+
+if TYPE_CHECKING:
+    import sympy
+    from matplotlib.figure import Figure
+
+#: The lecture note's Example 1.
+PARABOLA = "(w-3)**2"
+#: A cost with two valleys: where the ball starts decides where it ends.
+TWO_VALLEYS = "w**4 - 3*w**2 + w"
+#: A cost that descend stops as exploded once it exceeds this factor times max(|C(θ₀)|, 1).
+DIVERGENCE_FACTOR = 1e3
+MAX_LENGTH = 500
+
+_VARIABLE_SETS = (("w",), ("x", "y"))
+_VARIABLES = ("w", "x", "y")
+
+
+FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "abs", "sigmoid")
+CONSTANTS = ("pi", "e")
+
+
+def _functions() -> dict[str, Callable[[Any], Any]]:
+    """The named functions a cost may use, as SymPy builds them (imported only when needed)."""
+    import sympy
+
+    table = {name: getattr(sympy, name) for name in FUNCTIONS if hasattr(sympy, name)}
+    table["abs"] = sympy.Abs
+    table["sigmoid"] = lambda z: 1 / (1 + sympy.exp(-z))  # σ(z), the network's activation
+    return table
+
+
+_OPERATORS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+ALLOWED = (
+    "numbers, the variable w (or x and y), + - * / ** (or ^), parentheses, "
+    f"the functions {', '.join(FUNCTIONS)} and the constants {' and '.join(CONSTANTS)}"
+)
+
+
+# --------------------------------------------------------------------------- the cost
+
+
+@dataclass(frozen=True)
+class CostFunction:
+    """A cost C(θ) given as a formula, with its symbolic gradient compiled to NumPy.
+
+    Build one with :func:`parse_cost`. ``objective`` is what :func:`descend` needs.
+    """
+
+    text: str  # the formula as the user typed it
+    expression: sympy.Expr  # C
+    variables: tuple[str, ...]  # ("w",) or ("x", "y"), the coordinates of θ
+    gradient: tuple[sympy.Expr, ...]  # (∂C/∂v for v in variables)
+    _cost: Callable[..., Any] = field(repr=False, compare=False)
+    _gradient: Callable[..., Any] = field(repr=False, compare=False)
+
+    @property
+    def n(self) -> int:
+        """Number of variables (the length of θ)."""
+        return len(self.variables)
+
+    @property
+    def derivative_text(self) -> str:
+        """The symbolic slope: ``2*w - 6`` for one variable, ``(2*x, 6*y)`` for two."""
+        parts = [str(g) for g in self.gradient]
+        return parts[0] if self.n == 1 else f"({', '.join(parts)})"
+
+    def cost(self, theta: Sequence[float]) -> float:
+        """C(θ) as a float (NaN or ±inf where C is undefined or overflows)."""
+        with np.errstate(all="ignore"):
+            value = complex(self._cost(*np.asarray(theta, dtype=np.float64)))
+        return value.real + 0.0 if value.imag == 0 else math.nan  # + 0.0: no "-0" in tables
+
+    def slope(self, theta: Sequence[float]) -> Vector:
+        """∇C(θ) as an array of shape (n,); dC/dw for one variable."""
+        with np.errstate(all="ignore"):
+            values = self._gradient(*np.asarray(theta, dtype=np.float64))
+            grad = np.array(values, dtype=np.complex128).reshape(self.n)
+        return np.where(grad.imag == 0, grad.real, np.nan)
+
+    def objective(self, theta: Vector) -> tuple[float, Vector]:
+        """(C(θ), ∇C(θ)): the interface :func:`~nudgenet.descent.descend` expects."""
+        return self.cost(theta), self.slope(theta)
+
+    def on_grid(self, *axes: np.ndarray) -> np.ndarray:
+        """C evaluated on a grid (one array per variable, broadcast together), for plots."""
+        with np.errstate(all="ignore"):
+            values = np.asarray(self._cost(*axes), dtype=np.complex128)
+        values = np.where(values.imag == 0, values.real, np.nan)
+        return np.broadcast_to(values, np.broadcast_shapes(*(a.shape for a in axes)))
+
+    def curvature(self, theta: Sequence[float]) -> np.ndarray:
+        """The Hessian ∇²C(θ) of shape (n, n); for one variable, [[C''(w)]]."""
+        import sympy
+
+        hessian = sympy.hessian(self.expression, [sympy.Symbol(v) for v in self.variables])
+        point = dict(zip(self.variables, (float(t) for t in theta), strict=True))
+        with np.errstate(all="ignore"):
+            symbols = [sympy.Symbol(v) for v in self.variables]
+            values = sympy.lambdify(symbols, hessian, "numpy")(*point.values())
+            return np.array(values, dtype=np.float64).reshape(self.n, self.n)
+
+    def is_quadratic(self) -> bool:
+        """Whether C is a polynomial of degree ≤ 2, so its curvature is the same everywhere."""
+        import sympy
+
+        symbols = [sympy.Symbol(v) for v in self.variables]
+        return bool(
+            self.expression.is_polynomial(*symbols)
+            and sympy.Poly(self.expression, *symbols).total_degree() <= 2
+        )
+
+
+def parse_cost(text: str) -> CostFunction:
+    """Read a cost formula in w (or in x and y) safely, and differentiate it symbolically.
+
+    The text is parsed by :func:`ast.parse` and only whitelisted nodes are turned into SymPy
+    objects, so nothing the user types is ever executed.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"(w-3)**2"``, ``"w**4 - 3*w**2 + w"`` or ``"x**2 + 3*y**2"``.
+
+    Returns
+    -------
+    CostFunction
+
+    Raises
+    ------
+    ConfigError
+        If the text is not a real-valued formula of the allowed variables.
+
+    Examples
+    --------
+    >>> c = parse_cost("(w-3)**2")
+    >>> c.derivative_text  # the power rule: d/dw (w-3)² = 2(w-3)
+    '2*w - 6'
+    >>> c.objective(np.array([0.0]))
+    (9.0, array([-6.]))
+    >>> parse_cost("x**2 + 3*y**2").derivative_text
+    '(2*x, 6*y)'
+    """
+    import sympy
+
+    if not isinstance(text, str) or not text.strip():
+        _reject(str(text), "it is empty")
+    if len(text) > MAX_LENGTH:
+        _reject(text[:40] + "…", f"it is longer than {MAX_LENGTH} characters")
+    try:
+        # w^2 means w**2, as on paper (swapped before parsing, so it binds like **).
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval")
+    except SyntaxError as exc:
+        _reject(text, f"it is not a formula ({exc.msg})")
+    expression = sympy.sympify(_to_sympy(tree.body, text, _functions()))
+    if expression.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
+        _reject(text, f"it is not a real-valued formula (it simplifies to {expression})")
+    names = sorted(str(s) for s in expression.free_symbols)
+    if not names:
+        _reject(text, "it has no variable, so there is no slope to follow")
+    if "w" in names and len(names) > 1:
+        _reject(text, "it mixes w with x and y; use w alone, or x and y")
+    variables = tuple(v for v in _VARIABLES if v in names)
+    symbols = [sympy.Symbol(v) for v in variables]
+    gradient = tuple(sympy.diff(expression, s) for s in symbols)
+    return CostFunction(
+        text=text,
+        expression=expression,
+        variables=variables,
+        gradient=gradient,
+        _cost=sympy.lambdify(symbols, expression, "numpy"),
+        _gradient=sympy.lambdify(symbols, list(gradient), "numpy"),
+    )
+
+
+def _reject(text: str, why: str) -> Any:
+    raise ConfigError(
+        f"cannot use the cost {text!r}: {why}",
+        help=f"write a formula in w, e.g. '(w-3)**2', or in x and y, e.g. 'x**2 + 3*y**2', "
+        f"using {ALLOWED}",
+    )
+
+
+def _to_sympy(node: ast.AST, text: str, functions: dict[str, Callable[[Any], Any]]) -> Any:
+    """Turn one whitelisted syntax-tree node into SymPy; reject everything else."""
+    import sympy
+
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return _reject(text, f"{value!r} is not a real number")
+        return sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+    if isinstance(node, ast.Name):
+        if node.id in _VARIABLES:
+            return sympy.Symbol(node.id)
+        if node.id in CONSTANTS:
+            return sympy.pi if node.id == "pi" else sympy.E
+        hint = " (a function needs parentheses)" if node.id in functions else ""
+        return _reject(text, f"unknown name {node.id!r}{hint}; the variables are w, or x and y")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        operand = _to_sympy(node.operand, text, functions)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left = _to_sympy(node.left, text, functions)
+        right = _to_sympy(node.right, text, functions)
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right, text)
+        return _OPERATORS[type(node.op)](left, right)
+    if isinstance(node, ast.Call):
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in functions:
+            what = ast.unparse(node.func)
+            return _reject(text, f"{what!r} is not an allowed function")
+        if node.keywords or len(node.args) != 1:
+            return _reject(text, f"{name}() takes exactly one argument")
+        return functions[name](_to_sympy(node.args[0], text, functions))
+    if isinstance(node, ast.Attribute):
+        return _reject(text, "attribute access (a dot after a name) is not allowed")
+    return _reject(text, f"{ast.unparse(node)!r} is not allowed there")
+
+
+def _check_power(base: Any, exponent: Any, text: str) -> None:
+    """Refuse powers of plain numbers whose exact value would have thousands of digits."""
+    import sympy
+
+    if not (isinstance(base, sympy.Number) and isinstance(exponent, sympy.Number)):
+        return
+    size = abs(float(exponent)) * math.log10(max(abs(float(base)), 2.0))
+    if size > 300:
+        _reject(text, f"{base}**{exponent} is too large a number")
+
+
+# --------------------------------------------------------------------------- the descent
+
+
+@dataclass(frozen=True)
+class ToyStep:
+    """One row of the descent table: θ_k, C(θ_k), the slope, the update −η∇C and θ_{k+1}."""
+
+    step: int  # k
+    learning_rate: float  # η_k
+    point: tuple[float, ...]  # θ_k
+    cost: float  # C(θ_k)
+    slope: tuple[float, ...]  # ∇C(θ_k); dC/dw for one variable
+    update: tuple[float, ...]  # −η_k ∇C(θ_k)
+    new_point: tuple[float, ...]  # θ_{k+1} = θ_k − η_k ∇C(θ_k)
+
+    def as_dict(self, variables: Sequence[str]) -> dict[str, Any]:
+        """JSON-ready: ``w, cost, slope, update, new_w`` (with ``_x``/``_y`` for two)."""
+        row: dict[str, Any] = {"step": self.step, "learning_rate": self.learning_rate}
+        one = len(variables) == 1
+        for v, value in zip(variables, self.point, strict=True):
+            row[v] = value
+        row["cost"] = self.cost
+        for key, values in (("slope", self.slope), ("update", self.update)):
+            for v, value in zip(variables, values, strict=True):
+                row[key if one else f"{key}_{v}"] = value
+        for v, value in zip(variables, self.new_point, strict=True):
+            row[f"new_{v}"] = value
+        return row
+
+
+@dataclass(frozen=True)
+class DerivativeCheck:
+    """The symbolic slope at θ against the central difference (C(θ+h) − C(θ−h)) / 2h."""
+
+    point: tuple[float, ...]
+    h: float
+    symbolic: tuple[float, ...]
+    numerical: tuple[float, ...]
+    relative_error: float  # max over coordinates of |s − n| / max(|s|, |n|, 1e-12)
+
+
+@dataclass(frozen=True)
+class Descent:
+    """A whole run of gradient descent on a :class:`CostFunction`, for tables and plots."""
+
+    function: CostFunction
+    start: tuple[float, ...]
+    learning_rate: float | None  # None when a schedule set the rate
+    tol: float
+    max_steps: int  # the budget of updates
+    steps: tuple[ToyStep, ...]
+    final_point: tuple[float, ...]
+    final_cost: float
+    final_slope: tuple[float, ...]
+    converged: bool  # stopped because the slope was flat: ‖∇C‖ ≤ tol
+    diverged: str | None  # what blew up, when descend stopped it; else None
+
+    @property
+    def costs(self) -> list[float]:
+        """C(θ_0), C(θ_1), …, C(θ_final): the cost history."""
+        return [s.cost for s in self.steps] + [self.final_cost]
+
+    @property
+    def points(self) -> list[tuple[float, ...]]:
+        """θ_0, θ_1, …, θ_final: the path."""
+        return [s.point for s in self.steps] + [self.final_point]
+
+    @property
+    def slopes(self) -> list[tuple[float, ...]]:
+        """∇C(θ_0), …, ∇C(θ_final)."""
+        return [s.slope for s in self.steps] + [self.final_slope]
+
+
+def check_derivative(function: CostFunction, point: Sequence[float],
+                     h: float = 1e-6) -> DerivativeCheck:  # fmt: skip
+    """Compare the symbolic slope with a central finite difference at ``point``.
+
+    The two agree to about h² for smooth costs, which is how we know SymPy's derivative (and
+    the power rule) is right.
+
+    Examples
+    --------
+    >>> check = check_derivative(parse_cost("(w-3)**2"), [0.0])
+    >>> check.symbolic, round(check.numerical[0], 6)
+    ((-6.0,), -6.0)
+    """
+    theta = np.asarray(point, dtype=np.float64)
+    numerical = []
+    for i in range(function.n):
+        bump = np.zeros_like(theta)
+        bump[i] = h
+        numerical.append((function.cost(theta + bump) - function.cost(theta - bump)) / (2 * h))
+    symbolic = function.slope(theta)
+    with np.errstate(invalid="ignore"):
+        scale = np.maximum(np.maximum(np.abs(symbolic), np.abs(numerical)), 1e-12)
+        error = float(np.max(np.abs(symbolic - np.array(numerical)) / scale))
+    return DerivativeCheck(
+        point=tuple(theta.tolist()),
+        h=h,
+        symbolic=tuple(symbolic.tolist()),
+        numerical=tuple(numerical),
+        relative_error=error,
+    )
+
+
+def run_descent(
+    function: CostFunction | str,
+    start: Sequence[float] | float = 0.0,
+    learning_rate: float | Schedule = 0.1,
+    *,
+    steps: int = 100,
+    tol: float = 1e-6,
+    divergence_factor: float | None = DIVERGENCE_FACTOR,
+) -> Descent:
+    """Minimise a written-down cost with :func:`nudgenet.descent.descend`, keeping every step.
+
+    This is the routine that trains the network, given θ = (w,) and a function returning
+    (C(w), dC/dw) instead of 13,002 numbers and backpropagation.
+
+    Parameters
+    ----------
+    function : CostFunction or str
+        The cost, or its formula (parsed with :func:`parse_cost`).
+    start : float or sequence of float
+        θ₀: w₀ for one variable, (x₀, y₀) for two.
+    learning_rate : float or callable k -> η_k
+        η, or a schedule.
+    steps : int
+        The most updates to take.
+    tol : float
+        Stop once the slope is flat: ‖∇C(θ)‖ ≤ tol.
+    divergence_factor : float or None
+        Stop as diverged once C exceeds this factor times max(|C(θ₀)|, 1); None only stops
+        on NaN/inf. A run stopped this way has ``diverged`` set instead of raising.
+
+    Returns
+    -------
+    Descent
+
+    Raises
+    ------
+    ConfigError
+        For a bad formula, start or setting, or a start where C is undefined.
+
+    Examples
+    --------
+    The lecture note's Example 1: slope −6 moves w to 0.6, slope −4.8 moves it to 1.08.
+
+    >>> run = run_descent("(w-3)**2", 0.0, 0.1)
+    >>> [(round(s.slope[0], 6), round(s.new_point[0], 6)) for s in run.steps[:2]]
+    [(-6.0, 0.6), (-4.8, 1.08)]
+    >>> run.converged, round(run.final_point[0], 6)
+    (True, 3.0)
+    """
+    if isinstance(function, str):
+        function = parse_cost(function)
+    theta = _start_point(function, start)
+    if not callable(learning_rate):
+        check_learning_rate(learning_rate)
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ConfigError(f"steps must be a non-negative integer, got {steps!r}")
+    if not (math.isfinite(tol) and tol >= 0):
+        raise ConfigError(f"the tolerance must be a finite number ≥ 0, got {tol!r}")
+    first_cost, first_slope = function.objective(theta)
+    if not (math.isfinite(first_cost) and np.all(np.isfinite(first_slope))):
+        raise ConfigError(
+            f"C or its slope is not defined at the start {_point_text(function, theta)} "
+            f"(C = {first_cost:g})",
+            help="choose another starting point with --w0 or --start",
+        )
+    start_point = tuple(theta.tolist())
+    rows: list[ToyStep] = []
+    diverged = None
+    records = descend(
+        function.objective, theta, learning_rate, steps=steps, tol=tol,
+        divergence_factor=divergence_factor, baseline=max(abs(first_cost), 1.0), record=True,
+    )  # fmt: skip
+    try:
+        # A blow-up is a result here, not a warning: overflow becomes inf and descend stops.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for record in records:
+                rows.append(_row(record))
+    except DivergenceError:
+        diverged = _blow_up(function, theta, len(rows), first_cost, divergence_factor)
+    final_cost, final_slope = function.objective(theta)
+    flat = math.hypot(*final_slope) <= tol
+    return Descent(
+        function=function,
+        start=start_point,
+        learning_rate=None if callable(learning_rate) else float(learning_rate),
+        tol=tol,
+        max_steps=steps,
+        steps=tuple(rows),
+        final_point=tuple(theta.tolist()),
+        final_cost=final_cost,
+        final_slope=tuple(final_slope.tolist()),
+        converged=flat and diverged is None,
+        diverged=diverged,
+    )
+
+
+def _blow_up(function: CostFunction, theta: Vector, k: int, first_cost: float,
+             factor: float | None) -> str:  # fmt: skip
+    """What descend saw at step k when it stopped the run as diverged."""
+    cost, slope = function.objective(theta)
+    base = max(abs(first_cost), 1.0)
+    if not math.isfinite(cost):
+        return f"at step {k} the cost became {cost:g}"
+    if factor is not None and cost > factor * base:
+        return (
+            f"at step {k} the cost reached {cost:.4g}, over {factor:g} × max(|C₀|, 1) = {base:.4g}"
+        )
+    return f"at step {k} the slope reached {math.hypot(*slope):.4g}, too steep to follow"
+
+
+def _row(record: Step) -> ToyStep:
+    assert record.theta is not None
+    assert record.gradient is not None
+    update = -record.learning_rate * record.gradient
+    new_point = record.theta - record.learning_rate * record.gradient  # as descend updates θ
+    return ToyStep(
+        step=record.step,
+        learning_rate=record.learning_rate,
+        point=tuple(record.theta.tolist()),
+        cost=record.cost,
+        slope=tuple(record.gradient.tolist()),
+        update=tuple(update.tolist()),
+        new_point=tuple(new_point.tolist()),
+    )
+
+
+def _start_point(function: CostFunction, start: Sequence[float] | float) -> Vector:
+    values = [start] if isinstance(start, int | float) else list(start)
+    if len(values) != function.n:
+        names = ", ".join(function.variables)
+        raise ConfigError(
+            f"the cost {function.text!r} has {function.n} variable(s) ({names}), but the "
+            f"start has {len(values)} number(s): {', '.join(map(str, values))}",
+            help="give one number per variable, e.g. --start 2,1 for x and y",
+        )
+    theta = np.array(values, dtype=np.float64)
+    if not np.all(np.isfinite(theta)):
+        raise ConfigError(f"the start must be finite numbers, got {values}")
+    return theta
+
+
+def _point_text(function: CostFunction, theta: Sequence[float]) -> str:
+    return ", ".join(f"{v} = {float(t):g}" for v, t in zip(function.variables, theta, strict=True))
+
+
+# --------------------------------------------------------------------------- what happened
+
+
+def flat_point_kind(function: CostFunction, point: Sequence[float]) -> str:
+    """Where a flat slope (∇C = 0) is: a valley floor, a hilltop or a saddle, from ∇²C.
+
+    A zero slope only says "flat"; the curvature tells the bottom of a valley (C'' > 0) from
+    the top of a hill (C'' < 0).
+
+    Examples
+    --------
+    >>> flat_point_kind(parse_cost("(w-3)**2"), [3.0])
+    'a minimum (the bottom of a valley)'
+    >>> flat_point_kind(parse_cost("x**2 - y**2"), [0.0, 0.0])
+    'a saddle (downhill in some directions, uphill in others)'
+    """
+    eigenvalues = np.linalg.eigvalsh(function.curvature(point))
+    if not np.all(np.isfinite(eigenvalues)):
+        return "a point where the curvature is undefined"
+    scale = max(1.0, float(np.max(np.abs(eigenvalues))))
+    if np.all(eigenvalues > 1e-9 * scale):
+        return "a minimum (the bottom of a valley)"
+    if np.all(eigenvalues < -1e-9 * scale):
+        return "a maximum (the top of a hill)"
+    if np.any(eigenvalues > 1e-9 * scale) and np.any(eigenvalues < -1e-9 * scale):
+        return "a saddle (downhill in some directions, uphill in others)"
+    return "a flat spot where the curvature is zero too (it cannot tell which)"
+
+
+def valleys(function: CostFunction) -> list[tuple[float, float]] | None:
+    """Every local minimum (w, C(w)) of a one-variable polynomial cost, left to right.
+
+    Found as the real roots of dC/dw where C'' > 0; None when C is not a polynomial in w
+    (or has more than one variable), since then no finite list is guaranteed.
+
+    Examples
+    --------
+    >>> [(round(w, 4), round(c, 4)) for w, c in valleys(parse_cost("w**4 - 3*w**2 + w"))]
+    [(-1.3008, -3.5139), (1.1309, -1.0702)]
+    """
+    import sympy
+    from mpmath.libmp import NoConvergence
+
+    if function.n != 1:
+        return None
+    w = sympy.Symbol(function.variables[0])
+    if not function.expression.is_polynomial(w):
+        return None
+    slope = sympy.Poly(function.gradient[0], w)
+    if slope.degree() < 1:
+        return [] if slope.degree() == 0 else None  # a line has no valley
+    try:
+        roots = slope.nroots(n=15, maxsteps=200)
+    except NoConvergence:
+        return None
+    found = []
+    for root in roots:
+        if abs(sympy.im(root)) > 1e-9:
+            continue
+        where = float(sympy.re(root))
+        if function.curvature([where])[0, 0] > 0:
+            found.append((where, function.cost([where])))
+    return sorted(found)
+
+
+def steepest_curvature(function: CostFunction, point: Sequence[float]) -> float:
+    """λ: C''(w), or the largest eigenvalue of ∇²C(θ); η < 2/λ keeps steps from growing there.
+
+    NaN where the curvature is undefined; ≤ 0 where C curves down (no valley floor here).
+
+    Examples
+    --------
+    >>> steepest_curvature(parse_cost("x**2 + 3*y**2"), [2.0, 1.0])
+    6.0
+    """
+    eigenvalues = np.linalg.eigvalsh(function.curvature(point))
+    return float(np.max(eigenvalues)) if np.all(np.isfinite(eigenvalues)) else math.nan
+
+
+def divergence_reason(function: CostFunction, learning_rate: float,
+                      point: Sequence[float]) -> str:  # fmt: skip
+    """Why steps of size η blow up here: η times the curvature is too large.
+
+    Near a minimum C looks like a parabola with curvature λ (C'' in one variable, the
+    largest eigenvalue of ∇²C in several), and each step multiplies the distance to the
+    bottom by (1 − ηλ). When |1 − ηλ| > 1 every step overshoots farther than the last:
+    gradient descent needs η < 2/λ.
+
+    Examples
+    --------
+    >>> reason = divergence_reason(parse_cost("(w-3)**2"), 1.1, [0.0])
+    >>> reason[:70]
+    "this parabola has curvature C'' = 2 everywhere, so each step multiplie"
+    >>> reason[reason.index("1 − η"):]  # doctest: +NORMALIZE_WHITESPACE
+    "1 − η·C'' = 1 − 1.1·2 = -1.2; since |-1.2| > 1 every step overshoots farther than the
+    last (it would need η < 2/C'' = 1)"
+    """
+    curvature = steepest_curvature(function, point)
+    name = "curvature C''" if function.n == 1 else "steepest curvature λ"
+    if not math.isfinite(curvature) or curvature <= 0:
+        return (
+            "the cost kept falling without bound or left the region where it is defined; "
+            "there is no valley floor for it to settle on"
+        )
+    factor = 1 - learning_rate * curvature
+    where = "everywhere" if function.is_quadratic() else "where it blew up"
+    shape = "this parabola has" if function.is_quadratic() and function.n == 1 else "C has"
+    symbol = "C''" if function.n == 1 else "λ"
+    return (
+        f"{shape} {name} = {curvature:.4g} {where}, so each step multiplies the distance to the "
+        f"bottom by 1 − η·{symbol} = 1 − {learning_rate:g}·{curvature:.4g} = {factor:.4g}; "
+        f"since |{factor:.4g}| > 1 every step overshoots farther than the last "
+        f"(it would need η < 2/{symbol} = {2 / curvature:.4g})"
+    )
+
+
+# --------------------------------------------------------------------------- the picture
+
+
+def plot_descent(run: Descent, *, max_arrows: int = 25) -> Figure:
+    """The cost with the path of descent drawn on it, beside the slope's size per step.
+
+    Left: C(w) with each w_k as a ball and arrows to w_{k+1} (for two variables, contour
+    lines of C(x, y) with the path). Right: |∇C(θ_k)| on a log scale, falling towards the
+    flat-slope tolerance when descent converges, growing when it diverges.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    from .. import plots
+
+    fig, (ax, ax_slope) = plots.figure(1, 2, size=(11.0, 4.4), width_ratios=(3, 2))
+    path = np.array(run.points, dtype=np.float64)  # (steps + 1, n)
+    path = path[np.all(np.isfinite(path), axis=1)]
+    f = run.function
+    eta = f"η = {run.learning_rate:g}" if run.learning_rate is not None else "scheduled η"
+    if f.n == 1:
+        _draw_curve(ax, run, path[:, 0], max_arrows)
+    else:
+        _draw_landscape(ax, run, path, max_arrows)
+    ax.set_title(f"Gradient descent on C = {f.text}, {eta}", fontsize=11)
+
+    norms = [math.hypot(*s) for s in run.slopes]  # hypot: no overflow warning on a blow-up
+    steps = np.arange(len(norms))
+    shown = np.array([n if n > 0 and math.isfinite(n) else np.nan for n in norms])
+    ax_slope.plot(steps, shown, "o-", color="tab:blue", markersize=3)
+    if run.tol > 0 and not run.diverged:
+        ax_slope.axhline(run.tol, color="tab:green", linestyle="--", linewidth=1,
+                         label=f"flat enough: tolerance {run.tol:g}")  # fmt: skip
+        ax_slope.legend(loc="best", fontsize=8)
+    if np.any(np.isfinite(shown)):
+        ax_slope.set_yscale("log")
+    slope_name = "|dC/dw|" if f.n == 1 else "‖∇C‖"
+    ax_slope.set_xlabel("step k")
+    ax_slope.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_slope.set_ylabel(f"size of the slope {slope_name} (log scale)")
+    if run.converged:
+        verdict = f"flat after {len(run.steps)} steps"
+    else:
+        verdict = "diverged" if run.diverged else f"not flat after {len(run.steps)} steps"
+    ax_slope.set_title(f"How steep, step by step: {verdict}", fontsize=11)
+    ax_slope.grid(True, which="both", alpha=0.3)
+    return fig
+
+
+def _span(values: np.ndarray, extra: Sequence[float] = ()) -> tuple[float, float]:
+    both = np.concatenate([values, np.asarray(extra, dtype=np.float64)])
+    lo, hi = float(np.min(both)), float(np.max(both))
+    margin = max(0.25 * (hi - lo), 1.0)
+    return lo - margin, hi + margin
+
+
+def _draw_curve(ax: Any, run: Descent, w: np.ndarray, max_arrows: int) -> None:
+    f = run.function
+    minima = valleys(f) or []
+    lo, hi = _span(w, [m for m, _ in minima])
+    grid = np.linspace(lo, hi, 400)
+    ax.plot(grid, f.on_grid(grid), color="0.3", linewidth=1.5, label=f"C({f.variables[0]})")
+    costs = np.array([f.cost([v]) for v in w])
+    name = f.variables[0]
+    ax.scatter(w, costs, color="tab:blue", s=22, zorder=3, label=f"{name}_k, the value at step k")
+    for k in range(min(len(w), 3)):  # name the first few, as the lecture note does
+        ax.annotate(f"{name}_{k} = {w[k]:.4g}", (w[k], costs[k]), textcoords="offset points",
+                    xytext=(8, 4), fontsize=8, color="tab:blue")  # fmt: skip
+    for k in range(min(len(w) - 1, max_arrows)):
+        ax.annotate("", xy=(w[k + 1], costs[k + 1]), xytext=(w[k], costs[k]),
+                    arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 1.0})  # fmt: skip
+    ax.plot([w[0]], [costs[0]], "s", color="tab:orange", markersize=8, label="start", zorder=4)
+    for m, c in minima:
+        ax.plot([m], [c], "v", color="tab:green", markersize=8, zorder=4)
+    if minima:
+        ax.plot([], [], "v", color="tab:green", label="valley floors (C' = 0, C'' > 0)")
+    ax.set_xlabel(f"{f.variables[0]} (the one parameter)")
+    ax.set_ylabel(f"cost C({f.variables[0]})")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(True, alpha=0.3)
+
+
+def _draw_landscape(ax: Any, run: Descent, path: np.ndarray, max_arrows: int) -> None:
+    f = run.function
+    (x_lo, x_hi), (y_lo, y_hi) = _span(path[:, 0]), _span(path[:, 1])
+    X, Y = np.meshgrid(np.linspace(x_lo, x_hi, 200), np.linspace(y_lo, y_hi, 200))
+    Z = np.asarray(f.on_grid(X, Y), dtype=np.float64)
+    filled = ax.contourf(X, Y, Z, levels=20, cmap="viridis")
+    ax.contour(X, Y, Z, levels=20, colors="white", linewidths=0.4, alpha=0.6)
+    ax.figure.colorbar(filled, ax=ax, label="cost C(x, y)")
+    ax.plot(path[:, 0], path[:, 1], "o-", color="tab:red", markersize=3, linewidth=1,
+            label="θ_k, step by step")  # fmt: skip
+    for k in range(min(len(path) - 1, max_arrows)):
+        ax.annotate("", xy=tuple(path[k + 1]), xytext=tuple(path[k]),
+                    arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 1.0})  # fmt: skip
+    ax.plot(*path[0], "s", color="tab:orange", markersize=8, label="start")
+    ax.plot(*path[-1], "*", color="white", markeredgecolor="black", markersize=12, label="end")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(loc="best", fontsize=8)

@@ -1,0 +1,1 @@
+"""Training: the reference loop, one recipe, and the engines behind it (fast, stacked, sweeps)."""

@@ -1,0 +1,480 @@
+"""Many networks at once: K copies of one architecture trained together.
+
+K parameter vectors are stacked into one array Θ of shape (K, n_params); row k is member
+k's θ, laid out exactly as :class:`~nudgenet.layout.Layout` lays out one θ. Two engines take
+the steps, as for :func:`~nudgenet.training.loop.train`, and ``engine="auto"`` picks the one
+``train`` would pick:
+
+* **fast** (:class:`nudgenet.training.fast.FastStack`): one compiled call per epoch runs every
+  member's steps with the fast engine's kernels, the members shared out among the cores. A
+  member's steps are bit for bit those of ``train(..., engine="fast")`` alone; the gain is
+  the cores that one small network cannot keep busy, and the shared evaluation below.
+* **reference**: batched NumPy products. Per-layer views have a leading member axis, W of
+  shape (K, n_out, n_in) and b of shape (K, n_out), and every product of the single-network
+  equations becomes a batched ``np.matmul`` over that axis::
+
+    zˡ = aˡ⁻¹ Wˡᵀ + bˡ                      (K, m, n_in) @ (K, n_in, n_out) -> (K, m, n_out)
+    ∂C/∂Wˡ = δˡᵀ aˡ⁻¹                        (K, n_out, m) @ (K, m, n_in) -> (K, n_out, n_in)
+    Θ ← Θ − η ⊙ ∇C                           one η per member (each has its own schedule)
+
+After every epoch all members are measured at once (:func:`stacked_evaluate`): they share
+the examples, so their first layers are one wide matrix product.
+
+**Batches.** Each member sees the mini-batches ``nudgenet train --seed s`` would show it:
+its seed is split by ``SeedSequence(s).spawn(2)`` into an initialisation stream and a
+shuffling stream, exactly as the ``train`` command does. Members with different seeds thus
+start from different θ *and* visit the examples in different orders, so each step gathers
+each member's own batch: ``idx`` has shape (K, b) and ``X[idx]`` shape (K, b, n_in). Members
+that share a seed share one shuffle (it is drawn once per seed). A full batch (batch size 0
+or ≥ n) is the whole set for everyone, passed once with shape (1, n, n_in) and broadcast.
+
+**Divergence.** A member whose batch cost becomes NaN/inf, or exceeds 10 times its epoch-0
+training cost (the rule of :func:`~nudgenet.training.loop.train`), is frozen at that step: θ_k is
+kept, it is never updated again, and it is marked diverged at step k. The others go on
+unchanged, because no batched operation mixes members.
+
+A member reproduces ``train`` on its own: its θ bit for bit with the fast engine, to
+rounding with the reference one (float64 ~1e-12 relative, float32 ~1e-5: batched and single
+matrix products may sum in a different order); its measured costs and accuracies to rounding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._types import Array, Matrix
+from ..backprop import check_targets
+from ..cost import get_cost
+from ..data import one_hot
+from ..errors import ConfigError
+from ..init import init_params
+from ..layout import Layout
+from ..network import Network
+from ..schedules import check_learning_rate, make_schedule
+from . import fast
+from .loop import choose_engine, steps_per_epoch
+
+DIVERGENCE_FACTOR = 10.0  # as train: frozen once the cost exceeds 10× its epoch-0 value
+
+
+@dataclass(frozen=True)
+class Member:
+    """How one stacked network trains: the ``nudgenet train`` options that may differ."""
+
+    lr: float = 1.0  # η
+    seed: int = 0  # split into (init stream, shuffle stream) as `nudgenet train` does
+    schedule: str = "constant"  # constant | step | exponential | inverse-time | cosine
+    init: str = "xavier"  # normal | scaled | xavier | he | constant
+    momentum: float = 0.0  # classical momentum μ
+    l2: float = 0.0  # weight decay λ
+
+    def __post_init__(self) -> None:
+        check_learning_rate(self.lr)
+        if not 0.0 <= self.momentum < 1.0:
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+        if not self.l2 >= 0.0:
+            raise ConfigError(f"l2 must be ≥ 0, got {self.l2}")
+
+
+@dataclass
+class MemberResult:
+    """What happened to one member: its per-epoch records and whether it diverged."""
+
+    member: Member
+    history: list[dict[str, Any]] = field(default_factory=list)  # one dict per epoch, as train
+    diverged_step: int | None = None  # the step whose cost exploded; None if it never did
+    theta: Array | None = None  # the final θ (for a diverged member: θ before that step)
+
+
+# --------------------------------------------------------------------------- the math
+
+
+def stacked_views(layout: Layout, Theta: Array) -> list[tuple[Array, Array]]:
+    """Per-layer ``(W, b)`` views into Θ, shapes (K, n_out, n_in) and (K, n_out).
+
+    Examples
+    --------
+    >>> layout = Layout((2, 3, 1))
+    >>> Theta = np.zeros((4, layout.n_params))
+    >>> [(W.shape, b.shape) for W, b in stacked_views(layout, Theta)]
+    [((4, 3, 2), (4, 3)), ((4, 1, 3), (4, 1))]
+    """
+    if Theta.ndim != 2 or Theta.shape[1] != layout.n_params:
+        raise ConfigError(
+            f"Θ must have shape (K, {layout.n_params}), got {Theta.shape}",
+            help="stack K parameter vectors with np.stack(thetas)",
+        )
+    out = []
+    for ((n_out, n_in), _), start in zip(layout.shapes, layout.offsets[:-1], strict=True):
+        n_w = n_out * n_in
+        W = Theta[:, start : start + n_w].reshape(len(Theta), n_out, n_in)
+        b = Theta[:, start + n_w : start + n_w + n_out]
+        out.append((W, b))
+    return out
+
+
+def stacked_feedforward(network: Network, Theta: Array, X: Array) -> list[Array]:
+    """Activations of every layer for every member: [X, a¹, …, aᴸ], each (K, m, n_l).
+
+    X has shape (K, m, n_in), or (1, m, n_in) to show every member the same examples.
+    """
+    views = stacked_views(network.layout, Theta)
+    activations = [X]
+    for l, (W, b) in enumerate(views, 1):
+        z = np.matmul(activations[-1], W.transpose(0, 2, 1))  # (K,m,n_in)@(K,n_in,n_out)
+        z += b[:, None, :]
+        sigma = network.out if l == len(views) else network.hidden
+        activations.append(sigma.function(z))
+    return activations
+
+
+def stacked_costs(cost: str, output: str, a: Array, Y: Array) -> Array:
+    """The cost of each member on its batch, shape (K,): the formulas of :mod:`nudgenet.cost`."""
+    m = a.shape[1]
+    tiny = np.finfo(a.dtype).tiny
+    if cost == "quadratic":
+        diff = a - Y
+        return np.einsum("kij,kij->k", diff, diff) / m  # (1/m) Σ_x Σ_j (a_j − y_j)²
+    c = get_cost(cost, output)  # validates the name
+    if c.matching_output == "softmax" and output == "softmax":
+        return -np.sum(Y * np.log(np.maximum(a, tiny)), axis=(1, 2)) / m
+    return (
+        -np.sum(
+            Y * np.log(np.maximum(a, tiny)) + (1.0 - Y) * np.log(np.maximum(1.0 - a, tiny)),
+            axis=(1, 2),
+        )
+        / m
+    )
+
+
+def stacked_evaluate(
+    network: Network, Theta: Array, X: Matrix, Y: Matrix, labels: Any, cost: str
+) -> tuple[Array, Array]:
+    """Each member's cost C(θ_k) on all of (X, Y) and its fraction of correct guesses, (K,) each.
+
+    The examples are shared, so the first layer of every member is one matrix product,
+    X (W¹₁; …; W¹_K)ᵀ: one wide product keeps the cores busy where K products of 16 columns
+    each would not. Rows go through in blocks, which bounds the memory to a few MB per
+    layer whatever K and n are.
+    """
+    K, n = len(Theta), len(X)
+    views = stacked_views(network.layout, Theta)
+    (W1, b1), rest = views[0], views[1:]
+    n1, n_in = W1.shape[1:]
+    W1_all = W1.reshape(K * n1, n_in)  # every member's first-layer rows, one under another
+    totals = np.zeros(K)
+    right = np.zeros(K)
+    rows = max(256, (1 << 21) // (K * max(network.sizes[1:])))
+    for start in range(0, n, rows):
+        block = slice(start, start + rows)
+        z = (X[block] @ W1_all.T).reshape(-1, K, n1).transpose(1, 0, 2)  # (K, r, n1)
+        z += b1[:, None, :]
+        a = (network.out if not rest else network.hidden).function(z)
+        for l, (W, b) in enumerate(rest, 2):
+            z = np.matmul(a, W.transpose(0, 2, 1))
+            z += b[:, None, :]
+            a = (network.out if l == network.layout.n_layers else network.hidden).function(z)
+        r = a.shape[1]
+        totals += stacked_costs(cost, network.output, a, Y[None, block]) * r
+        right += np.count_nonzero(np.argmax(a, axis=2) == np.asarray(labels)[None, block], axis=1)
+    return totals / n, right / n
+
+
+def stacked_output_error(network: Network, cost: str, a: Array, Y: Array) -> Array:
+    """δᴸ = ∂C/∂zᴸ per member, shape (K, m, n_out), as :func:`~nudgenet.backprop.output_error`."""
+    m = a.shape[1]
+    c = get_cost(cost, network.output)
+    if c.matching_output == network.output:
+        return (a - Y) / m  # cross-entropy with its own output layer: σ′ cancels
+    if cost == "quadratic":
+        g = (2.0 / m) * (a - Y)  # ∂C/∂a for the seed's cost (no ½)
+    else:  # binary cross-entropy on a softmax output
+        g = (a - Y) / (m * np.maximum(a * (1.0 - a), np.finfo(a.dtype).tiny))
+    if network.out.derivative is not None:
+        return g * network.out.derivative(a)
+    return a * (g - np.sum(g * a, axis=-1, keepdims=True))  # softmax Jacobian–vector product
+
+
+def stacked_cost_and_gradient(
+    network: Network,
+    Theta: Array,
+    X: Array,
+    Y: Array,
+    cost: str = "quadratic",
+    *,
+    l2: Array | None = None,
+    out: Array | None = None,
+) -> tuple[Array, Array]:
+    """Each member's cost C_k(θ_k) on its batch and its gradient, by batched backprop.
+
+    Parameters
+    ----------
+    network : Network
+    Theta : ndarray of shape (K, n_params)
+    X : ndarray of shape (K, m, n_in), or (1, m, n_in) shared by all members
+    Y : ndarray of shape (K, m, n_out), or (1, m, n_out)
+    cost : "quadratic" or "cross-entropy"
+    l2 : ndarray of shape (K,), optional, each member's weight decay λ_k
+    out : ndarray of Θ's shape, optional, where to write the gradients
+
+    Returns
+    -------
+    (costs, grads) : ndarrays of shapes (K,) and (K, n_params)
+    """
+    layout = network.layout
+    activations = stacked_feedforward(network, Theta, X)
+    a = activations[-1]  # (K, m, n_out)
+    costs = stacked_costs(cost, network.output, a, Y)
+    grad = np.empty_like(Theta) if out is None else out
+    weights = stacked_views(layout, Theta)
+    grads = stacked_views(layout, grad)
+    delta = stacked_output_error(network, cost, a, Y)  # δᴸ, (K, m, n_out)
+    for l in range(layout.n_layers - 1, -1, -1):
+        dW, db = grads[l]
+        a_prev = activations[l]
+        # (K, n_out, m) @ (K, m, n_in) -> (K, n_out, n_in); a shared X broadcasts from (1, m, n_in)
+        dW[...] = np.matmul(delta.transpose(0, 2, 1), a_prev)
+        np.sum(delta, axis=1, out=db)
+        if l > 0:
+            delta = np.matmul(delta, weights[l][0])  # (K,m,n_out)@(K,n_out,n_in) -> (K,m,n_in)
+            delta *= network.hidden.derivative(activations[l])  # type: ignore[misc]
+    if l2 is not None and np.any(l2):
+        for W, dW in ((w, g) for (w, _), (g, _) in zip(weights, grads, strict=True)):
+            costs = costs + 0.5 * l2 * np.einsum("kij,kij->k", W, W)
+            dW += l2[:, None, None] * W
+    return costs, grad
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train_stacked(
+    network: Network,
+    members: Sequence[Member],
+    X: Matrix,
+    Y: Matrix,
+    *,
+    epochs: int,
+    batch_size: int = 10,
+    cost: str = "quadratic",
+    dtype: str = "float64",
+    test: tuple[Matrix, NDArray[Any]] | None = None,
+    labels: NDArray[Any] | None = None,
+    on_epoch: Callable[[int, list[MemberResult]], None] | None = None,
+    engine: str = "auto",
+) -> list[MemberResult]:
+    """Train every member by mini-batch SGD at once; one :class:`MemberResult` per member.
+
+    Each member's ``history`` holds the dicts ``train`` yields as
+    :class:`~nudgenet.training.loop.Epoch` records (epoch 0 first), up to the last epoch it
+    completed before diverging.
+
+    Parameters
+    ----------
+    network : Network, shared by every member
+    members : sequence of Member (learning rate, seed, schedule, init, momentum, l2)
+    X : ndarray of shape (n, sizes[0]); Y : ndarray of shape (n, sizes[-1]), one-hot
+    epochs, batch_size, cost, dtype : as ``nudgenet train``'s options (shared by the stack)
+    test : (X_test, labels_test), optional, measured after each epoch
+    labels : ndarray of shape (n,), optional, the training labels
+    on_epoch : callable(epoch, results), optional, called after each epoch (for progress)
+    engine : "auto", "reference" or "fast", as for ``train``
+        "fast": every member's steps by the compiled kernels of ``train``'s fast engine,
+        the members shared among the cores (equal, bit for bit, to training each alone
+        with the fast engine); "reference": batched NumPy products over all members at
+        once; "auto": the fast one where ``train`` would pick it.
+    """
+    return list(_train_stacked(network, members, X, Y, epochs=epochs, batch_size=batch_size,
+                               cost=cost, dtype=dtype, test=test, labels=labels,
+                               on_epoch=on_epoch, engine=engine))  # fmt: skip
+
+
+def _train_stacked(
+    network: Network,
+    members: Sequence[Member],
+    X: Matrix,
+    Y: Matrix,
+    *,
+    epochs: int,
+    batch_size: int,
+    cost: str,
+    dtype: str,
+    test: tuple[Matrix, NDArray[Any]] | None,
+    labels: NDArray[Any] | None,
+    on_epoch: Callable[[int, list[MemberResult]], None] | None,
+    engine: str,
+) -> Iterator[MemberResult]:
+    if not members:
+        return
+    if not (isinstance(epochs, int) and epochs >= 1):
+        raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
+    if not (isinstance(batch_size, int) and batch_size >= 0):
+        raise ConfigError(f"batch size must be a non-negative integer, got {batch_size!r}")
+    network.check_inputs(X)
+    check_targets(network, X, Y)
+    X = X.astype(dtype, copy=False)
+    Y = Y.astype(dtype, copy=False)
+    if labels is None:
+        labels = np.argmax(Y, axis=1)
+    if test is not None:
+        network.check_inputs(test[0], "the test inputs")
+        test = (test[0].astype(dtype, copy=False), test[1])
+    engine = choose_engine(engine, network, np.dtype(dtype))
+    K, n = len(members), len(X)
+    per_epoch = steps_per_epoch(n, batch_size)
+    full = batch_size == 0 or batch_size >= n
+
+    # The streams of `nudgenet train --seed s`: (init, shuffle) = SeedSequence(s).spawn(2).
+    seeds = sorted({m.seed for m in members})
+    streams = {s: np.random.SeedSequence(s).spawn(2) for s in seeds}
+    Theta = np.stack(
+        [init_params(network.layout, m.init, rng=np.random.default_rng(streams[m.seed][0]),
+                     dtype=dtype) for m in members]
+    )  # fmt: skip  # (K, n_params)
+    shufflers = {s: np.random.default_rng(streams[s][1]) for s in seeds}
+    which = np.array([seeds.index(m.seed) for m in members])  # member -> row of the shuffles
+    schedules = [
+        make_schedule(m.schedule, m.lr, total_steps=per_epoch * epochs, steps_per_epoch=per_epoch)
+        for m in members
+    ]
+    momentum = np.array([m.momentum for m in members])
+    l2 = np.array([m.l2 for m in members])
+    results = [MemberResult(m) for m in members]
+    active = np.ones(K, dtype=bool)
+    Y_test = None if test is None else one_hot(np.asarray(test[1]), network.sizes[-1], dtype)
+
+    def measure(epoch: int, steps: int, seconds: float) -> None:
+        """Append epoch ``epoch``'s record to every member still training."""
+        ks = np.flatnonzero(active)
+        Theta_k = Theta[ks]  # a copy: the members still training
+        train_cost, train_accuracy = stacked_evaluate(network, Theta_k, X, Y, labels, cost)
+        test_cost = test_accuracy = [None] * len(ks)
+        if test is not None:
+            test_cost, test_accuracy = stacked_evaluate(
+                network, Theta_k, test[0], Y_test, test[1], cost
+            )
+        for j, k in enumerate(ks):
+            results[k].history.append({
+                "epoch": epoch,
+                "steps": steps,
+                "learning_rate": float(schedules[k](max(steps - 1, 0))),
+                "train_cost": _number(train_cost[j]),
+                "train_accuracy": _number(train_accuracy[j]),
+                "test_cost": _number(test_cost[j]),
+                "test_accuracy": _number(test_accuracy[j]),
+                "seconds": seconds,
+            })  # fmt: skip
+
+    def orders() -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """This epoch's orders of the examples, one per seed as `train` draws it, and which
+        of them each member follows."""
+        if full:
+            return np.arange(n)[None], np.zeros(K, dtype=np.intp)
+        return np.stack([shufflers[s].permutation(n) for s in seeds]), which  # (seeds, n)
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # frozen members' NaNs
+        measure(0, 0, 0.0)
+        baseline = np.array([max(abs(r.history[0]["train_cost"]), 1e-12) for r in results])
+        if on_epoch is not None:
+            on_epoch(0, results)
+        if engine == "fast":
+            epoch_of = _fast_epochs(network, Theta, X, Y, batch_size, cost, momentum, l2,
+                                    baseline, schedules, results, active)  # fmt: skip
+        else:
+            epoch_of = _batched_epochs(network, Theta, X, Y, batch_size, cost, momentum, l2,
+                                       baseline, schedules, results, active)  # fmt: skip
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            epoch_of((epoch - 1) * per_epoch, *orders())
+            measure(epoch, epoch * per_epoch, (time.perf_counter() - start) / K)
+            if on_epoch is not None:
+                on_epoch(epoch, results)
+    for result, theta in zip(results, Theta, strict=True):
+        result.theta = theta
+    yield from results
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+EpochRunner = Callable[[int, NDArray[np.intp], NDArray[np.intp]], None]
+
+
+def _fast_epochs(
+    network: Network, Theta: Array, X: Matrix, Y: Matrix, batch_size: int, cost: str,
+    momentum: Array, l2: Array, baseline: Array, schedules: list[Any],
+    results: list[MemberResult], active: NDArray[np.bool_],
+) -> EpochRunner:  # fmt: skip
+    """Epochs by the compiled kernels (:class:`nudgenet.training.fast.FastStack`): every
+    member's steps exactly as the fast engine takes them alone, the members shared among the
+    cores."""
+    stack = fast.FastStack(network, Theta, X, Y, batch_size=batch_size, cost=cost,
+                           momentum=momentum, l2=l2, baselines=baseline)  # fmt: skip
+    members = [r.member for r in results]
+
+    def epoch(first: int, orders: NDArray[np.intp], which: NDArray[np.intp]) -> None:
+        rates: dict[tuple[str, float], Array] = {}  # one row per schedule and η, not per member
+        for k, m in enumerate(members):
+            if (m.schedule, m.lr) not in rates:
+                steps = range(first, first + stack.steps)
+                rates[m.schedule, m.lr] = np.array([schedules[k](s) for s in steps], dtype=float)
+        etas = np.stack([rates[m.schedule, m.lr] for m in members])
+        done, diverged = stack.run(orders, which, etas, active)
+        for k in np.flatnonzero(active & diverged):
+            results[k].diverged_step = first + int(done[k])
+            active[k] = False
+
+    return epoch
+
+
+def _batched_epochs(
+    network: Network, Theta: Array, X: Matrix, Y: Matrix, batch_size: int, cost: str,
+    momentum: Array, l2: Array, baseline: Array, schedules: list[Any],
+    results: list[MemberResult], active: NDArray[np.bool_],
+) -> EpochRunner:  # fmt: skip
+    """Epochs by batched NumPy products (:func:`stacked_cost_and_gradient`) over all members."""
+    n = len(X)
+    full = batch_size == 0 or batch_size >= n
+    per_epoch = steps_per_epoch(n, batch_size)
+    mu = momentum.astype(Theta.dtype)
+    decay = l2.astype(Theta.dtype)
+    velocity = np.zeros_like(Theta) if mu.any() else None
+    grad = np.empty_like(Theta)
+    X_shared, Y_shared = X[None], Y[None]  # (1, n, n_in): a full batch, broadcast
+
+    def epoch(first: int, orders: NDArray[np.intp], which: NDArray[np.intp]) -> None:
+        member_orders = orders[which]  # (K, n)
+        for i in range(per_epoch):
+            step = first + i
+            eta = np.array([float(s(step)) for s in schedules], dtype=Theta.dtype)  # (K,)
+            if full:
+                Xb, Yb = X_shared, Y_shared
+            else:
+                idx = member_orders[:, i * batch_size : (i + 1) * batch_size]  # (K, b)
+                Xb, Yb = X[idx], Y[idx]  # (K, b, n_in), (K, b, n_out)
+            costs, _ = stacked_cost_and_gradient(network, Theta, Xb, Yb, cost, l2=decay, out=grad)
+            norms = np.sqrt(np.einsum("kp,kp->k", grad, grad))
+            exploded = ~np.isfinite(costs) | ~np.isfinite(norms)
+            exploded |= costs > DIVERGENCE_FACTOR * baseline
+            for k in np.flatnonzero(active & exploded):
+                results[k].diverged_step = step
+            active[...] &= ~exploded
+            eta *= active  # frozen members take no step…
+            grad[~active] = 0.0  # …and their NaNs must not leak through 0·NaN
+            if velocity is not None:
+                velocity[...] *= mu[:, None]  # v ← μv − η∇C, θ ← θ + v
+                velocity[...] -= eta[:, None] * grad
+                velocity[~active] = 0.0
+                Theta[...] += velocity
+            else:
+                grad[...] *= eta[:, None]
+                Theta[...] -= grad  # θ_k ← θ_k − η_k ∇C_k
+
+    return epoch

@@ -1,0 +1,477 @@
+"""Sweeps: train a grid of configurations of one architecture on one data set, stacked.
+
+A :class:`Grid` holds the axes (learning rates, seeds, schedules, initialisations, batch
+sizes); :meth:`Grid.configs` expands them into one :class:`Config` per combination.
+Configurations that share a batch size (the dtype is the sweep's) train together as one
+stack (:mod:`nudgenet.training.stacked`), cut into chunks of at most ``chunk`` members so
+results are saved as each chunk completes and chunks can be spread across a Dask cluster.
+
+The results table has one row per configuration: the per-epoch history that
+``nudgenet train`` would print (training cost and accuracy, test cost and accuracy), the
+final and best values, and whether and when it diverged. It is kept in ``results.json``
+(everything, plus a record of which configurations each run trained) and ``results.csv``
+(one flat row per configuration), both rewritten atomically after every chunk, so an
+interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import load_dataset, one_hot, to_inputs
+from ..errors import ConfigError
+from ..files import atomic_write
+from ..init import INITS
+from ..layout import SEED_SIZES
+from ..network import Network
+from ..schedules import SCHEDULES, check_learning_rate
+from .stacked import Member, MemberResult, train_stacked
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What every configuration of a sweep shares: architecture, data, epochs, dtype."""
+
+    data: str = "mini"  # mini | mnist | fashion-mnist | a folder of IDX files
+    sizes: tuple[int, ...] = SEED_SIZES
+    activation: str = "sigmoid"  # hidden layers
+    output: str = "sigmoid"  # output layer
+    cost: str = "quadratic"  # the seed's Σ(a−y)², averaged over examples
+    epochs: int = 5
+    dtype: str = "float32"
+    limit: int | None = None  # train on the first `limit` training images only (tests, demos)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
+        Network(self.sizes, self.activation, self.output)  # validates names and sizes
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ConfigError(f"dtype must be float32 or float64, got {self.dtype!r}")
+
+    @property
+    def network(self) -> Network:
+        """The architecture every member shares."""
+        return Network(self.sizes, self.activation, self.output)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One point of the grid: the options of one ``nudgenet train`` run that vary."""
+
+    lr: float
+    seed: int
+    schedule: str = "constant"
+    init: str = "xavier"
+    batch_size: int = 10
+    momentum: float = 0.0
+    l2: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """A stable name for the configuration, used to resume and to join tables."""
+        return (
+            f"lr={self.lr:.6g},seed={self.seed},schedule={self.schedule},init={self.init},"
+            f"batch={self.batch_size},momentum={self.momentum:g},l2={self.l2:g}"
+        )
+
+    def member(self) -> Member:
+        """The stacked-training member for this configuration."""
+        return Member(self.lr, self.seed, self.schedule, self.init, self.momentum, self.l2)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The axes of a sweep; every combination is one configuration.
+
+    Examples
+    --------
+    >>> grid = Grid(lrs=(0.1, 1.0), seeds=(0, 1, 2))
+    >>> len(grid.configs())
+    6
+    """
+
+    lrs: tuple[float, ...] = (1.0,)  # η values
+    seeds: tuple[int, ...] = (0,)
+    schedules: tuple[str, ...] = ("constant",)
+    inits: tuple[str, ...] = ("xavier",)
+    batch_sizes: tuple[int, ...] = (10,)  # 0: full batch
+    momentum: float = 0.0
+    l2: float = 0.0
+
+    def __post_init__(self) -> None:
+        for lr in self.lrs:
+            check_learning_rate(lr)
+        for name, allowed in (("schedules", SCHEDULES), ("inits", INITS)):
+            bad = [v for v in getattr(self, name) if v not in allowed]
+            if bad:
+                raise ConfigError(f"unknown {name[:-1]} {bad[0]!r}; choose from {allowed}")
+        if any(not (isinstance(b, int) and b >= 0) for b in self.batch_sizes):
+            raise ConfigError(f"batch sizes must be integers ≥ 0, got {self.batch_sizes}")
+        for name in ("lrs", "seeds", "schedules", "inits", "batch_sizes"):
+            if not getattr(self, name):
+                raise ConfigError(f"the grid needs at least one value of {name}")
+        keys = [c.key for c in self.configs()]
+        if len(set(keys)) < len(keys):
+            raise ConfigError(
+                "the grid repeats a value (learning rates are compared to 6 significant "
+                f"digits): {self.as_dict()}",
+                help="give each value once",
+            )
+
+    def configs(self) -> list[Config]:
+        """Every combination, batch size outermost then schedule, init, η and seed."""
+        return [
+            Config(lr, seed, schedule, init, batch, self.momentum, self.l2)
+            for batch, schedule, init, lr, seed in itertools.product(
+                self.batch_sizes, self.schedules, self.inits, self.lrs, self.seeds
+            )
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The axes as plain JSON values."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def log_range(low: float, high: float, count: int) -> tuple[float, ...]:
+    """``count`` learning rates spaced evenly on a log scale from ``low`` to ``high``.
+
+    Examples
+    --------
+    >>> log_range(0.01, 1, 3)
+    (0.01, 0.1, 1.0)
+    """
+    if not (0 < low <= high and count >= 1):
+        raise ConfigError(
+            f"a log range needs 0 < low ≤ high and count ≥ 1, got {low}:{high}:{count}"
+        )
+    return tuple(float(f"{x:.6g}") for x in np.geomspace(low, high, count))
+
+
+def chunks(configs: Sequence[Config], size: int) -> list[list[Config]]:
+    """Stacks of configurations that can train together (same batch size), ≤ size each."""
+    if size < 1:
+        raise ConfigError(f"the chunk size must be ≥ 1, got {size}")
+    out: list[list[Config]] = []
+    for _, group in itertools.groupby(sorted(configs, key=lambda c: c.batch_size),
+                                      key=lambda c: c.batch_size):  # fmt: skip
+        group = list(group)
+        out.extend(group[i : i + size] for i in range(0, len(group), size))
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+@lru_cache(maxsize=2)
+def _arrays(data: str, dtype: str, limit: int | None) -> tuple[Any, ...]:
+    """Inputs, targets and labels of a data set, loaded once per process (also on workers)."""
+    d = load_dataset(data)
+    images, labels = d.train_images[:limit], d.train_labels[:limit]
+    return (to_inputs(images, dtype), one_hot(labels, dtype=dtype), labels,
+            to_inputs(d.test_images, dtype), d.test_labels)  # fmt: skip
+
+
+def run_chunk(spec: SweepSpec, configs: Sequence[Config]) -> list[dict[str, Any]]:
+    """Train one stack of configurations (one batch size) and return their table rows.
+
+    A pure function of its arguments, so it can run on any Dask worker.
+    """
+    sizes = {c.batch_size for c in configs}
+    if len(sizes) != 1:
+        raise ConfigError(f"a stack must share one batch size, got {sorted(sizes)}")
+    X, Y, labels, X_test, test_labels = _arrays(spec.data, spec.dtype, spec.limit)
+    start = time.perf_counter()
+    results = train_stacked(
+        spec.network, [c.member() for c in configs], X, Y,
+        epochs=spec.epochs, batch_size=sizes.pop(), cost=spec.cost, dtype=spec.dtype,
+        test=(X_test, test_labels), labels=labels,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    return [row(c, r, seconds / len(configs)) for c, r in zip(configs, results, strict=True)]
+
+
+def row(config: Config, result: MemberResult, seconds: float) -> dict[str, Any]:
+    """The table row of one configuration: its settings, history, final and best values."""
+    history = [{k: _clean(v) for k, v in h.items() if k != "seconds"} for h in result.history]
+    last = history[-1]
+    costs = [h["train_cost"] for h in history if h["train_cost"] is not None]
+    accs = [h["test_accuracy"] for h in history if h["test_accuracy"] is not None]
+    return {
+        "key": config.key,
+        **asdict(config),
+        "diverged": result.diverged_step is not None,
+        "diverged_step": result.diverged_step,
+        "epochs_completed": last["epoch"],
+        "final_train_cost": last["train_cost"],
+        "final_test_cost": last["test_cost"],
+        "final_test_accuracy": last["test_accuracy"],
+        "best_train_cost": min(costs) if costs else None,
+        "best_test_accuracy": max(accs) if accs else None,
+        "best_epoch": int(np.argmax(accs)) if accs else None,
+        "seconds": seconds,
+        "history": history,
+    }
+
+
+def _clean(v: Any) -> Any:
+    """A JSON-safe value: non-finite floats become None."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+@dataclass
+class Progress:
+    """Counts for the progress bar: finished, running, diverged configurations."""
+
+    total: int
+    finished: int = 0
+    running: int = 0
+    diverged: int = 0
+    skipped: int = 0  # already in the results file (resume)
+
+
+@dataclass
+class Sweep:
+    """A sweep in progress: its settings, grid, and the rows gathered so far."""
+
+    spec: SweepSpec
+    grid: Grid
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # which configs each run trained
+
+    def todo(self) -> list[Config]:
+        """The configurations not yet in the table."""
+        return [c for c in self.grid.configs() if c.key not in self.rows]
+
+    def table(self) -> list[dict[str, Any]]:
+        """The rows in grid order (configurations not yet run are left out)."""
+        return [self.rows[c.key] for c in self.grid.configs() if c.key in self.rows]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything results.json holds."""
+        return {
+            "format": FORMAT,
+            "spec": {**asdict(self.spec), "sizes": list(self.spec.sizes)},
+            "grid": self.grid.as_dict(),
+            "runs": self.runs,
+            "results": self.table(),
+        }
+
+
+def run_sweep(
+    sweep: Sweep,
+    *,
+    chunk: int = 64,
+    cluster: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_chunk: Callable[[Sweep], None] | None = None,
+) -> Sweep:
+    """Train every configuration of ``sweep`` that is not in its table yet, chunk by chunk.
+
+    With ``cluster`` (a Dask scheduler address) the chunks run on its workers and their rows
+    are gathered here as they complete. ``on_chunk`` is called after each chunk (to save).
+    """
+    todo = sweep.todo()
+    progress = Progress(total=len(sweep.grid.configs()), skipped=len(sweep.rows))
+    progress.finished = len(sweep.rows)
+    progress.diverged = sum(r["diverged"] for r in sweep.rows.values())
+    run: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                           "cluster": cluster, "workers": [], "ran": []}  # fmt: skip
+    sweep.runs.append(run)
+    stacks = chunks(todo, chunk)
+    for rows, where in _execute(sweep.spec, stacks, cluster, progress, on_progress):
+        if where not in run["workers"]:
+            run["workers"].append(where)
+        for r in rows:
+            sweep.rows[r["key"]] = r
+            run["ran"].append(r["key"])
+            progress.diverged += r["diverged"]
+        progress.finished += len(rows)
+        progress.running -= len(rows)
+        if on_progress is not None:
+            on_progress(progress)
+        if on_chunk is not None:
+            on_chunk(sweep)
+    return sweep
+
+
+def _execute(
+    spec: SweepSpec,
+    stacks: list[list[Config]],
+    cluster: str | None,
+    progress: Progress,
+    on_progress: Callable[[Progress], None] | None,
+) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """Yield (rows, where they were computed) per chunk, as chunks complete."""
+    if cluster is None:
+        for stack in stacks:
+            progress.running = len(stack)
+            if on_progress is not None:
+                on_progress(progress)
+            yield run_chunk(spec, stack), "local"
+        return
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ConfigError(
+            "--cluster needs Dask distributed, which is not installed",
+            help='pip install "dask[distributed]"',
+        ) from None
+    with Client(cluster, timeout=30) as client:
+        futures = [client.submit(run_chunk, spec, stack, pure=False) for stack in stacks]
+        progress.running = sum(len(s) for s in stacks)
+        if on_progress is not None:
+            on_progress(progress)
+        for future in as_completed(futures):
+            rows = future.result()
+            workers = client.who_has([future]).get(future.key, ())
+            yield rows, (workers[0] if workers else "cluster")
+
+
+# --------------------------------------------------------------------------- files
+
+CSV_SETTINGS = [f.name for f in fields(Config)]
+CSV_SUMMARY = ["diverged", "diverged_step", "epochs_completed", "final_train_cost",
+               "final_test_cost", "final_test_accuracy", "best_train_cost",
+               "best_test_accuracy", "best_epoch", "seconds"]  # fmt: skip
+
+
+def to_csv(sweep: Sweep) -> str:
+    """The table as CSV: settings, summary, then train cost and test accuracy per epoch."""
+    epochs = range(sweep.spec.epochs + 1)
+    header = ["key", *CSV_SETTINGS, *CSV_SUMMARY]
+    header += [f"train_cost_{e}" for e in epochs] + [f"test_accuracy_{e}" for e in epochs]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for r in sweep.table():
+        by_epoch = {h["epoch"]: h for h in r["history"]}
+        cells = [r[k] for k in ["key", *CSV_SETTINGS, *CSV_SUMMARY]]
+        cells += [by_epoch.get(e, {}).get("train_cost") for e in epochs]
+        cells += [by_epoch.get(e, {}).get("test_accuracy") for e in epochs]
+        writer.writerow(["" if c is None else c for c in cells])
+    return buf.getvalue()
+
+
+def save(sweep: Sweep, folder: str | Path) -> tuple[Path, Path]:
+    """Write results.json and results.csv into ``folder``, each atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = folder / "results.json", folder / "results.csv"
+    with atomic_write(json_path) as f:
+        f.write(json.dumps(sweep.as_dict(), indent=1, allow_nan=False).encode())
+    with atomic_write(csv_path) as f:
+        f.write(to_csv(sweep).encode())
+    return json_path, csv_path
+
+
+def open_sweep(spec: SweepSpec, grid: Grid, folder: str | Path, *, resume: bool) -> Sweep:
+    """A new sweep, or with ``resume`` the one in ``folder``/results.json continued.
+
+    Raises :class:`ConfigError` when results exist but ``resume`` is off (they would be
+    overwritten), or when the saved sweep's shared settings differ from ``spec``.
+    """
+    path = Path(folder) / "results.json"
+    sweep = Sweep(spec, grid)
+    if not path.exists():
+        return sweep
+    if not resume:
+        raise ConfigError(
+            f"{path} already holds sweep results",
+            help="add --resume to continue that sweep, or choose another --out folder",
+        )
+    saved = json.loads(path.read_text())
+    mine = sweep.as_dict()["spec"]
+    if saved.get("spec") != mine:
+        raise ConfigError(
+            f"cannot resume {path}: it was made with other shared settings",
+            help=f"its settings are {saved.get('spec')}; use them, or another --out folder",
+        )
+    wanted = {c.key for c in grid.configs()}
+    sweep.rows = {r["key"]: r for r in saved["results"] if r["key"] in wanted}
+    sweep.runs = list(saved.get("runs", []))
+    return sweep
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def draw(sweep: Sweep, path: str | Path) -> list[Path]:
+    """Final training cost and test accuracy against η, one line per schedule.
+
+    Lines are the mean over seeds; the band spans the lowest to the highest seed. Diverged
+    members are left out of their point. Further lines for other inits or batch sizes when
+    the grid has several.
+    """
+    from ..plots import figure
+    from ..plots import save as save_figure
+
+    fig, (ax_cost, ax_acc) = figure(1, 2, size=(11, 4.4))
+    grid = sweep.grid
+    rows = sweep.table()
+    for schedule, init, batch in itertools.product(grid.schedules, grid.inits, grid.batch_sizes):
+        label = schedule
+        if len(grid.inits) > 1:
+            label += f", {init}"
+        if len(grid.batch_sizes) > 1:
+            label += f", batch {batch or 'full'}"
+        for ax, key, scale in (
+            (ax_cost, "final_train_cost", 1),
+            (ax_acc, "final_test_accuracy", 100),
+        ):
+            lrs, mean, low, high = [], [], [], []
+            for lr in grid.lrs:
+                values = [r[key] * scale for r in rows
+                          if (r["schedule"], r["init"], r["batch_size"], r["lr"])
+                          == (schedule, init, batch, lr)
+                          and not r["diverged"] and r[key] is not None]  # fmt: skip
+                if values:
+                    lrs.append(lr)
+                    mean.append(float(np.mean(values)))
+                    low.append(min(values))
+                    high.append(max(values))
+            if lrs:
+                (line,) = ax.plot(lrs, mean, marker="o", ms=3, label=label)
+                ax.fill_between(lrs, low, high, color=line.get_color(), alpha=0.2, lw=0)
+    n_seeds = len(grid.seeds)
+    for ax, title in ((ax_cost, "final training cost C"), (ax_acc, "final test accuracy (%)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate η")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    ax_acc.legend(title=f"mean of {n_seeds} seed{'s' * (n_seeds > 1)}, band: min–max",
+                  fontsize="small")  # fmt: skip
+    fig.suptitle(
+        f"{'-'.join(map(str, sweep.spec.sizes))} {sweep.spec.activation}/{sweep.spec.output}, "
+        f"{sweep.spec.cost} cost, {sweep.spec.epochs} epochs on {sweep.spec.data}"
+    )
+    return save_figure(fig, path)
+
+
+def summary(sweep: Sweep) -> Iterable[str]:
+    """Lines describing the best configuration by final test accuracy."""
+    done = [r for r in sweep.table() if r["final_test_accuracy"] is not None]
+    diverged = sum(r["diverged"] for r in done)
+    if not done:
+        return []
+    best = max(done, key=lambda r: r["final_test_accuracy"])
+    return [
+        f"{len(done)} configurations, {diverged} diverged; best final test accuracy "
+        f"{100 * best['final_test_accuracy']:.2f}% with {best['key']}"
+    ]

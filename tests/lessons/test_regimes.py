@@ -1,0 +1,313 @@
+"""Learning rates too small and too large: the classifier's rules and the runs it labels."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nudgenet import ConfigError, make_schedule
+from nudgenet.data import load_mini, one_hot, to_inputs
+from nudgenet.init import init_params
+from nudgenet.lessons.regimes import (
+    NETWORK_RATES,
+    NETWORK_SEEDS,
+    REGIMES,
+    TOY_RATES,
+    Comparison,
+    Run,
+    Spread,
+    Summary,
+    _member_run,
+    classify,
+    compare_rates,
+    compare_schedules,
+    plot_comparison,
+)
+from nudgenet.network import Network
+from nudgenet.plots import save
+from nudgenet.training.loop import Epoch, TrainSettings, train
+from nudgenet.training.stacked import Member, MemberResult
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def decay(start: float, factor: float, n: int) -> list[float]:
+    return [start * factor**k for k in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("costs", "kwargs", "regime"),
+    [
+        (decay(9.0, 0.64, 30), {}, "converges"),
+        (decay(9.0, 0.64, 30), {"reference": 0.0}, "converges"),
+        (decay(9.0, 0.96, 30), {"reference": 0.0}, "slow"),  # 29% of the gap closed
+        (decay(9.0, 0.96, 30), {}, "converges"),  # nothing to compare with: not "slow"
+        (decay(9.0, 1.44, 30), {}, "diverges"),
+        ([9.0, 5.0, 3.0, 10.0], {}, "diverges"),  # ends above its start
+        ([9.0, 5.0, math.nan, 1.0], {}, "diverges"),  # NaN anywhere
+        ([9.0, 5.0, 3.0, math.inf], {}, "diverges"),
+        ([2.5, 1.0, 1.0, 1.0, 1.0, 1.0], {"reference": 0.09}, "stalls"),
+        ([2.5, 1.0, 1.0, 1.0, 1.0, 1.0], {"reference": 0.95}, "converges"),  # flat at the best
+        ([2.5, 1.0, 1.0, 1.0, 1.0, 1.0], {}, "converges"),
+        ([2.5, 0.7, 0.5, 0.49, 0.42, 0.34, 0.33, 0.30, 0.29, 0.35, 0.45], {}, "oscillates"),
+        ([2.5, 0.8, 0.66, 0.46, 0.32, 0.23, 0.19, 0.14, 0.108, 0.109, 0.089], {}, "converges"),
+        ([1.0, 0.5, 0.4, 0.3, 0.2, 0.1], {"reference": 0.1}, "converges"),
+        ([4.0], {}, "converges"),  # no step needed
+    ],
+)
+def test_rules(costs: list[float], kwargs: dict, regime: str) -> None:
+    verdict = classify(costs, **kwargs)
+    assert verdict.regime == regime
+    assert verdict.regime in REGIMES
+    assert verdict.reason
+
+
+def test_a_small_rise_is_noise_a_large_one_is_not() -> None:
+    wiggle = [1.0, 0.5, 0.4, 0.3, 0.2, 0.201, 0.15, 0.151, 0.1]  # rises of 0.5%
+    assert classify(wiggle).regime == "converges"
+    assert classify(wiggle, rise_tol=0.001).regime == "oscillates"
+
+
+def test_overshooting_shows_in_the_slopes_when_the_cost_hides_it() -> None:
+    # (w − 3)² with η = 0.9: w − 3 flips sign every step while the cost falls every step.
+    offsets = -3.0 * (-0.8) ** np.arange(21)
+    costs = list(offsets**2)
+    slopes = [[2 * d] for d in offsets]
+    assert classify(costs).regime == "converges"
+    verdict = classify(costs, slopes=slopes)
+    assert verdict.regime == "oscillates"
+    assert "10 of the last 10 steps" in verdict.reason
+    one_sided = [[2 * d] for d in -3.0 * 0.8 ** np.arange(21)]
+    assert classify(costs, slopes=one_sided).regime == "converges"
+
+
+def test_the_rules_are_checked_in_order() -> None:
+    # Rising at the end *and* above the start: diverges wins over oscillates.
+    assert classify([1.0, 0.5, 0.9, 0.6, 1.2]).regime == "diverges"
+    # Flat and far from the best *and* never rising: stalls wins over slow.
+    assert classify([2.0, 1.5, 1.5, 1.5, 1.5], reference=0.1).regime == "stalls"
+    # Bouncing and far from the best: oscillates wins over slow.
+    assert classify([2.0, 1.5, 1.8, 1.4, 1.7], reference=0.1).regime == "oscillates"
+
+
+def test_the_reason_names_the_unit() -> None:
+    verdict = classify([2.5, 0.7, 0.5, 0.6, 0.4, 0.55], unit="epoch")
+    assert verdict.reason.endswith("epochs")
+
+
+def test_an_empty_history_is_refused() -> None:
+    with pytest.raises(ConfigError, match="non-empty"):
+        classify([])
+
+
+# --------------------------------------------------------------------------- the toy
+
+
+@pytest.fixture(scope="module")
+def toy() -> Comparison:
+    return compare_rates("toy")
+
+
+def test_toy_rates_show_every_regime(toy: Comparison) -> None:
+    regimes = {run.learning_rate: run.regime for run in toy.runs}
+    assert regimes == {0.01: "slow", 0.1: "converges", 0.9: "oscillates", 1.1: "diverges"}
+    assert tuple(regimes) == TOY_RATES
+
+
+def test_toy_histories_are_the_parabola(toy: Comparison) -> None:
+    for run in toy.runs:
+        eta = run.learning_rate
+        assert len(run.costs) == 31  # c₀ … c₃₀
+        assert run.learning_rates == (eta,) * 30
+        # w_k − 3 = −3(1 − 2η)^k exactly: the closed form of descent on (w − 3)².
+        expected = 3.0 - 3.0 * (1 - 2 * eta) ** np.arange(31)
+        np.testing.assert_allclose(run.points, expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(run.costs, (expected - 3.0) ** 2, rtol=1e-9, atol=1e-24)
+    assert toy.reference == pytest.approx(min(r.final_cost for r in toy.runs))
+
+
+def test_toy_schedules_rescue_a_rate_too_large() -> None:
+    c = compare_schedules("toy", ["constant", "step", "exponential", "inverse-time", "cosine"])
+    regimes = {run.schedule: run.regime for run in c.runs}
+    assert regimes == {
+        "constant": "diverges",
+        "step": "converges",
+        "exponential": "converges",
+        "inverse-time": "converges",
+        "cosine": "converges",
+    }
+    step = next(run for run in c.runs if run.schedule == "step")
+    schedule = make_schedule("step", 1.05, total_steps=30, steps_per_epoch=3)
+    assert step.learning_rates == tuple(schedule(k) for k in range(30))
+
+
+# --------------------------------------------------------------------------- the network
+
+
+@pytest.fixture(scope="module")
+def network() -> Comparison:
+    return compare_rates("network")
+
+
+def test_network_rates_show_each_regime_over_five_seeds(network: Comparison) -> None:
+    assert network.seeds == NETWORK_SEEDS == (0, 1, 2, 3, 4)
+    summaries = {s.learning_rate: s for s in network.summaries}
+    assert tuple(summaries) == NETWORK_RATES
+    assert {lr: s.regime for lr, s in summaries.items()} == {
+        0.001: "slow",
+        1.0: "converges",
+        10.0: "oscillates",
+        30.0: "stalls",
+    }
+    assert all(s.agree for lr, s in summaries.items() if lr != 10.0)
+    # η = 10 bounces chaotically, so rounding alone (which differs with the processor's vector
+    # width) can leave a seed on a low point that the rules call converged or slow; most seeds
+    # must still oscillate.
+    assert summaries[10.0].regimes.count("oscillates") >= 3
+
+
+def test_network_runs_are_rates_times_seeds(network: Comparison) -> None:
+    assert len(network.runs) == 4 * 5
+    assert [(r.learning_rate, r.seed) for r in network.runs] == [
+        (lr, seed) for lr in NETWORK_RATES for seed in range(5)
+    ]
+    for run in network.runs:
+        assert len(run.costs) == 11  # epoch 0 (untrained) … epoch 10
+        assert len(run.learning_rates) == 10 * 200  # 2,000 images in batches of 10
+        assert all(math.isfinite(c) for c in run.costs)
+        assert run.diverged is None
+        assert 0.0 <= run.test_accuracy <= 1.0
+    for seed, reference in zip(network.seeds, network.references, strict=True):
+        mine = [r for r in network.runs if r.seed == seed]
+        assert len({r.costs[0] for r in mine}) == 1  # one θ₀ per seed, shared by every rate
+        assert reference == min(r.final_cost for r in mine)  # each seed judged on its own
+    assert len({r.costs[0] for r in network.runs}) == 5  # and a different θ₀ per seed
+    assert network.reference == min(network.references)
+
+
+def test_network_summaries_are_mean_and_sample_std(network: Comparison) -> None:
+    for s in network.summaries:
+        finals = [r.final_cost for r in s.runs]
+        accuracies = [r.test_accuracy for r in s.runs]
+        assert s.final_cost.mean == pytest.approx(np.mean(finals))
+        assert s.final_cost.std == pytest.approx(np.std(finals, ddof=1))
+        assert s.test_accuracy.mean == pytest.approx(np.mean(accuracies))
+        assert s.test_accuracy.std == pytest.approx(np.std(accuracies, ddof=1))
+    stalled, learned = network.summaries[3], network.summaries[1]
+    # A huge η saturates every output at 0: the cost sits at exactly 1 (one target missed).
+    assert stalled.final_cost.mean == pytest.approx(1.0, abs=1e-3)
+    assert stalled.test_accuracy.mean == pytest.approx(0.1, abs=0.01)  # one digit for all
+    assert learned.final_cost.mean < 0.12
+    assert learned.test_accuracy.mean > 0.85
+    assert learned.test_accuracy.std < 0.02
+
+
+def test_a_network_run_is_what_train_gives_for_its_seed() -> None:
+    c = compare_rates("network", [1.0, 3.0], epochs=2, examples=300, seeds=[2, 0])
+    network = Network()
+    data = load_mini()
+    X = to_inputs(data.train_images[:300], np.float64)
+    Y = one_hot(data.train_labels[:300], dtype=np.float64)
+    for run in c.runs:
+        init, shuffle = np.random.SeedSequence(run.seed).spawn(2)
+        theta = init_params(network.layout, "xavier", rng=np.random.default_rng(init))
+        settings = TrainSettings(epochs=2, batch_size=10, lr=run.learning_rate)
+        records = train(network, theta, X, Y, settings, rng=np.random.default_rng(shuffle),
+                        engine="reference")  # fmt: skip
+        costs = [r.train_cost for r in records if isinstance(r, Epoch)]
+        np.testing.assert_allclose(run.costs, costs, rtol=1e-9)
+    assert [r.seed for r in c.runs] == [2, 0, 2, 0]
+
+
+def test_one_seed_has_no_spread() -> None:
+    c = compare_rates("network", [1.0], epochs=1, examples=100, seeds=[4])
+    (s,) = c.summaries
+    assert s.regime_text == s.regime
+    assert s.final_cost.std is None
+    assert "±" not in s.final_cost.text()
+    assert "seed 4" in c.description
+
+
+def test_a_diverged_seed_is_left_out_of_the_figures() -> None:
+    history = [{"train_cost": 2.5, "test_accuracy": 0.1}, {"train_cost": 1.0, "test_accuracy": 0.6}]
+    result = MemberResult(Member(lr=5.0, seed=1), history=history, diverged_step=250)
+    raw = _member_run("η = 5", result, per_epoch=200, epochs=3)
+    assert raw.costs == (2.5, 1.0, math.inf)
+    assert len(raw.learning_rates) == 250  # the step that blew up was not taken
+    assert raw.test_accuracy is None
+    assert "step 250 (epoch 2)" in raw.diverged
+    verdict = classify(raw.costs, unit="epoch")
+    assert verdict.regime == "diverges"
+    fine = Run("η = 5", 5.0, "constant", (2.5, 0.5), (5.0,), classify([2.5, 0.5]), seed=0,
+               test_accuracy=0.8)  # fmt: skip
+    blown = Run("η = 5", 5.0, "constant", raw.costs, raw.learning_rates, verdict,
+                diverged=raw.diverged, seed=1)  # fmt: skip
+    s = Summary("η = 5", 5.0, "constant", (fine, blown))
+    assert s.regime_text == "converges (1/2)"  # a tie goes to the earlier seed's label
+    assert s.final_cost.values == (0.5,)
+    assert s.test_accuracy.values == (0.8,)
+    mean, low, high = s.curve()
+    np.testing.assert_allclose(mean, [2.5, 0.75, np.nan])
+    np.testing.assert_allclose(low, [2.5, 0.5, np.nan])
+    np.testing.assert_allclose(high, [2.5, 1.0, np.nan])
+
+
+def test_network_schedules_calm_an_oscillating_rate() -> None:
+    c = compare_schedules("network", ["constant", "step"], epochs=10)
+    constant, step = c.summaries
+    assert (constant.schedule, constant.regime) == ("constant", "oscillates")
+    assert (step.schedule, step.regime_text) == ("step", "converges (5/5)")
+    for run in c.runs[5:]:
+        assert run.learning_rates[0] == 10.0
+        assert run.learning_rates[-1] == 10.0 / 8  # halved at each quarter of training
+
+
+def test_network_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="examples must be between 1 and 10000"):
+        compare_rates("network", [1.0], examples=0)
+    with pytest.raises(ConfigError, match="unknown problem"):
+        compare_rates("bowl")
+    with pytest.raises(ConfigError, match="unknown schedule 'warmup'"):
+        compare_schedules("toy", ["warmup"])
+    with pytest.raises(ConfigError, match="positive finite"):
+        compare_rates("toy", [0.1, -1.0])
+    for seeds in ([], [-1], [0.5]):
+        with pytest.raises(ConfigError, match="seeds must be one or more integers"):
+            compare_rates("network", [1.0], seeds=seeds)
+    with pytest.raises(ConfigError, match="repeat"):
+        compare_rates("network", [1.0], seeds=[0, 1, 0])
+
+
+# --------------------------------------------------------------------------- the picture
+
+
+def test_figures(tmp_path: Path, toy: Comparison, network: Comparison) -> None:
+    fig = plot_comparison(network)
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[:4] == [f"η = {s.learning_rate:g}: {s.regime_text}" for s in network.summaries]
+    assert labels[0] == "η = 0.001: slow (5/5)"
+    assert labels[2].startswith("η = 10: oscillates (")
+    assert ax.get_legend().get_title().get_text() == "mean of 5 seeds, band: min–max"
+    assert ax.get_yscale() == "log"
+    drawn = ax.get_lines()[1].get_ydata()
+    np.testing.assert_allclose(drawn, np.mean([r.costs for r in network.summaries[1].runs], 0))
+    assert len(ax.collections) == 4  # one band per rate
+    for name, figure in (("network", fig), ("toy", plot_comparison(toy))):
+        (png,) = save(figure, tmp_path / f"{name}.png")
+        assert png.read_bytes()[:8] == PNG
+    toy_labels = [line.get_label() for line in plot_comparison(toy).axes[0].get_lines()]
+    assert toy_labels == ["η = 0.01: slow", "η = 0.1: converges", "η = 0.9: oscillates",
+                          "η = 1.1: diverges"]  # fmt: skip
+
+
+def test_spread_examples() -> None:
+    assert Spread(()).text() == "—"
+    assert Spread((1.0, 3.0)).std == pytest.approx(math.sqrt(2.0))  # ddof = 1, not 1.0
+    assert Spread((0.5,)).as_dict() == {"mean": 0.5, "std": None, "values": [0.5]}

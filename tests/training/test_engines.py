@@ -1,0 +1,470 @@
+"""The fast engine against the reference engine: same batches, same steps, same numbers.
+
+The reference engine (``train(..., engine="reference")``) is the readable NumPy loop; the
+fast one runs whole epochs compiled (nudgenet.training.fast). Given the same seed they must agree to
+rounding error in float64 (rtol 1e-10) for every configuration ``train`` accepts. No test
+here measures time; speed is for ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nudgenet import (
+    ConfigError,
+    DivergenceError,
+    Epoch,
+    Model,
+    Network,
+    Step,
+    TrainSettings,
+    init_params,
+    train,
+)
+from nudgenet.activations import ACTIVATIONS, OUTPUTS
+from nudgenet.cli import main
+from nudgenet.cost import COSTS
+from nudgenet.schedules import SCHEDULES, make_schedule
+from nudgenet.training import fast
+from nudgenet.training.loop import choose_engine, steps_per_epoch
+
+pytestmark = pytest.mark.skipif(
+    fast.unsupported(Network(), np.float64) is not None,
+    reason=f"the fast engine cannot run here: {fast.unsupported(Network(), np.float64)}",
+)
+
+N = 53  # examples: batches of 7 leave a last batch of 4
+SIZES = (5, 6, 4, 3)
+
+
+def problem(n: int = N, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n points in [0,1]⁵ in 3 classes (by which third their sum falls in), one-hot targets."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0.0, 1.0, size=(n, SIZES[0]))
+    labels = np.digitize(X.sum(axis=1), [2.2, 2.8])
+    return X, np.eye(3)[labels]
+
+
+def both(
+    settings: TrainSettings,
+    network: Network | None = None,
+    *,
+    dtype: str = "float64",
+    init: str = "xavier",
+    X: np.ndarray | None = None,
+    Y: np.ndarray | None = None,
+) -> dict[str, tuple[np.ndarray, list[Step | Epoch], np.random.Generator]]:
+    """Train the same θ with the same seed on each engine: {engine: (θ, records, rng after)}."""
+    network = network or Network(SIZES)
+    if X is None:
+        X, Y = problem()
+    out = {}
+    for engine in ("reference", "fast"):
+        theta = init_params(network.layout, init, rng=np.random.default_rng(1), dtype=dtype)
+        rng = np.random.default_rng(7)
+        records = list(train(network, theta, X, Y, settings, rng=rng, engine=engine))
+        out[engine] = (theta, records, rng)
+    return out
+
+
+def assert_same_training(
+    result: dict[str, tuple[np.ndarray, list[Step | Epoch], np.random.Generator]],
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+) -> None:
+    """θ, Epoch records, each fast Step and the random stream all match the reference's."""
+    theta_ref, records_ref, rng_ref = result["reference"]
+    theta, records, rng = result["fast"]
+    assert theta.dtype == theta_ref.dtype
+    np.testing.assert_allclose(theta, theta_ref, rtol=rtol, atol=atol)
+    # The same shuffles drew the same numbers from the same stream.
+    assert rng.bit_generator.state == rng_ref.bit_generator.state
+    epochs_ref = [r for r in records_ref if isinstance(r, Epoch)]
+    epochs = [r for r in records if isinstance(r, Epoch)]
+    assert [(e.epoch, e.steps, e.learning_rate) for e in epochs] == [
+        (e.epoch, e.steps, e.learning_rate) for e in epochs_ref
+    ]
+    for e, e_ref in zip(epochs, epochs_ref, strict=True):
+        assert e.train_cost == pytest.approx(e_ref.train_cost, rel=rtol, abs=atol)
+        assert e.train_accuracy == e_ref.train_accuracy
+    steps_ref = {s.step: s for s in records_ref if isinstance(s, Step)}
+    for s in (r for r in records if isinstance(r, Step)):
+        ref = steps_ref[s.step]
+        assert s.learning_rate == ref.learning_rate
+        assert s.cost == pytest.approx(ref.cost, rel=rtol, abs=atol)
+        assert s.gradient_norm == pytest.approx(ref.gradient_norm, rel=rtol, abs=atol)
+
+
+# ---------------------------------------------------------------------------------------------
+# same numbers
+
+
+@pytest.mark.parametrize(
+    ("activation", "output", "cost"), list(itertools.product(ACTIVATIONS, OUTPUTS, COSTS))
+)
+@pytest.mark.parametrize("batch_size", [7, 0], ids=["partial-last-batch", "full-batch"])
+@pytest.mark.parametrize(("momentum", "l2"), [(0.0, 0.0), (0.5, 1e-3)], ids=["plain", "mom+l2"])
+def test_fast_equals_reference_in_float64(
+    activation: str, output: str, cost: str, batch_size: int, momentum: float, l2: float
+) -> None:
+    settings = TrainSettings(
+        epochs=2, batch_size=batch_size, lr=0.3, momentum=momentum, l2=l2, cost=cost
+    )
+    network = Network(SIZES, activation, output)
+    assert_same_training(both(settings, network, init="he" if activation == "relu" else "xavier"))
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_every_schedule(schedule: str) -> None:
+    settings = TrainSettings(epochs=3, batch_size=10, lr=0.5, schedule=schedule)
+    result = both(settings)
+    assert_same_training(result)
+    # The learning rates really changed where the schedule says so.
+    per_epoch = steps_per_epoch(N, 10)
+    rate = make_schedule(schedule, 0.5, total_steps=3 * per_epoch, steps_per_epoch=per_epoch)
+    steps = [r for r in result["fast"][1] if isinstance(r, Step)]
+    assert [s.learning_rate for s in steps] == [rate(s.step) for s in steps]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 53, 100], ids=["one", "partial", "all", "more"])
+def test_batch_sizes(batch_size: int) -> None:
+    assert_same_training(both(TrainSettings(epochs=2, batch_size=batch_size, lr=0.2)))
+
+
+def test_a_network_with_one_layer_and_one_with_four() -> None:
+    for sizes in [(5, 3), (5, 9, 7, 6, 3)]:
+        settings = TrainSettings(epochs=2, batch_size=8, lr=0.4, momentum=0.3)
+        assert_same_training(both(settings, Network(sizes, "tanh", "softmax")))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch_size", [0, 13, 64])
+def test_wide_inputs_go_through_the_first_layers_tiles(dtype: str, batch_size: int) -> None:
+    """90 inputs and 19 units: the first layer's register tiles (4 × 4 forward, 8 units × 1
+    or 2 vectors for the weight gradient) and every edge they leave (columns past the last
+    vector, the last units, the last examples of a chunk), with the lanes of a float64 and
+    of a float32 vector."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0.0, 1.0, size=(300, 90))
+    Y = np.eye(5)[rng.integers(0, 5, 300)]
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5)
+    result = both(settings, Network((90, 19, 5)), dtype=dtype, X=X, Y=Y)
+    if dtype == "float64":
+        assert_same_training(result)
+    else:
+        assert_same_training(result, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("output", "cost"), [("sigmoid", "quadratic"), ("softmax", "cross-entropy")]
+)
+def test_float32_agrees_to_float32_precision(output: str, cost: str) -> None:
+    settings = TrainSettings(epochs=2, batch_size=7, lr=0.5, momentum=0.5, l2=1e-3, cost=cost)
+    result = both(settings, Network(SIZES, "sigmoid", output), dtype="float32")
+    assert result["fast"][0].dtype == np.float32
+    assert_same_training(result, rtol=1e-4, atol=1e-5)
+
+
+def test_threads_sharing_a_batch_give_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large batches are cut into slices that threads share; force that on a small problem."""
+    monkeypatch.setattr(fast, "slice_count", lambda rows: 3)
+    X, Y = problem(500)
+    for batch_size in (0, 200):
+        settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5, momentum=0.5, l2=1e-3)
+        assert_same_training(both(settings, X=X, Y=Y))
+
+
+def test_the_number_of_threads_does_not_change_a_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast, "slice_count", lambda rows: 3)
+    X, Y = problem(300)
+    thetas = []
+    for threads in (1, 2):
+        monkeypatch.setattr(fast, "threads_to_use", lambda slices, t=threads: t)
+        theta = init_params(Network(SIZES).layout, rng=np.random.default_rng(1))
+        settings = TrainSettings(epochs=2, batch_size=100, lr=0.5)
+        list(train(Network(SIZES), theta, X, Y, settings, rng=np.random.default_rng(0)))
+        thetas.append(theta)
+    assert thetas[0].tobytes() == thetas[1].tobytes()
+    assert 1 <= fast.threads_to_use(2) <= 2
+
+
+def test_slices_have_at_least_24_examples() -> None:
+    import numba
+
+    threads = numba.config.NUMBA_NUM_THREADS
+    assert fast.slice_count(10) == fast.slice_count(47) == 1
+    assert fast.slice_count(48) == min(threads, 2)
+    assert fast.slice_count(60_000) == threads
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 9), min_size=0, max_size=3),
+    n=st.integers(1, 40),
+    batch_size=st.integers(0, 45),
+    activation=st.sampled_from(list(ACTIVATIONS)),
+    output=st.sampled_from(list(OUTPUTS)),
+    cost=st.sampled_from(COSTS),
+)
+def test_random_architectures_and_batches(
+    hidden: list[int], n: int, batch_size: int, activation: str, output: str, cost: str
+) -> None:
+    X, Y = problem(n, seed=n)
+    network = Network((5, *hidden, 3), activation, output)
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.3, cost=cost)
+    assert_same_training(both(settings, network, X=X, Y=Y))
+
+
+# ---------------------------------------------------------------------------------------------
+# records
+
+
+def test_fast_reports_every_step_as_the_reference_does() -> None:
+    settings = TrainSettings(epochs=3, batch_size=7, lr=0.5, schedule="inverse-time")
+    runs = both(settings)
+    fast, reference = runs["fast"][1], runs["reference"][1]
+    per_epoch = steps_per_epoch(N, 7)  # 8: seven of 7 and one of 4
+    kinds = ["Epoch", *(["Step"] * per_epoch + ["Epoch"]) * 3]
+    assert [type(r).__name__ for r in fast] == kinds
+    assert [type(r).__name__ for r in reference] == kinds
+    steps = [r for r in fast if isinstance(r, Step)]
+    ref_steps = [r for r in reference if isinstance(r, Step)]
+    assert [s.step for s in steps] == list(range(3 * per_epoch))
+    assert [s.learning_rate for s in steps] == [s.learning_rate for s in ref_steps]
+    np.testing.assert_allclose([s.cost for s in steps], [s.cost for s in ref_steps], rtol=1e-10)
+    epochs = [r for r in fast if isinstance(r, Epoch)]
+    assert [e.steps for e in epochs] == [0, per_epoch, 2 * per_epoch, 3 * per_epoch]
+
+
+def test_a_flat_gradient_ends_each_epoch_as_in_the_reference() -> None:
+    """θ = 0 and targets ½: every output is exactly ½, so ∇C = 0 and descend stops at once."""
+    network = Network((5, 4, 2), "relu", "softmax")
+    X, _ = problem()
+    Y = np.full((N, 2), 0.5)
+    for engine in ("reference", "fast"):
+        theta = np.zeros(network.n_params)
+        settings = TrainSettings(epochs=2, batch_size=7)
+        rng = np.random.default_rng(0)
+        records = list(train(network, theta, X, Y, settings, rng=rng, engine=engine))
+        assert not any(isinstance(r, Step) for r in records)
+        assert [r.steps for r in records] == [0, 8, 16]
+        assert not theta.any()
+
+
+@pytest.mark.parametrize(
+    ("network", "settings", "poison"),
+    [
+        (
+            Network((5, 16, 16, 3), "relu", "softmax"),
+            TrainSettings(epochs=20, batch_size=10, lr=1e4, cost="cross-entropy"),
+            False,
+        ),
+        (
+            Network(SIZES, "relu", "sigmoid"),
+            TrainSettings(epochs=5, batch_size=7, lr=1e3, cost="cross-entropy"),
+            False,
+        ),
+        pytest.param(
+            Network(SIZES, "relu", "sigmoid"),
+            TrainSettings(epochs=2, batch_size=5, lr=1.0),
+            True,
+            # The reference engine's NumPy warns on the way to NaN; the point is what follows.
+            marks=pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+        ),
+    ],
+    ids=["exploding-cross-entropy", "ten-times", "nan"],
+)
+def test_divergence_stops_both_engines_at_the_same_step(
+    network: Network, settings: TrainSettings, poison: bool
+) -> None:
+    X, Y = problem()
+    errors, thetas = {}, {}
+    for engine in ("reference", "fast"):
+        theta = init_params(network.layout, "he", rng=np.random.default_rng(1))
+        if poison:
+            theta[3] = np.inf  # every cost is NaN from the start
+        with pytest.raises(DivergenceError, match="smaller learning rate") as caught:
+            list(train(network, theta, X, Y, settings, rng=np.random.default_rng(2), engine=engine))
+        errors[engine], thetas[engine] = caught.value, theta
+    if poison:
+        assert errors["fast"].message.endswith("step 0 with learning rate 1: the cost became nan")
+    else:
+        assert "over 10 times its starting" in errors["fast"].message
+    assert errors["fast"].message.split(":")[0] == errors["reference"].message.split(":")[0]
+    assert errors["fast"].help == errors["reference"].help
+    np.testing.assert_allclose(thetas["fast"], thetas["reference"], rtol=1e-9)
+
+
+def test_a_bad_learning_rate_from_the_schedule_is_refused_at_that_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    train_module = importlib.import_module("nudgenet.training.loop")  # the module, not the function
+
+    def make(name: str, lr: float, **kw: int):
+        return lambda k: lr if k < 5 else float("nan")
+
+    monkeypatch.setattr(train_module, "make_schedule", make)
+    thetas = {}
+    for engine in ("reference", "fast"):
+        theta = init_params(Network(SIZES).layout, rng=np.random.default_rng(1))
+        X, Y = problem()
+        settings, rng = TrainSettings(batch_size=7), np.random.default_rng(0)
+        with pytest.raises(ConfigError, match="got nan"):
+            list(train(Network(SIZES), theta, X, Y, settings, rng=rng, engine=engine))
+        thetas[engine] = theta
+    np.testing.assert_allclose(thetas["fast"], thetas["reference"], rtol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
+# choosing the engine
+
+
+def test_auto_picks_the_fast_engine_when_it_can_run() -> None:
+    assert choose_engine("auto", Network(), np.float32) == "fast"
+    assert choose_engine("fast", Network(), np.float64) == "fast"
+    assert choose_engine("reference", Network(), np.float32) == "reference"
+
+
+def test_auto_falls_back_to_the_reference_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast, "_load_kernels", lambda: "it needs Numba, which is not installed")
+    assert choose_engine("auto", Network(), np.float32) == "reference"
+    with pytest.raises(ConfigError, match="needs Numba") as caught:
+        choose_engine("fast", Network(), np.float32)
+    assert "--engine reference" in (caught.value.help or "")
+    monkeypatch.undo()
+    monkeypatch.setenv("NUDGENET_DISABLE_NUMBA", "1")
+    assert choose_engine("auto", Network(), np.float32) == "reference"
+
+
+def test_unsupported_dtype_and_unknown_engine() -> None:
+    assert choose_engine("auto", Network(), np.float16) == "reference"
+    with pytest.raises(ConfigError, match="not float16"):
+        choose_engine("fast", Network(), np.float16)
+    with pytest.raises(ConfigError, match="unknown engine 'turbo'; choose one of auto, ref"):
+        choose_engine("turbo", Network(), np.float32)
+
+
+def test_nudgenet_imports_and_trains_without_numba(tmp_path: Path) -> None:
+    """With Numba unimportable, auto trains on the reference engine (one Step per update)."""
+    code = (
+        "import sys; sys.modules['numba'] = None\n"  # `import numba` now raises ImportError
+        "import numpy as np, nudgenet as nn\n"
+        "net = nn.Network((4, 3, 2)); rng = np.random.default_rng(0)\n"
+        "X = rng.random((12, 4)); Y = np.eye(2)[np.arange(12) % 2]\n"
+        "theta = nn.init_params(net.layout, rng=rng)\n"
+        "settings = nn.TrainSettings(epochs=1, batch_size=3)\n"
+        "records = list(nn.train(net, theta, X, Y, settings, rng=rng))\n"
+        "print(sum(isinstance(r, nn.Step) for r in records), sys.modules['numba'] is not None)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.split() == ["4", "False"]
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def test_engine_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = {}
+    for engine in ("reference", "fast"):
+        path = tmp_path / f"{engine}.npz"
+        argv = ["train", "--epochs", "1", "--batch-size", "50", "--dtype", "float64"]
+        assert main([*argv, "--engine", engine, "--out", str(path), "--json"]) == 0
+        results[engine] = json.loads(capsys.readouterr().out)
+        assert results[engine]["settings"]["engine"] == engine
+        assert Model.load(path).settings["engine"] == engine
+    np.testing.assert_allclose(
+        Model.load(tmp_path / "fast.npz").theta, Model.load(tmp_path / "reference.npz").theta,
+        rtol=1e-9, atol=1e-12,
+    )  # fmt: skip
+    for h, h_ref in zip(results["fast"]["history"], results["reference"]["history"], strict=True):
+        assert h["train_cost"] == pytest.approx(h_ref["train_cost"], rel=1e-9)
+        assert h["test_accuracy"] == h_ref["test_accuracy"]
+
+
+def test_engine_flag_default_and_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "m.npz"
+    assert main(["train", "--epochs", "1", "--out", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"]["engine"] == "fast"  # auto's choice
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "--engine", "turbo"])
+    assert caught.value.code == 2
+    assert "invalid choice: 'turbo'" in capsys.readouterr().err
+    monkeypatch.setattr(fast, "_load_kernels", lambda: "it needs Numba, which is not installed")
+    assert main(["train", "--engine", "fast", "--out", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "error: the fast engine cannot train here: it needs Numba" in err
+    assert "help: use the reference engine (--engine reference)" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# memory
+
+
+@pytest.mark.parametrize("batch_size", [1000, 0])
+@pytest.mark.parametrize("engine", ["fast", "reference"])
+def test_training_never_copies_the_data_set(engine: str, batch_size: int) -> None:
+    """While training, the peak of new allocations stays far below the size of X (which a
+    per-epoch shuffled copy, or a full batch gathered as X[0..n−1], would allocate)."""
+    n, network = 20_000, Network((784, 16, 16, 10))
+    rng = np.random.default_rng(0)
+    X = rng.random((n, 784), dtype=np.float32)  # 62.7 MB
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
+    theta = init_params(network.layout, rng=rng, dtype="float32")
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5)
+    # Load (or compile) the kernels first: importing Numba allocates too, but only once.
+    list(train(network, theta.copy(), X[:2000], Y[:2000], settings, rng=rng, engine=engine))
+    tracemalloc.start()
+    try:
+        records = train(network, theta, X, Y, settings, rng=rng, engine=engine)
+        next(records)  # epoch 0, after the one-off input checks
+        tracemalloc.reset_peak()
+        for _ in records:
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.nbytes / 4, f"{peak / 1e6:.1f} MB at peak; X is {X.nbytes / 1e6:.1f} MB"
+
+
+# `nudgenet train ARGS`, then its peak resident memory. VmHWM is the peak of this process's
+# own memory: a child's ru_maxrss would also count the parent's (pytest's) memory at fork.
+PEAK_RSS = (
+    "import sys\n"
+    "from nudgenet.cli import main\n"
+    "assert main(['train', *sys.argv[1:]]) == 0\n"
+    "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+    "print('peak', int(status.split()[0]) / 1024)\n"
+)
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status")
+@pytest.mark.parametrize("batch_size", ["10", "0"])
+def test_full_mnist_peak_memory_under_600_mb(
+    mnist_dir: Path, tmp_path: Path, batch_size: str
+) -> None:
+    """``nudgenet train`` on full MNIST in float32 (data, the epoch, its evaluation, saving)."""
+    argv = ["--data", str(mnist_dir), "--epochs", "1", "--batch-size", batch_size]
+    argv += ["--out", str(tmp_path / "m.npz")]
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, *argv], capture_output=True, text=True, check=True
+    )
+    peak_mb = float(out.stdout.split()[-1])
+    assert 250 < peak_mb < 600  # the data alone are 250 MB
