@@ -14,13 +14,23 @@ travel fast and shrinks to settle into the valley. Each schedule is a callable `
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 
+from .constraints import Range
 from .errors import ConfigError
 
 Schedule = Callable[[int], float]
 SCHEDULES = ("constant", "step", "exponential", "inverse-time", "cosine")
+LEARNING_RATE = Range(
+    "lr",
+    0.0,
+    None,
+    "learning rate η",
+    low_open=True,
+    label="the learning rate",
+    must="a positive finite number",
+    hint="try 0.1 to 3 for the seed network with sigmoid outputs",
+)
 
 
 def constant(lr: float) -> Schedule:
@@ -70,6 +80,11 @@ def make_schedule(name: str, lr: float, *, total_steps: int, steps_per_epoch: in
     [1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125]
     """
     check_learning_rate(lr)
+    return build_schedule(name, lr, total_steps=total_steps, steps_per_epoch=steps_per_epoch)
+
+
+def build_schedule(name: str, lr: float, *, total_steps: int, steps_per_epoch: int) -> Schedule:
+    """:func:`make_schedule` for an η already checked where it entered (training settings)."""
     if name == "constant":
         return constant(lr)
     if name == "step":
@@ -85,8 +100,4 @@ def make_schedule(name: str, lr: float, *, total_steps: int, steps_per_epoch: in
 
 def check_learning_rate(lr: float) -> None:
     """Raise :class:`ConfigError` unless η is a positive finite number."""
-    if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
-        raise ConfigError(
-            f"the learning rate must be a positive finite number, got {lr!r}",
-            help="try 0.1 to 3 for the seed network with sigmoid outputs",
-        )
+    LEARNING_RATE.check(lr)

@@ -314,7 +314,7 @@ def test_a_bad_learning_rate_from_the_schedule_is_refused_at_that_step(
     def make(name: str, lr: float, **kw: int):
         return lambda k: lr if k < 5 else float("nan")
 
-    monkeypatch.setattr(train_module, "make_schedule", make)
+    monkeypatch.setattr(train_module, "build_schedule", make)
     thetas = {}
     for engine in ("reference", "fast"):
         theta = init_params(Network(SIZES).layout, rng=np.random.default_rng(1))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -20,21 +19,23 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from .. import options
 from .._version import __version__
 from ..activations import ACTIVATIONS, OUTPUTS
 from ..cost import COSTS
-from ..data import DATASET_CHOICES, Dataset, load_dataset, one_hot, to_inputs
+from ..data import DATASET_CHOICES, load_dataset, to_inputs
 from ..data.images import load_images
 from ..descent import Step
 from ..errors import ConfigError, NudgenetError
 from ..gradcheck import GradientCheck, check_gradient
-from ..init import INITS, init_params
+from ..init import INITS
 from ..layout import SEED_SIZES
 from ..model import Model
 from ..network import Network
-from ..schedules import SCHEDULES
-from ..training.loop import ENGINES, Epoch, TrainSettings, choose_engine, steps_per_epoch, train
+from ..training.loop import Epoch, TrainSettings
+from ..training.recipe import Recipe, Run
 from . import pictures as cli_pictures
+from .common import add_data, add_json, add_option, layer_sizes, print_json, printer
 from .descent import register as register_descent
 from .inside import register as register_inside
 from .serve import register as register_serve
@@ -83,28 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
         "the cost and test accuracy after every epoch, and save it.",
         formatter_class=defaults,
     )
-    _add_data(p, "the data to train and test on")
-    p.add_argument("--sizes", type=_sizes, default=SEED_SIZES, help="layer sizes, input first")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid",
-                   help="activation of the hidden layers")  # fmt: skip
-    p.add_argument("--output", choices=list(OUTPUTS), default="sigmoid",
-                   help="activation of the output layer")  # fmt: skip
-    p.add_argument("--cost", choices=COSTS, default="quadratic",
-                   help="quadratic: the seed's Σ(a−y)² averaged over examples")  # fmt: skip
-    p.add_argument("--init", choices=INITS, default="xavier", help="how θ starts")
-    p.add_argument("--lr", type=float, default=1.0, help="learning rate η")
-    p.add_argument("--schedule", choices=SCHEDULES, default="cosine",
-                   help="how η changes over training")  # fmt: skip
-    p.add_argument("--momentum", type=float, default=0.0, help="classical momentum μ (0: off)")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 weight decay λ (0: off)")
-    p.add_argument("--batch-size", type=int, default=10,
-                   help="examples per step (0: the whole training set)")  # fmt: skip
-    p.add_argument("--epochs", type=int, default=20, help="passes over the training set")
-    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="how to take the steps: the compiled fast engine, the readable "
-                   "reference one, or auto (fast where it can run); same results")  # fmt: skip
+    add_data(p, "the data to train and test on")
+    _add_network(p, init="xavier")
+    add_option(p, options.LEARNING_RATE, 1.0)
+    add_option(p, options.SCHEDULE, "cosine")
+    add_option(p, options.MOMENTUM, 0.0)
+    add_option(p, options.L2, 0.0)
+    add_option(p, options.BATCH_SIZE, 10)
+    add_option(p, options.EPOCHS, 20)
+    add_option(p, options.SEED, 0)
+    add_option(p, options.DTYPE, "float32")
+    add_option(p, options.ENGINE, "auto")
     p.add_argument("--out", type=Path, default=Path("nudgenet-model.npz"),
                    help="where to save the trained model")  # fmt: skip
     p.add_argument("--snapshots", action="store_true",
@@ -112,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plots", type=Path, metavar="DIR",
                    help="also draw the figures of `nudgenet plot` into DIR")  # fmt: skip
     p.add_argument("--svg", action="store_true", help="with --plots: also write SVG")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(run=run_train)
 
     p = commands.add_parser(
@@ -121,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=defaults,
     )
     p.add_argument("model", type=Path, help="a model saved by `nudgenet train`")
-    _add_data(p, "the data whose test images to classify", default=None)
-    _add_json(p)
+    add_data(p, "the data whose test images to classify", default=None)
+    add_json(p)
     p.set_defaults(run=run_evaluate)
 
     p = commands.add_parser(
@@ -136,12 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", type=Path, help="a model saved by `nudgenet train`")
     p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files")
     p.add_argument("--top", type=int, default=3, help="how many guesses to show per image")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(run=run_predict)
 
     p = commands.add_parser("info", help="describe a saved model", formatter_class=defaults)
     p.add_argument("model", type=Path, help="a model saved by `nudgenet train`")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(run=run_info)
 
     p = commands.add_parser(
@@ -152,17 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"relative error (it passes below {GRADCHECK_TOLERANCE:g}).",
         formatter_class=defaults,
     )
-    p.add_argument("--sizes", type=_sizes, default=(5, 4, 3, 3), help="layer sizes")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid")
-    p.add_argument("--output", choices=list(OUTPUTS), default="sigmoid")
-    p.add_argument("--cost", choices=COSTS, default="quadratic")
-    p.add_argument("--init", choices=INITS, default="normal")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 weight decay λ")
+    _add_network(p, init="normal", sizes=(5, 4, 3, 3))
+    add_option(p, options.L2, 0.0)
     p.add_argument("--batch-size", type=int, default=8, help="random examples in the batch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--all", action="store_true",
                    help="check every activation × output × cost × init combination")  # fmt: skip
-    _add_json(p)
+    add_json(p)
     p.set_defaults(run=run_gradcheck)
     cli_pictures.register(commands)
     register_inside(commands)
@@ -172,31 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_data(p: argparse.ArgumentParser, what: str, default: str | None = "mini") -> None:
-    p.add_argument(
-        "--data",
-        default=default,
-        metavar="|".join(DATASET_CHOICES) + "|PATH",
-        help=f"{what}: the embedded subset of MNIST (mini), full MNIST or Fashion-MNIST "
-        "(downloaded once into the cache, $NUDGENET_DATA), or a folder of the four IDX files"
-        + ("" if default else "; default: the model's own training data"),
-    )
-
-
-def _add_json(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-
-
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of layer sizes, e.g. 784,16,16,10"
-        ) from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"need at least two positive sizes, got {text!r}")
-    return sizes
+def _add_network(
+    p: argparse.ArgumentParser, *, init: str, sizes: tuple[int, ...] = SEED_SIZES
+) -> None:
+    """The architecture's flags: --sizes, --activation, --output, --cost and --init."""
+    p.add_argument("--sizes", type=layer_sizes, default=sizes, help="layer sizes, input first")
+    add_option(p, options.ACTIVATION, "sigmoid")
+    add_option(p, options.OUTPUT, "sigmoid")
+    add_option(p, options.COST, "quadratic")
+    add_option(p, options.INIT, init)
 
 
 # --------------------------------------------------------------------------- train
@@ -204,88 +174,34 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 def run_train(args: argparse.Namespace) -> int:
     """``nudgenet train``: train, print per-epoch results, save the model."""
-    settings = TrainSettings(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        schedule=args.schedule,
-        momentum=args.momentum,
-        l2=args.l2,
-        cost=args.cost,
-    )
-    network = Network(args.sizes, args.activation, args.output)
+    recipe = Recipe(
+        Network(args.sizes, args.activation, args.output),
+        TrainSettings(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
+            momentum=args.momentum, l2=args.l2, cost=args.cost,
+        ),
+        init=args.init, seed=args.seed, dtype=args.dtype, engine=args.engine,
+    )  # fmt: skip
     data = load_dataset(args.data)
-    _check_fits(network, data)
-    X, Y = to_inputs(data.train_images, args.dtype), one_hot(data.train_labels, dtype=args.dtype)
-    X_test = to_inputs(data.test_images, args.dtype)
-    # Keep the labels and the name, and let the uint8 images go (55 MB for MNIST) unless
-    # --plots will draw test images.
-    name, train_labels, test_labels = data.name, data.train_labels, data.test_labels
+    run = Run(
+        recipe,
+        data,
+        data_name=data.name if args.data in DATASET_CHOICES else str(args.data),
+        snapshots=args.snapshots,
+    )
+    # Let the uint8 images go (55 MB for MNIST) unless --plots will draw test images.
     plot_data = data if args.plots is not None else None
+    say = printer(args.json)
+    _describe_run(say, run, data.name, args)
     del data
-    # Independent streams: changing the batch size must not change the initial weights.
-    seeds = np.random.SeedSequence(args.seed).spawn(2)
-    init_rng, shuffle_rng = (np.random.default_rng(s) for s in seeds)
-    theta = init_params(network.layout, args.init, rng=init_rng, dtype=args.dtype)
-    engine = choose_engine(args.engine, network, theta.dtype)
-    say = _printer(args.json)
-    say(
-        f"training {'-'.join(map(str, network.sizes))} ({network.n_params:,} weights and "
-        f"biases) on {name}: {len(X):,} training and {len(X_test):,} test images"
-    )
-    say(
-        f"{args.activation} hidden, {args.output} output, {args.cost} cost, {args.init} init, "
-        f"η = {args.lr:g} ({args.schedule}), batch {args.batch_size or 'full'}, "
-        f"momentum {args.momentum:g}, L2 {args.l2:g}, seed {args.seed}, {args.dtype}"
-    )
-    history: list[dict[str, Any]] = []
-    step_costs: list[float] = []
-    snapshots: list[np.ndarray] = []
-    total = steps_per_epoch(len(X), args.batch_size) * args.epochs
-    bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None, leave=False)
-    steps_shown = 0
-    with bar:
-        for record in train(
-            network, theta, X, Y, settings, rng=shuffle_rng,
-            test=(X_test, test_labels), labels=train_labels, engine=engine,
-        ):  # fmt: skip
-            if isinstance(record, Step):
-                step_costs.append(record.cost)
-                # Both engines report every step (the fast one in a burst after each epoch).
-                bar.update(record.step + 1 - steps_shown)
-                steps_shown = record.step + 1
-                if record.step % 50 == 0:
-                    bar.set_postfix(cost=f"{record.cost:.4f}", lr=f"{record.learning_rate:.3g}")
-                continue
-            bar.update(record.steps - steps_shown)  # steps a flat gradient skipped
-            steps_shown = record.steps
-            history.append(record.as_dict())
-            if args.snapshots:
-                snapshots.append(theta.copy())
-            if not args.json:
-                bar.write(_epoch_line(record, args.epochs), file=sys.stdout)
-    model = Model(
-        network,
-        theta,
-        args.cost,
-        settings={
-            **settings.as_dict(),
-            "init": args.init,
-            "seed": args.seed,
-            "dtype": args.dtype,
-            "engine": engine,
-            "data": name if args.data in DATASET_CHOICES else str(args.data),
-        },
-        history=history,
-        step_costs=np.array(step_costs),
-        snapshots=np.array(snapshots) if args.snapshots else None,
-    )
+    _train_with_progress(run, args)
+    model = run.model()
     path = model.save(args.out)
     plots = (
         [] if plot_data is None else cli_pictures.draw_plots(model, plot_data, args.plots, args.svg)
     )
-    last = history[-1]
-    if last["train_accuracy"] < 2.0 / network.sizes[-1]:
+    last = run.history[-1]
+    if last["train_accuracy"] < 2.0 / recipe.network.sizes[-1]:
         print(
             f"warning: the network learned next to nothing (training accuracy "
             f"{100 * last['train_accuracy']:.1f}%)\nhelp: a learning rate too large saturates "
@@ -294,17 +210,17 @@ def run_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if args.json:
-        _print_json(
+        print_json(
             {
                 "model": str(path),
-                "sizes": list(network.sizes),
-                "num_params": network.n_params,
+                "sizes": list(recipe.network.sizes),
+                "num_params": recipe.network.n_params,
                 "test_accuracy": last["test_accuracy"],
                 "train_cost": last["train_cost"],
                 "test_cost": last["test_cost"],
-                "seconds_per_epoch": sum(h["seconds"] for h in history) / args.epochs,
+                "seconds_per_epoch": sum(h["seconds"] for h in run.history) / args.epochs,
                 "settings": model.settings,
-                "history": history,
+                "history": run.history,
                 **({"plots": [str(p) for p in plots]} if args.plots else {}),
             }
         )
@@ -315,14 +231,37 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_fits(network: Network, data: Dataset) -> None:
-    n_pixels = data.train_images[0].size
-    if network.sizes[0] != n_pixels or network.sizes[-1] != 10:
-        raise ConfigError(
-            f"--sizes {','.join(map(str, network.sizes))} does not fit {data.name}: it needs "
-            f"{n_pixels} inputs (one per pixel) and 10 outputs (one per class)",
-            help=f"start with {n_pixels} and end with 10, e.g. --sizes {n_pixels},16,16,10",
-        )
+def _describe_run(say: Any, run: Run, name: str, args: argparse.Namespace) -> None:
+    network = run.recipe.network
+    say(
+        f"training {'-'.join(map(str, network.sizes))} ({network.n_params:,} weights and "
+        f"biases) on {name}: "
+        f"{len(run.X):,} training and {len(run.test[0]):,} test images"
+    )
+    say(
+        f"{args.activation} hidden, {args.output} output, {args.cost} cost, {args.init} init, "
+        f"η = {args.lr:g} ({args.schedule}), batch {args.batch_size or 'full'}, "
+        f"momentum {args.momentum:g}, L2 {args.l2:g}, seed {args.seed}, {args.dtype}"
+    )
+
+
+def _train_with_progress(run: Run, args: argparse.Namespace) -> None:
+    """Train to the end, with a progress bar on stderr and a line per epoch on stdout."""
+    bar = tqdm(total=run.total_steps, unit="step", file=sys.stderr, disable=None, leave=False)
+    steps_shown = 0
+    with bar:
+        for record in run.records():
+            if isinstance(record, Step):
+                # Both engines report every step (the fast one in a burst after each epoch).
+                bar.update(record.step + 1 - steps_shown)
+                steps_shown = record.step + 1
+                if record.step % 50 == 0:
+                    bar.set_postfix(cost=f"{record.cost:.4f}", lr=f"{record.learning_rate:.3g}")
+                continue
+            bar.update(record.steps - steps_shown)  # steps a flat gradient skipped
+            steps_shown = record.steps
+            if not args.json:
+                bar.write(_epoch_line(record, args.epochs), file=sys.stdout)
 
 
 def _epoch_line(e: Epoch, epochs: int) -> str:
@@ -354,7 +293,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ]
     accuracy = float(np.mean(guesses == labels))
     if args.json:
-        _print_json(
+        print_json(
             {
                 "model": str(args.model),
                 "data": data.name,
@@ -407,7 +346,7 @@ def run_predict(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        _print_json({"model": str(args.model), "predictions": results})
+        print_json({"model": str(args.model), "predictions": results})
         return 0
     for r in results:
         guesses = ", ".join(f"{g['digit']} ({100 * g['probability']:.1f}%)" for g in r["guesses"])
@@ -423,7 +362,7 @@ def run_info(args: argparse.Namespace) -> int:
     model = Model.load(args.model)
     info = {"model": str(args.model), **model.describe()}
     if args.json:
-        _print_json(info)
+        print_json(info)
         return 0
     print(f"{args.model}: nudgenet model (format {info['format_version']})")
     print(f"  layers      {'-'.join(map(str, info['sizes']))}")
@@ -469,7 +408,7 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     worst = max(c.max_relative_error for c in checks)
     passed = worst < GRADCHECK_TOLERANCE
     if args.json:
-        _print_json(
+        print_json(
             {
                 "max_relative_error": worst,
                 "tolerance": GRADCHECK_TOLERANCE,
@@ -508,18 +447,6 @@ def _check_dict(c: GradientCheck) -> dict[str, Any]:
         "max_relative_error": c.max_relative_error,
         "max_absolute_error": c.max_absolute_error,
     }
-
-
-# --------------------------------------------------------------------------- output
-
-
-def _printer(quiet: bool) -> Any:
-    """``print`` to stdout, or nothing when stdout is reserved for one JSON object."""
-    return (lambda *_: None) if quiet else print
-
-
-def _print_json(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, indent=2, allow_nan=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,17 +7,16 @@ the same :func:`~nudgenet.descent.descend` used for the one-parameter example. A
 epoch it measures the seed's cost C on the whole training set and, given test data, the
 test cost and accuracy.
 
-Two engines compute these same numbers. The **reference** engine is the loop above, written
-to be read: one Python step per batch through ``descend``. The **fast** engine
-(:mod:`nudgenet.training.fast`) runs each epoch in one compiled call, many times faster on the
-seed's tiny network, and reports one Step per epoch instead of one per update. ``engine="auto"``
-(the default) picks the fast one whenever it can run (Numba installed) and the reference
-otherwise; both give the same Epoch records and parameters equal to rounding error.
+The updates inside an epoch are an engine's job (:mod:`nudgenet.training.engines`): the
+**reference** engine is the loop above, written to be read, one Python step per batch
+through ``descend``; the **fast** engine (:mod:`nudgenet.training.fast`) runs each epoch in
+one compiled call, many times faster on the seed's tiny network. ``engine="auto"`` (the
+default) picks the fast one whenever it can run (Numba installed) and wins; both give the
+same Epoch records and parameters equal to rounding error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -25,19 +24,16 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from threadpoolctl import ThreadpoolController
 
+from .. import options
 from .._types import Matrix, Vector
-from ..backprop import _cost_and_gradient, check_targets
-from ..cost import COSTS, get_cost
+from ..backprop import check_targets
+from ..cost import get_cost
 from ..data import one_hot
-from ..descent import Step, descend
-from ..errors import ConfigError
+from ..descent import Step
 from ..network import Network, _feedforward
-from ..schedules import check_learning_rate, make_schedule
-from . import fast
-
-ENGINES = ("auto", "reference", "fast")
+from ..schedules import LEARNING_RATE, build_schedule
+from .engines import EpochRunner, blas_threads, choose_engine, epoch_runner
 
 
 @dataclass(frozen=True)
@@ -53,20 +49,13 @@ class TrainSettings:
     cost: str = "quadratic"  # quadratic (the seed's) | cross-entropy
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.lr)
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
-            raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if not (isinstance(self.batch_size, int) and self.batch_size >= 0):
-            raise ConfigError(
-                f"batch size must be a non-negative integer, got {self.batch_size!r}",
-                help="0 means the whole training set in every step (full-batch descent)",
-            )
-        if not 0.0 <= self.momentum < 1.0:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
-        if not self.l2 >= 0.0:
-            raise ConfigError(f"l2 must be ≥ 0, got {self.l2}")
-        if self.cost not in COSTS:
-            raise ConfigError(f"unknown cost {self.cost!r}; choose one of {', '.join(COSTS)}")
+        options.EPOCHS.check(self.epochs)
+        options.BATCH_SIZE.check(self.batch_size)
+        LEARNING_RATE.check(self.lr)
+        options.SCHEDULE.check(self.schedule)
+        options.MOMENTUM.check(self.momentum)
+        options.L2.check(self.l2)
+        options.COST.check(self.cost)
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-ready values."""
@@ -168,110 +157,37 @@ def train(
     s = settings
     n = len(X)
     per_epoch = steps_per_epoch(n, s.batch_size)
-    schedule = make_schedule(
+    schedule = build_schedule(
         s.schedule, s.lr, total_steps=per_epoch * s.epochs, steps_per_epoch=per_epoch
     )
+    runner: EpochRunner | None = None
 
     def measure(epoch: int, steps: int, learning_rate: float, seconds: float) -> Epoch:
-        # One BLAS thread for the fast engine: after a product, BLAS's helper threads spin
-        # for a while, taking the cores that the compiled steps' own threads need next.
-        with _blas_threads(1 if engine == "fast" else None):
+        with blas_threads(runner.blas_threads if runner else None):
             train_cost, train_accuracy = _cost_and_accuracy(network, theta, X, Y, labels, s.cost)
             test_cost = test_accuracy = None
             if test is not None:
                 test_cost, test_accuracy = _cost_and_accuracy(
                     network, theta, test[0], Y_test, test[1], s.cost
                 )
-        return Epoch(
-            epoch=epoch,
-            steps=steps,
-            learning_rate=learning_rate,
-            train_cost=train_cost,
-            train_accuracy=train_accuracy,
-            test_cost=test_cost,
-            test_accuracy=test_accuracy,
-            seconds=seconds,
-        )
+        return Epoch(epoch, steps, learning_rate, train_cost, train_accuracy, test_cost,
+                     test_accuracy, seconds)  # fmt: skip
 
     # Epoch 0: the untrained network, the baseline against which learning (and a blow-up)
     # is measured.
     start_record = measure(0, 0, float(schedule(0)), 0.0)
     yield start_record
-    if engine == "fast":
-        epochs = fast.FastEpochs(
-            network, theta, X, Y, batch_size=s.batch_size, schedule=schedule,
-            momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=start_record.train_cost,
-        )  # fmt: skip
-    else:
-        gradient = np.empty_like(theta)
-        velocity = np.zeros_like(theta) if s.momentum else None
-
-        def objective(theta: Vector, idx: NDArray[np.intp]) -> tuple[float, Vector]:
-            # A batch of all n rows is 0..n−1 in order (see minibatches): use X itself
-            # rather than a copy of it.
-            rows = slice(None) if len(idx) == n else idx
-            return _cost_and_gradient(
-                network, theta, X[rows], Y[rows], s.cost, l2=s.l2, out=gradient
-            )
-
+    runner = epoch_runner(
+        engine, network, theta, X, Y, batch_size=s.batch_size, schedule=schedule,
+        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=start_record.train_cost,
+    )  # fmt: skip
     k = 0
     for epoch in range(1, s.epochs + 1):
         start = time.perf_counter()
-        step = None
-        if engine == "fast":
-            step = yield from epochs.run(k, epoch_order(n, s.batch_size, rng))
-        else:
-            batches = ((idx,) for idx in minibatches(n, s.batch_size, rng))
-            for step in descend(
-                objective, theta, schedule, batches=batches, start=k,
-                momentum=s.momentum, velocity=velocity, baseline=start_record.train_cost,
-            ):  # fmt: skip
-                yield step
+        step = yield from runner.run(k, epoch_order(n, s.batch_size, rng))
         k += per_epoch
         seconds = time.perf_counter() - start
         yield measure(epoch, k, step.learning_rate if step else float(schedule(k - 1)), seconds)
-
-
-# Above this size the matrix products dominate and BLAS beats the compiled loops: one epoch
-# of 10,000 images at batch 64 took 0.70 s (reference) against 1.48 s (fast) for
-# 784-800-800-10, and about the same on both for 784-100-10 (79,510 parameters).
-FAST_MAX_PARAMS = 100_000
-
-
-def choose_engine(engine: str, network: Network, dtype: Any) -> str:
-    """The engine that will train: "fast" when asked for, or for "auto" where it can run and wins.
-
-    Raises :class:`ConfigError` for an unknown name, or for "fast" where it cannot run.
-
-    Examples
-    --------
-    >>> choose_engine("reference", Network(), np.float32)
-    'reference'
-    >>> choose_engine("auto", Network((784, 800, 800, 10)), np.float32)
-    'reference'
-    """
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "reference":
-        return engine
-    if engine == "auto" and network.n_params > FAST_MAX_PARAMS:
-        return "reference"
-    reason = fast.unsupported(network, dtype)
-    if reason is None:
-        return "fast"
-    if engine == "fast":
-        raise ConfigError(
-            f"the fast engine cannot train here: {reason}",
-            help="use the reference engine (--engine reference), or auto to pick for you",
-        )
-    return "reference"
-
-
-def _blas_threads(limit: int | None) -> contextlib.AbstractContextManager[Any]:
-    """Limit NumPy's BLAS to ``limit`` threads inside the block (None: leave it alone)."""
-    if limit is None:
-        return contextlib.nullcontext()
-    return ThreadpoolController().limit(limits=limit, user_api="blas")
 
 
 def _cost_and_accuracy(

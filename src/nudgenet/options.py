@@ -1,0 +1,62 @@
+"""Every choice and every numeric range of training, declared once.
+
+The library's dataclasses (:class:`~nudgenet.training.loop.TrainSettings`, the stacked
+members, the sweep's grid), the command line's argparse flags and the web page's pydantic
+schemas all read this table, so that a name allowed in one place is allowed in all of them
+and an out-of-range number is refused with the same words everywhere (scikit-learn's
+parameter-constraint table is the model). The choice lists themselves come from the modules
+that define what they name: the activations from :mod:`nudgenet.activations`, the costs from
+:mod:`nudgenet.cost`, and so on.
+
+Each value is checked once, where it enters: :meth:`Choice.check` and :meth:`Range.check`
+raise :class:`~nudgenet.errors.ConfigError` naming the option, what is allowed, what was got,
+and what to do.
+"""
+
+from __future__ import annotations
+
+from ._types import DTYPES
+from .activations import ACTIVATIONS, OUTPUTS
+from .constraints import Choice, Range
+from .cost import COSTS
+from .init import INITS
+from .schedules import LEARNING_RATE as LEARNING_RATE  # η's range lives beside the schedules
+from .schedules import SCHEDULES
+
+ACTIVATION = Choice("activation", tuple(ACTIVATIONS), "activation of the hidden layers")
+OUTPUT = Choice("output", tuple(OUTPUTS), "activation of the output layer")
+COST = Choice("cost", COSTS, "quadratic: the seed's Σ(a−y)² averaged over examples")
+INIT = Choice("init", INITS, "how θ starts")
+SCHEDULE = Choice("schedule", SCHEDULES, "how η changes over training")
+DTYPE = Choice("dtype", tuple(DTYPES), "floating-point precision of θ and the data")
+ENGINE = Choice(
+    "engine",
+    ("auto", "reference", "fast"),
+    "how to take the steps: the compiled fast engine, the readable reference one, or auto "
+    "(fast where it can run); same results",
+)
+
+MOMENTUM = Range("momentum", 0.0, 1.0, "classical momentum μ (0: off)", high_open=True)
+L2 = Range("l2", 0.0, None, "L2 weight decay λ (0: off)")
+BATCH_SIZE = Range(
+    "batch-size",
+    0,
+    None,
+    "examples per step (0: the whole training set)",
+    integer=True,
+    label="batch size",
+    must="a non-negative integer",
+    hint="0 means the whole training set in every step (full-batch descent)",
+)
+EPOCHS = Range(
+    "epochs", 1, None, "passes over the training set", integer=True, must="a positive integer"
+)
+SEED = Range(
+    "seed",
+    0,
+    2**32 - 1,
+    "seed for initialisation and shuffling",
+    integer=True,
+    hint="seeds are whole numbers from 0 to 4294967295",
+)
+LAYER_SIZE = Range("layer size", 1, None, "neurons in one layer", integer=True)
