@@ -24,6 +24,7 @@ from ..errors import ConfigError, ShapeError
 from ..init import INITS, init_params
 from ..network import Network
 from ..training.loop import Epoch, TrainSettings, train
+from ..training.recipe import seed_streams
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -176,15 +177,11 @@ def train_and_count(
     tol : float
         Relative tolerance for two neurons to count as the same.
     """
-    init_seed, shuffle_seed = np.random.SeedSequence(seed).spawn(2)
-    theta = init_params(
-        network.layout, init, rng=np.random.default_rng(init_seed), dtype="float64", value=value
-    )
+    init_rng, shuffle_rng = seed_streams(seed)
+    theta = init_params(network.layout, init, rng=init_rng, dtype="float64", value=value)
     history: list[Epoch] = []
     counts: list[tuple[int, ...]] = []
-    for record in train(
-        network, theta, X, Y, settings, rng=np.random.default_rng(shuffle_seed), test=test
-    ):
+    for record in train(network, theta, X, Y, settings, rng=shuffle_rng, test=test):
         if isinstance(record, Epoch):
             history.append(record)
             counts.append(count_distinct(network, theta, tol))

@@ -21,9 +21,9 @@ After every epoch all members are measured at once (:func:`stacked_evaluate`): t
 the examples, so their first layers are one wide matrix product.
 
 **Batches.** Each member sees the mini-batches ``nudgenet train --seed s`` would show it:
-its seed is split by ``SeedSequence(s).spawn(2)`` into an initialisation stream and a
-shuffling stream, exactly as the ``train`` command does. Members with different seeds thus
-start from different θ *and* visit the examples in different orders, so each step gathers
+its seed is split by :func:`~nudgenet.training.recipe.seed_streams` into an initialisation
+stream and a shuffling stream, exactly as the ``train`` command does. Members with different
+seeds thus start from different θ *and* visit the examples in different orders, so each step gathers
 each member's own batch: ``idx`` has shape (K, b) and ``X[idx]`` shape (K, b, n_in). Members
 that share a seed share one shuffle (it is drawn once per seed). A full batch (batch size 0
 or ≥ n) is the whole set for everyone, passed once with shape (1, n, n_in) and broadcast.
@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .. import options
 from .._types import Array, Matrix
 from ..backprop import check_targets
 from ..cost import get_cost
@@ -56,9 +57,11 @@ from ..errors import ConfigError
 from ..init import init_params
 from ..layout import Layout
 from ..network import Network
-from ..schedules import check_learning_rate, make_schedule
+from ..schedules import LEARNING_RATE, build_schedule
 from . import fast
-from .loop import choose_engine, steps_per_epoch
+from .engines import choose_engine
+from .loop import steps_per_epoch
+from .recipe import seed_streams
 
 DIVERGENCE_FACTOR = 10.0  # as train: frozen once the cost exceeds 10× its epoch-0 value
 
@@ -75,11 +78,12 @@ class Member:
     l2: float = 0.0  # weight decay λ
 
     def __post_init__(self) -> None:
-        check_learning_rate(self.lr)
-        if not 0.0 <= self.momentum < 1.0:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
-        if not self.l2 >= 0.0:
-            raise ConfigError(f"l2 must be ≥ 0, got {self.l2}")
+        LEARNING_RATE.check(self.lr)
+        options.SEED.check(self.seed)
+        options.SCHEDULE.check(self.schedule)
+        options.INIT.check(self.init)
+        options.MOMENTUM.check(self.momentum)
+        options.L2.check(self.l2)
 
 
 @dataclass
@@ -312,58 +316,89 @@ def _train_stacked(
 ) -> Iterator[MemberResult]:
     if not members:
         return
-    if not (isinstance(epochs, int) and epochs >= 1):
-        raise ConfigError(f"epochs must be a positive integer, got {epochs!r}")
-    if not (isinstance(batch_size, int) and batch_size >= 0):
-        raise ConfigError(f"batch size must be a non-negative integer, got {batch_size!r}")
+    options.EPOCHS.check(epochs)
+    options.BATCH_SIZE.check(batch_size)
+    options.COST.check(cost)
+    options.DTYPE.check(dtype)
     network.check_inputs(X)
     check_targets(network, X, Y)
-    X = X.astype(dtype, copy=False)
-    Y = Y.astype(dtype, copy=False)
-    if labels is None:
-        labels = np.argmax(Y, axis=1)
     if test is not None:
         network.check_inputs(test[0], "the test inputs")
         test = (test[0].astype(dtype, copy=False), test[1])
+    if labels is None:
+        labels = np.argmax(Y, axis=1)
+    stack = _Stack(network, members, X.astype(dtype, copy=False), Y.astype(dtype, copy=False),
+                   labels, test, epochs, batch_size, cost)  # fmt: skip
     engine = choose_engine(engine, network, np.dtype(dtype))
-    K, n = len(members), len(X)
-    per_epoch = steps_per_epoch(n, batch_size)
-    full = batch_size == 0 or batch_size >= n
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # frozen members' NaNs
+        stack.measure(0, 0, 0.0)
+        if on_epoch is not None:
+            on_epoch(0, stack.results)
+        epoch_of = stack.runner(engine)
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            epoch_of((epoch - 1) * stack.per_epoch, *stack.orders())
+            stack.measure(
+                epoch, epoch * stack.per_epoch, (time.perf_counter() - start) / len(members)
+            )
+            if on_epoch is not None:
+                on_epoch(epoch, stack.results)
+    for result, theta in zip(stack.results, stack.Theta, strict=True):
+        result.theta = theta
+    yield from stack.results
 
-    # The streams of `nudgenet train --seed s`: (init, shuffle) = SeedSequence(s).spawn(2).
-    seeds = sorted({m.seed for m in members})
-    streams = {s: np.random.SeedSequence(s).spawn(2) for s in seeds}
-    Theta = np.stack(
-        [init_params(network.layout, m.init, rng=np.random.default_rng(streams[m.seed][0]),
-                     dtype=dtype) for m in members]
-    )  # fmt: skip  # (K, n_params)
-    shufflers = {s: np.random.default_rng(streams[s][1]) for s in seeds}
-    which = np.array([seeds.index(m.seed) for m in members])  # member -> row of the shuffles
-    schedules = [
-        make_schedule(m.schedule, m.lr, total_steps=per_epoch * epochs, steps_per_epoch=per_epoch)
-        for m in members
-    ]
-    momentum = np.array([m.momentum for m in members])
-    l2 = np.array([m.l2 for m in members])
-    results = [MemberResult(m) for m in members]
-    active = np.ones(K, dtype=bool)
-    Y_test = None if test is None else one_hot(np.asarray(test[1]), network.sizes[-1], dtype)
 
-    def measure(epoch: int, steps: int, seconds: float) -> None:
+class _Stack:
+    """The members' Θ, streams, schedules and records: what every epoch of a stack reads."""
+
+    def __init__(
+        self, network: Network, members: Sequence[Member], X: Matrix, Y: Matrix,
+        labels: NDArray[Any], test: tuple[Matrix, NDArray[Any]] | None, epochs: int,
+        batch_size: int, cost: str,
+    ) -> None:  # fmt: skip
+        self.network, self.members, self.X, self.Y = network, members, X, Y
+        self.labels, self.test, self.batch_size, self.cost = labels, test, batch_size, cost
+        self.n = n = len(X)
+        self.per_epoch = per_epoch = steps_per_epoch(n, batch_size)
+        self.full = batch_size == 0 or batch_size >= n
+        # Each member starts as `nudgenet train --seed s` does; members that share a seed
+        # share one shuffling stream, drawn once per epoch.
+        self.seeds = seeds = sorted({m.seed for m in members})
+        self.Theta = np.stack([
+            init_params(network.layout, m.init, rng=seed_streams(m.seed)[0], dtype=X.dtype)
+            for m in members
+        ])  # fmt: skip  # (K, n_params)
+        self.shufflers = {s: seed_streams(s)[1] for s in seeds}
+        self.which = np.array([seeds.index(m.seed) for m in members])  # member -> its shuffle
+        self.schedules = [
+            build_schedule(m.schedule, m.lr, total_steps=per_epoch * epochs,
+                           steps_per_epoch=per_epoch)
+            for m in members
+        ]  # fmt: skip
+        self.results = [MemberResult(m) for m in members]
+        self.active = np.ones(len(members), dtype=bool)
+        self.Y_test = (
+            None if test is None else one_hot(np.asarray(test[1]), network.sizes[-1], X.dtype)
+        )
+
+    def measure(self, epoch: int, steps: int, seconds: float) -> None:
         """Append epoch ``epoch``'s record to every member still training."""
-        ks = np.flatnonzero(active)
-        Theta_k = Theta[ks]  # a copy: the members still training
-        train_cost, train_accuracy = stacked_evaluate(network, Theta_k, X, Y, labels, cost)
+        ks = np.flatnonzero(self.active)
+        Theta_k = self.Theta[ks]  # a copy: the members still training
+        network, cost, test = self.network, self.cost, self.test
+        train_cost, train_accuracy = stacked_evaluate(
+            network, Theta_k, self.X, self.Y, self.labels, cost
+        )
         test_cost = test_accuracy = [None] * len(ks)
         if test is not None:
             test_cost, test_accuracy = stacked_evaluate(
-                network, Theta_k, test[0], Y_test, test[1], cost
+                network, Theta_k, test[0], self.Y_test, test[1], cost
             )
         for j, k in enumerate(ks):
-            results[k].history.append({
+            self.results[k].history.append({
                 "epoch": epoch,
                 "steps": steps,
-                "learning_rate": float(schedules[k](max(steps - 1, 0))),
+                "learning_rate": float(self.schedules[k](max(steps - 1, 0))),
                 "train_cost": _number(train_cost[j]),
                 "train_accuracy": _number(train_accuracy[j]),
                 "test_cost": _number(test_cost[j]),
@@ -371,47 +406,37 @@ def _train_stacked(
                 "seconds": seconds,
             })  # fmt: skip
 
-    def orders() -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    def orders(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """This epoch's orders of the examples, one per seed as `train` draws it, and which
         of them each member follows."""
-        if full:
-            return np.arange(n)[None], np.zeros(K, dtype=np.intp)
-        return np.stack([shufflers[s].permutation(n) for s in seeds]), which  # (seeds, n)
+        if self.full:
+            return np.arange(self.n)[None], np.zeros(len(self.members), dtype=np.intp)
+        orders = np.stack([self.shufflers[s].permutation(self.n) for s in self.seeds])
+        return orders, self.which  # (seeds, n), (K,)
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # frozen members' NaNs
-        measure(0, 0, 0.0)
-        baseline = np.array([max(abs(r.history[0]["train_cost"]), 1e-12) for r in results])
-        if on_epoch is not None:
-            on_epoch(0, results)
-        if engine == "fast":
-            epoch_of = _fast_epochs(network, Theta, X, Y, batch_size, cost, momentum, l2,
-                                    baseline, schedules, results, active)  # fmt: skip
-        else:
-            epoch_of = _batched_epochs(network, Theta, X, Y, batch_size, cost, momentum, l2,
-                                       baseline, schedules, results, active)  # fmt: skip
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            epoch_of((epoch - 1) * per_epoch, *orders())
-            measure(epoch, epoch * per_epoch, (time.perf_counter() - start) / K)
-            if on_epoch is not None:
-                on_epoch(epoch, results)
-    for result, theta in zip(results, Theta, strict=True):
-        result.theta = theta
-    yield from results
+    def runner(self, engine: str) -> StackEpochs:
+        """The epochs of ``engine``, after the epoch-0 records (their costs are the baselines)."""
+        baseline = np.array([max(abs(r.history[0]["train_cost"]), 1e-12) for r in self.results])
+        momentum = np.array([m.momentum for m in self.members])
+        l2 = np.array([m.l2 for m in self.members])
+        epochs = _fast_epochs if engine == "fast" else _batched_epochs
+        return epochs(self.network, self.Theta, self.X, self.Y, self.batch_size, self.cost,
+                      momentum, l2, baseline, self.schedules, self.results,
+                      self.active)  # fmt: skip
 
 
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-EpochRunner = Callable[[int, NDArray[np.intp], NDArray[np.intp]], None]
+StackEpochs = Callable[[int, NDArray[np.intp], NDArray[np.intp]], None]
 
 
 def _fast_epochs(
     network: Network, Theta: Array, X: Matrix, Y: Matrix, batch_size: int, cost: str,
     momentum: Array, l2: Array, baseline: Array, schedules: list[Any],
     results: list[MemberResult], active: NDArray[np.bool_],
-) -> EpochRunner:  # fmt: skip
+) -> StackEpochs:  # fmt: skip
     """Epochs by the compiled kernels (:class:`nudgenet.training.fast.FastStack`): every
     member's steps exactly as the fast engine takes them alone, the members shared among the
     cores."""
@@ -438,7 +463,7 @@ def _batched_epochs(
     network: Network, Theta: Array, X: Matrix, Y: Matrix, batch_size: int, cost: str,
     momentum: Array, l2: Array, baseline: Array, schedules: list[Any],
     results: list[MemberResult], active: NDArray[np.bool_],
-) -> EpochRunner:  # fmt: skip
+) -> StackEpochs:  # fmt: skip
     """Epochs by batched NumPy products (:func:`stacked_cost_and_gradient`) over all members."""
     n = len(X)
     full = batch_size == 0 or batch_size >= n

@@ -30,13 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from .. import options
 from ..data import load_dataset, one_hot, to_inputs
 from ..errors import ConfigError
 from ..files import atomic_write
-from ..init import INITS
 from ..layout import SEED_SIZES
 from ..network import Network
-from ..schedules import SCHEDULES, check_learning_rate
+from ..schedules import LEARNING_RATE
 from .stacked import Member, MemberResult, train_stacked
 
 FORMAT = 1
@@ -58,10 +58,9 @@ class SweepSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
         Network(self.sizes, self.activation, self.output)  # validates names and sizes
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
-            raise ConfigError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ConfigError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        options.COST.check(self.cost)
+        options.EPOCHS.check(self.epochs)
+        options.DTYPE.check(self.dtype)
 
     @property
     def network(self) -> Network:
@@ -114,14 +113,14 @@ class Grid:
     l2: float = 0.0
 
     def __post_init__(self) -> None:
-        for lr in self.lrs:
-            check_learning_rate(lr)
-        for name, allowed in (("schedules", SCHEDULES), ("inits", INITS)):
-            bad = [v for v in getattr(self, name) if v not in allowed]
-            if bad:
-                raise ConfigError(f"unknown {name[:-1]} {bad[0]!r}; choose from {allowed}")
-        if any(not (isinstance(b, int) and b >= 0) for b in self.batch_sizes):
-            raise ConfigError(f"batch sizes must be integers ≥ 0, got {self.batch_sizes}")
+        for values, option in (
+            (self.lrs, LEARNING_RATE), (self.seeds, options.SEED),
+            (self.schedules, options.SCHEDULE), (self.inits, options.INIT),
+            (self.batch_sizes, options.BATCH_SIZE), ((self.momentum,), options.MOMENTUM),
+            ((self.l2,), options.L2),
+        ):  # fmt: skip
+            for value in values:
+                option.check(value)
         for name in ("lrs", "seeds", "schedules", "inits", "batch_sizes"):
             if not getattr(self, name):
                 raise ConfigError(f"the grid needs at least one value of {name}")
