@@ -98,6 +98,22 @@ def test_no_client_path_reaches_the_disk(url: str, path: str) -> None:
     assert httpx.get(f"{url}{path}").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/js",
+        "/static/js/",
+        "/static/index.html",  # the page is served at / only
+        "/static/js/..%2F..%2Fapp.py",
+        "/static/js/%2E%2E/%2E%2E/app.py",
+        "/static/..%2F__init__.py",
+        "/static/js/nope.js",
+    ],
+)
+def test_no_client_path_reaches_the_disk_under_the_modules_either(url: str, path: str) -> None:
+    assert httpx.get(f"{url}{path}").status_code == 404
+
+
 def test_openapi_documents_every_endpoint_and_forbids_unknown_fields(url: str) -> None:
     spec = httpx.get(f"{url}/openapi.json").json()
     paths = spec["paths"]
