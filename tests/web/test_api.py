@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import numpy as np
@@ -95,6 +98,52 @@ def test_page_and_its_static_files_are_served(url: str) -> None:
     "path", ["/static/nope.js", "/static/..%2F..%2Fpyproject.toml", "/static/%2Fetc%2Fpasswd"]
 )
 def test_no_client_path_reaches_the_disk(url: str, path: str) -> None:
+    assert httpx.get(f"{url}{path}").status_code == 404
+
+
+def test_every_module_the_page_imports_is_served_as_javascript(url: str) -> None:
+    page = httpx.get(f"{url}/").text
+    assert '<script type="module" src="/static/app.js">' in page
+    seen: set[str] = set()
+    todo = [f"{url}/static/app.js"]
+    while todo:  # follow the static imports from the entry module
+        module = todo.pop()
+        seen.add(module)
+        response = httpx.get(module)
+        assert response.status_code == 200, module
+        assert response.headers["content-type"].startswith("text/javascript"), module
+        for name in re.findall(r'^import .* from "(\./[^"]+)";$', response.text, re.MULTILINE):
+            if urljoin(module, name) not in seen:
+                todo.append(urljoin(module, name))
+    # Every module in the package is imported by the page: none is missing, none is left over.
+    modules = resources.files("nudgenet.web").joinpath("static/js").iterdir()
+    shipped = {f"{url}/static/app.js"}
+    shipped |= {f"{url}/static/js/{f.name}" for f in modules if f.name.endswith(".js")}
+    assert seen == shipped
+    assert "EventSource" in "".join(httpx.get(m).text for m in seen)
+
+
+def test_no_static_file_is_over_600_lines() -> None:
+    static = resources.files("nudgenet.web").joinpath("static")
+    files = [*static.iterdir(), *static.joinpath("js").iterdir()]
+    lines = {f.name: len(f.read_text().splitlines()) for f in files if f.is_file()}
+    assert {"index.html", "style.css", "app.js", "draw.js", "chart.js"} <= set(lines)
+    assert max(lines.values()) <= 600, lines
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/js",
+        "/static/js/",
+        "/static/index.html",  # the page is served at / only
+        "/static/js/..%2F..%2Fapp.py",
+        "/static/js/%2E%2E/%2E%2E/app.py",
+        "/static/..%2F__init__.py",
+        "/static/js/nope.js",
+    ],
+)
+def test_no_client_path_reaches_the_disk_under_the_modules_either(url: str, path: str) -> None:
     assert httpx.get(f"{url}{path}").status_code == 404
 
 

@@ -2,7 +2,8 @@
 
 :func:`create_app` builds the FastAPI application; :mod:`nudgenet.web.jobs` runs one
 training job at a time in the background. The page itself is plain HTML, CSS and
-JavaScript in ``static/``, with no build step.
+JavaScript modules in ``static/`` (``app.js`` starts one module per panel, in ``static/js/``),
+with no build step.
 """
 
 from .app import create_app, seed_model

@@ -16,7 +16,7 @@ Safety: every request body is a pydantic model with ``extra="forbid"`` and stric
 bodies over :data:`MAX_BODY_BYTES` are refused before parsing (413); POSTs must be JSON,
 so another web site cannot post a form to this server; when serving on a loopback address
 the Host header must name one, which stops DNS-rebinding pages from reaching it. No path
-from a client is ever opened: the three static files are read once, by name, at start-up.
+from a client is ever opened: the static files are read once at start-up, then looked up by name.
 Errors come back as ``{"error": "...", "help": "..." | null}`` with a 4xx status.
 """
 
@@ -28,6 +28,7 @@ import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -60,7 +61,8 @@ MAX_POWER = 100
 """Largest exponent in a playground formula: higher powers only overflow, and cost time."""
 CURVE_POINTS = 301
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
+STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+"""The media type of each kind of file under ``static/``; files of other kinds are not served."""
 
 Which = Literal["served", "training"]
 NetworkParam = Annotated[
@@ -355,7 +357,7 @@ def create_app(
     def page() -> Response:
         return _static_response(static, "index.html")
 
-    @app.get("/static/{name}", include_in_schema=False)
+    @app.get("/static/{name:path}", include_in_schema=False)
     def static_file(name: str) -> Response:
         # Looked up by name in what was read at start-up: no client path reaches the disk.
         if name not in static or name == "index.html":
@@ -755,14 +757,25 @@ def _floats(a: np.ndarray) -> list[float]:
 
 
 def _read_static() -> dict[str, bytes]:
-    folder = resources.files("nudgenet.web").joinpath("static")
-    return {name: folder.joinpath(name).read_bytes() for name in STATIC_FILES}
+    """Every file of a served type under ``static/``, by its path there (``js/draw.js``)."""
+    files: dict[str, bytes] = {}
+    folders = [("", resources.files("nudgenet.web").joinpath("static"))]
+    while folders:
+        prefix, folder = folders.pop()
+        for entry in folder.iterdir():
+            if entry.name.startswith("."):  # editors' and tools' files
+                continue
+            if entry.is_dir():
+                folders.append((f"{prefix}{entry.name}/", entry))
+            elif PurePosixPath(entry.name).suffix in STATIC_TYPES:
+                files[prefix + entry.name] = entry.read_bytes()
+    return files
 
 
 def _static_response(static: dict[str, bytes], name: str) -> Response:
     return Response(
         static[name],
-        media_type=STATIC_FILES[name],
+        media_type=STATIC_TYPES[PurePosixPath(name).suffix],
         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
 
