@@ -8,14 +8,13 @@ gradient ∇C computed by backpropagation. Everything a learner needs is importa
 from ._version import __version__
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
-from .cost import get_cost, quadratic
+from .cost import get_cost, one_hot, quadratic
 from .data import (
     Dataset,
     download,
     load_dataset,
     load_folder,
     load_mini,
-    one_hot,
     read_idx,
     to_inputs,
 )

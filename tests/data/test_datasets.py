@@ -29,7 +29,6 @@ from nudgenet.data.datasets import (
     load_dataset,
     load_folder,
     load_mini,
-    one_hot,
     read_idx,
     to_inputs,
 )
@@ -603,21 +602,3 @@ def test_to_inputs() -> None:
         to_inputs(images.astype(np.float32))
     with pytest.raises(ShapeError, match=r"\(28, 28\)"):
         to_inputs(images[0])
-
-
-def test_one_hot() -> None:
-    y = one_hot(np.array([3, 0, 9], np.uint8))
-    assert y.shape == (3, 10)
-    assert y.dtype == np.float32
-    assert y.sum(axis=1).tolist() == [1, 1, 1]
-    assert y.argmax(axis=1).tolist() == [3, 0, 9]
-    assert one_hot(np.array([1]), n_classes=2, dtype=np.float64).tolist() == [[0.0, 1.0]]
-    assert one_hot(np.array([], np.uint8)).shape == (0, 10)
-    with pytest.raises(DataError, match=r"labels 0\.\.9, got values from 0 to 10"):
-        one_hot(np.array([0, 10]))
-    with pytest.raises(DataError, match="integer"):
-        one_hot(np.array([0.5]))
-    with pytest.raises(ShapeError, match="1-D"):
-        one_hot(np.zeros((2, 2), int))
-    with pytest.raises(ConfigError, match="at least 1"):
-        one_hot(np.array([0]), n_classes=0)
