@@ -14,11 +14,13 @@ from .data import (
     download,
     load_dataset,
     load_folder,
+    load_image,
+    load_images,
     load_mini,
+    preprocess,
     read_idx,
     to_inputs,
 )
-from .data.images import load_image, load_images, preprocess
 from .descent import Step, descend, gradient_step, momentum_step
 from .errors import (
     ConfigError,
