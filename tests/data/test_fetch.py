@@ -1,19 +1,22 @@
 """Tests of nudgenet.data.fetch against a real HTTP server on 127.0.0.1 (no mocks):
-mirrors tried in turn, digests checked, nothing partial left in the cache, and one clear
-error listing every URL that failed."""
+mirrors tried in turn, digests checked, nothing partial or private left in the cache, and
+one clear error, on the command line too, when no mirror can be reached."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 import pytest
+from clitools import run
 from datatools import GZ_FILES, MirrorServer, closed_port, sha256, small_set
 
 from nudgenet.data import MNIST_FILES, load_folder
-from nudgenet.data.fetch import CHECKSUMS, data_home, download
+from nudgenet.data.fetch import CHECKSUMS, MIRRORS, data_home, download
 from nudgenet.errors import ConfigError, DownloadError
 
 
@@ -121,6 +124,8 @@ def test_download_rejects_bad_arguments(tmp_path: Path) -> None:
         download("cifar", tmp_path)
     with pytest.raises(ConfigError, match="no mirrors"):
         download("mnist", tmp_path, mirrors=[])
+    with pytest.raises(ConfigError, match=r"'file:///srv/mnist/' is not an http:// or https://"):
+        download("mnist", tmp_path, mirrors=["http://127.0.0.1:9/", "file:///srv/mnist/"])
     with pytest.raises(ConfigError, match="unknown algorithm 'sha1'"):
         download("mnist", tmp_path, mirrors=["http://127.0.0.1:9/"], checksums={
             "train-images-idx3-ubyte.gz": ("sha1", "00")
@@ -154,3 +159,73 @@ def test_checksum_table_matches_canonical_files(mnist_dir: Path) -> None:
             pytest.skip(f"{path} is not gzipped; the table holds digests of the .gz files")
         algorithm, expected = CHECKSUMS["mnist"][name]
         assert hashlib.new(algorithm, path.read_bytes()).hexdigest() == expected
+
+
+@pytest.fixture
+def umask() -> Iterator[int]:
+    """Run with umask 027, so a file the user writes gets mode 640 (not 600, not 644)."""
+    old = os.umask(0o027)
+    yield 0o027
+    os.umask(old)
+
+
+def test_download_files_get_the_users_usual_mode(
+    server: MirrorServer, payloads: dict[str, bytes], tmp_path: Path, umask: int
+) -> None:
+    # Downloads first land in a private temporary file; a shared $NUDGENET_DATA cache must
+    # still end up readable to the group, as any file written with open() would be.
+    mirror = server.publish("/m/", payloads)
+    folder = download("mnist", tmp_path, mirrors=[mirror], checksums=_sums(payloads))
+    for name in GZ_FILES:
+        assert oct((folder / name).stat().st_mode & 0o777) == oct(0o666 & ~umask)
+
+
+def test_download_drops_a_cut_off_transfer(
+    server: MirrorServer, payloads: dict[str, bytes], tmp_path: Path
+) -> None:
+    cut, good = server.publish("/cut/", payloads), server.publish("/good/", payloads)
+    server.cut_short.add("/cut/t10k-images-idx3-ubyte.gz")
+    with pytest.raises(DownloadError, match=r"t10k-images-idx3-ubyte\.gz") as excinfo:
+        download("mnist", tmp_path, mirrors=[cut], checksums=_sums(payloads))
+    assert f"{cut}t10k-images-idx3-ubyte.gz (" in str(excinfo.value)
+    folder = tmp_path / "mnist"
+    assert not (folder / "t10k-images-idx3-ubyte.gz").exists()
+    assert _leftovers(folder) == []
+    download("mnist", tmp_path, mirrors=[cut, good], checksums=_sums(payloads))
+    assert (folder / "t10k-images-idx3-ubyte.gz").read_bytes() == payloads[
+        "t10k-images-idx3-ubyte.gz"
+    ]
+    assert _leftovers(folder) == []
+
+
+def test_download_keeps_the_old_file_when_no_mirror_gives_a_good_one(
+    server: MirrorServer, payloads: dict[str, bytes], tmp_path: Path
+) -> None:
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / GZ_FILES[0]).write_bytes(b"an older copy")
+    mirror = server.publish("/m/", {GZ_FILES[0]: b"not what the digest says"})
+    with pytest.raises(DownloadError, match="checksum mismatch"):
+        download("mnist", tmp_path, mirrors=[mirror], checksums=_sums(payloads))
+    assert (folder / GZ_FILES[0]).read_bytes() == b"an older copy"
+    assert _leftovers(folder) == []
+
+
+def test_cli_reports_an_unreachable_mirror_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUDGENET_DATA", str(tmp_path / "cache"))
+    dead = f"http://127.0.0.1:{closed_port()}/mnist/"
+    monkeypatch.setitem(MIRRORS, "mnist", (dead,))
+    code, out, err = run(capsys, "train", "--data", "mnist", "--out", str(tmp_path / "m.npz"))
+    assert code == 1
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0] == (
+        f"error: could not download train-images-idx3-ubyte.gz of mnist into "
+        f"{tmp_path / 'cache' / 'mnist'}; tried:"
+    )
+    assert lines[1] == f"  {dead}train-images-idx3-ubyte.gz (cannot connect: Connection refused)"
+    assert lines[2].startswith("help: check the internet connection, or pass --data PATH")
+    assert "Traceback" not in err
+    assert not (tmp_path / "m.npz").exists()

@@ -1,23 +1,24 @@
 """Fetching the full MNIST and Fashion-MNIST sets into a cache folder, verified.
 
-Each file is tried on every mirror in turn, checked against a known digest, and moved into
-place only when it matches, so the cache never holds a corrupt or partial file.
+:mod:`pooch` does the fetching. It streams each file to a temporary name beside its
+target, checks the file's digest, and only then renames it into place, so the cache never
+holds a corrupt or partial file; a file already there with the right digest is not fetched
+again. Around it, this module adds what pooch leaves out: several mirrors per file, tried
+in turn; one :class:`~nudgenet.errors.DownloadError` listing every URL that failed and why,
+with the way round it; and files readable like any other the user writes.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import platformdirs
+import pooch
 
 from ..errors import ConfigError, DownloadError
-from ..files import atomic_write
+from ..files import new_file_mode
 from .folder import MNIST_FILES
 
 __all__ = ["CHECKSUMS", "MIRRORS", "data_home", "download"]
@@ -62,8 +63,6 @@ CHECKSUMS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
-_CHUNK = 1 << 16
-
 
 def data_home() -> Path:
     """The folder where downloaded data sets are cached.
@@ -75,62 +74,6 @@ def data_home() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_cache_dir("nudgenet"))
-
-
-def _digest_spec(value: str | tuple[str, str], file: str) -> tuple[str, str]:
-    """Normalise a digest given as a SHA-256 hex string or an (algorithm, hex) pair."""
-    algorithm, hexdigest = ("sha256", value) if isinstance(value, str) else value
-    algorithm = algorithm.lower()
-    if algorithm not in ("sha256", "md5"):
-        raise ConfigError(
-            f"checksum for {file}: unknown algorithm {algorithm!r}; expected 'sha256' or 'md5'",
-            help="give a SHA-256 hex string, or a pair such as ('md5', '<hex>')",
-        )
-    return algorithm, hexdigest.lower()
-
-
-def _file_digest(path: Path, algorithm: str) -> str:
-    """Hash a file in chunks, so a 50 MB file never sits twice in memory."""
-    h = hashlib.new(algorithm)
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-class _FetchFailed(Exception):
-    """Why one URL did not yield a good file (collected, then reported together)."""
-
-
-def _fetch(url: str, dest: Path, digest: tuple[str, str], timeout: float) -> str | None:
-    """Download ``url`` to ``dest`` atomically if its digest matches.
-
-    Returns None on success, else a short reason for the failure; never leaves a
-    partial file behind, because a half-written cache would be trusted next time.
-    """
-    algorithm, expected = digest
-    h = hashlib.new(algorithm)
-    request = urllib.request.Request(url, headers={"User-Agent": "nudgenet"})
-    try:
-        with atomic_write(dest) as out:
-            try:
-                with urllib.request.urlopen(request, timeout=timeout) as response:
-                    for chunk in iter(lambda: response.read(_CHUNK), b""):
-                        h.update(chunk)
-                        out.write(chunk)
-            except urllib.error.HTTPError as exc:
-                exc.close()
-                raise _FetchFailed(f"HTTP {exc.code} {exc.reason}") from None
-            except urllib.error.URLError as exc:
-                raise _FetchFailed(f"cannot connect: {exc.reason}") from None
-            except (OSError, ValueError, http.client.HTTPException) as exc:
-                raise _FetchFailed(f"failed: {exc!r}") from None
-            got = h.hexdigest()
-            if got != expected:
-                raise _FetchFailed(f"{algorithm} checksum mismatch: expected {expected}, got {got}")
-    except _FetchFailed as exc:
-        return str(exc)
-    return None
 
 
 def download(
@@ -154,7 +97,8 @@ def download(
     root : str or PathLike, optional
         The cache folder; :func:`data_home` by default.
     mirrors : sequence of str, optional
-        Base URLs, tried in order for each file; :data:`MIRRORS` by default.
+        Base URLs (``http://`` or ``https://``), tried in order for each file;
+        :data:`MIRRORS` by default.
     timeout : float
         Seconds to wait on a silent connection.
     checksums : mapping, optional
@@ -165,7 +109,7 @@ def download(
     Returns
     -------
     Path
-        The folder holding the four files, ready for :func:`load_folder`.
+        The folder holding the four files, ready for :func:`~nudgenet.data.load_folder`.
 
     Raises
     ------
@@ -185,9 +129,14 @@ def download(
             f"no mirrors given to download {name!r}",
             help="pass at least one base URL, or leave mirrors unset for the defaults",
         )
-    digests = dict(CHECKSUMS[name])
-    if checksums is not None:
-        digests.update(checksums)
+    for base in bases:
+        if not base.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"mirror {base!r} is not an http:// or https:// URL",
+                help="for files already on disk, pass --data PATH (or load_folder) instead",
+            )
+    digests = {**CHECKSUMS[name], **(checksums or {})}
+    known = {file: _known_hash(digests[file], file) for file in (f"{m}.gz" for m in MNIST_FILES)}
     folder = Path(root if root is not None else data_home()) / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -196,18 +145,22 @@ def download(
             f"cannot create the data folder {folder}: {exc.strerror or exc}",
             help="choose another folder with $NUDGENET_DATA, or pass --data PATH",
         ) from exc
-    for file in (f"{m}.gz" for m in MNIST_FILES):
-        digest = _digest_spec(digests[file], file)
-        dest = folder / file
-        if dest.is_file() and _file_digest(dest, digest[0]) == digest[1]:
-            continue
+    http = pooch.HTTPDownloader(timeout=timeout)
+
+    def fetch(url: str, output_file: str, caller: pooch.Pooch | None) -> None:
+        http(url, output_file, caller)
+        # pooch's temporary file is private (0600); renamed as it is, a cache shared
+        # through $NUDGENET_DATA would be unreadable to everyone else.
+        os.chmod(output_file, new_file_mode())
+
+    for file, known_hash in known.items():
         failures = []
-        for base in bases:
-            url = base.rstrip("/") + "/" + file
-            reason = _fetch(url, dest, digest, timeout)
-            if reason is None:
+        for url in (base.rstrip("/") + "/" + file for base in bases):
+            try:
+                pooch.retrieve(url, known_hash, fname=file, path=folder, downloader=fetch)
                 break
-            failures.append(f"{url} ({reason})")
+            except (OSError, ValueError) as exc:  # requests' errors are OSErrors
+                failures.append(f"{url} ({_why(exc)})")
         else:
             tried = "\n  ".join(failures)
             raise DownloadError(
@@ -216,3 +169,38 @@ def download(
                 "holding the four files: " + ", ".join(MNIST_FILES),
             )
     return folder
+
+
+def _known_hash(value: str | tuple[str, str], file: str) -> str:
+    """A digest, given as a SHA-256 hex string or an (algorithm, hex) pair, as pooch's "alg:hex"."""
+    algorithm, hexdigest = ("sha256", value) if isinstance(value, str) else value
+    algorithm = algorithm.lower()
+    if algorithm not in ("sha256", "md5"):
+        raise ConfigError(
+            f"checksum for {file}: unknown algorithm {algorithm!r}; expected 'sha256' or 'md5'",
+            help="give a SHA-256 hex string, or a pair such as ('md5', '<hex>')",
+        )
+    return f"{algorithm}:{hexdigest.lower()}"
+
+
+def _why(exc: Exception) -> str:
+    """Say in a few words why one URL gave no good file, for the list in the DownloadError."""
+    import requests  # pooch's transport, imported by pooch only once it downloads
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code} {exc.response.reason}"
+    if isinstance(exc, requests.ConnectionError):  # refused, no such host, no answer in time
+        return f"cannot connect: {_root_cause(exc)}"
+    if isinstance(exc, ValueError) and not isinstance(exc, requests.RequestException):
+        return f"checksum mismatch: {exc}"  # pooch raises ValueError for a wrong digest
+    return f"failed: {_root_cause(exc)}"
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost cause of a chain of errors: "Connection refused", not a pool's repr."""
+    for _ in range(20):  # a chain is short; the bound only guards against a cycle
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
