@@ -9,7 +9,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from nudgenet import ConfigError, get_cost, quadratic
+import nudgenet
+import nudgenet.data
+from nudgenet import ConfigError, DataError, ShapeError, get_cost, quadratic
 from nudgenet.cost import (
     BINARY_CROSS_ENTROPY,
     CATEGORICAL_CROSS_ENTROPY,
@@ -18,6 +20,7 @@ from nudgenet.cost import (
     binary_cross_entropy_derivative,
     categorical_cross_entropy,
     categorical_cross_entropy_derivative,
+    one_hot,
     quadratic_derivative,
 )
 
@@ -179,3 +182,25 @@ def test_get_cost_unknown() -> None:
         ConfigError, match=r"unknown cost 'mse'; choose one of quadratic, cross-entropy"
     ):
         get_cost("mse")
+
+
+def test_one_hot() -> None:
+    y = one_hot(np.array([3, 0, 9], np.uint8))
+    assert y.shape == (3, 10)
+    assert y.dtype == np.float32
+    assert y.sum(axis=1).tolist() == [1, 1, 1]
+    assert y.argmax(axis=1).tolist() == [3, 0, 9]
+    assert one_hot(np.array([1]), n_classes=2, dtype=np.float64).tolist() == [[0.0, 1.0]]
+    assert one_hot(np.array([], np.uint8)).shape == (0, 10)
+    with pytest.raises(DataError, match=r"labels 0\.\.9, got values from 0 to 10"):
+        one_hot(np.array([0, 10]))
+    with pytest.raises(DataError, match="integer"):
+        one_hot(np.array([0.5]))
+    with pytest.raises(ShapeError, match="1-D"):
+        one_hot(np.zeros((2, 2), int))
+    with pytest.raises(ConfigError, match="at least 1"):
+        one_hot(np.array([0]), n_classes=0)
+
+
+def test_one_hot_is_one_function_wherever_it_is_imported_from() -> None:
+    assert nudgenet.one_hot is nudgenet.data.one_hot is one_hot

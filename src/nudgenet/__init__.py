@@ -8,18 +8,19 @@ gradient ∇C computed by backpropagation. Everything a learner needs is importa
 from ._version import __version__
 from .activations import relu, sigmoid, softmax, tanh
 from .backprop import cost_and_gradient, evaluate_cost
-from .cost import get_cost, quadratic
+from .cost import get_cost, one_hot, quadratic
 from .data import (
     Dataset,
     download,
     load_dataset,
     load_folder,
+    load_image,
+    load_images,
     load_mini,
-    one_hot,
+    preprocess,
     read_idx,
     to_inputs,
 )
-from .data.images import load_image, load_images, preprocess
 from .descent import Step, descend, gradient_step, momentum_step
 from .errors import (
     ConfigError,

@@ -18,17 +18,19 @@ Cross-entropy depends on the output layer: with softmax outputs it is the catego
 error term simplifies to δᴸ = (a − y)/m, which ``backprop`` uses for stability.
 
 Shapes: ``a`` and ``y`` are (m, n_out); values are floats; derivatives have a's shape.
+:func:`one_hot` turns class labels into such targets ``y``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from ._types import Array
-from .errors import ConfigError
+from .errors import ConfigError, DataError, ShapeError
 
 
 def quadratic(a: Array, y: Array) -> float:
@@ -101,3 +103,42 @@ def get_cost(name: str, output: str = "sigmoid") -> Cost:
     if name == "cross-entropy":
         return CATEGORICAL_CROSS_ENTROPY if output == "softmax" else BINARY_CROSS_ENTROPY
     raise ConfigError(f"unknown cost {name!r}; choose one of {', '.join(COSTS)}")
+
+
+def one_hot(
+    labels: NDArray[Any], n_classes: int = 10, dtype: DTypeLike = np.float32
+) -> NDArray[Any]:
+    """Turn class labels into target rows with a 1 at the label and 0 elsewhere.
+
+    The network has one output per class, so the target y that the cost compares its
+    outputs a with is a vector, not a number.
+
+    >>> one_hot(np.array([2, 0]), n_classes=3)
+    array([[0., 0., 1.],
+           [1., 0., 0.]], dtype=float32)
+    """
+    labels = np.asarray(labels)
+    if n_classes < 1:
+        raise ConfigError(
+            f"one_hot: n_classes must be at least 1, got {n_classes}",
+            help="MNIST has 10 classes",
+        )
+    if labels.ndim != 1:
+        raise ShapeError(
+            f"one_hot expected a 1-D array of labels, got shape {labels.shape}",
+            help="pass one label per example, e.g. Dataset.train_labels",
+        )
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(
+            f"one_hot expected integer labels, got dtype {labels.dtype}",
+            help="convert with labels.astype(int) if they are whole numbers",
+        )
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
+        raise DataError(
+            f"one_hot expected labels 0..{n_classes - 1}, "
+            f"got values from {int(labels.min())} to {int(labels.max())}",
+            help="check n_classes, or that the labels belong to this data set",
+        )
+    out = np.zeros((len(labels), n_classes), dtype=dtype)
+    out[np.arange(len(labels)), labels.astype(np.intp)] = 1
+    return out

@@ -35,10 +35,20 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             f.flush()
             os.fsync(f.fileno())
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def new_file_mode() -> int:
+    """The mode a plain ``open()`` gives a new file: ``0o666`` less the process's umask.
+
+    A temporary file from :mod:`tempfile` is private (``0o600``). Given this mode before it
+    is renamed into place, it ends up readable by whoever could read any other file the
+    user writes, which matters for a cache shared between users.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._types import Matrix, Vector
 from .backprop import cost_and_gradient
-from .data import one_hot
+from .cost import one_hot
 from .errors import ConfigError
 from .init import init_params
 from .network import Network

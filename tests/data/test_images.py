@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageOps
 
-from nudgenet.data.images import MAX_PIXELS, load_image, load_images, preprocess
-from nudgenet.errors import ImageError
+from nudgenet.data.images import MAX_PIXELS, load_image, load_images, preprocess, to_inputs
+from nudgenet.errors import DataError, ImageError, ShapeError
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -391,3 +391,25 @@ def test_any_blob_becomes_a_centred_digit(case: tuple[NDArray[np.uint8], bool]) 
     assert abs(cx - 14) <= 1
     # The guessed polarity is the drawn one: forcing it gives the same digit.
     np.testing.assert_array_equal(preprocess(page, invert=dark_ink), digit)
+
+
+# ---------------------------------------------------------------------------------------------
+# network inputs
+
+
+def test_to_inputs() -> None:
+    images = np.zeros((2, 28, 28), np.uint8)
+    images[0, 0, 0], images[1, 27, 27], images[1, 0, 1] = 255, 51, 1
+    x = to_inputs(images)
+    assert x.shape == (2, 784)
+    assert x.dtype == np.float32
+    assert x[0, 0] == 1.0
+    assert x[1, 783] == pytest.approx(0.2)
+    assert x[1, 1] == np.float32(1 / 255)
+    assert x.sum() == pytest.approx(1 + 0.2 + 1 / 255)
+    assert to_inputs(images.reshape(2, 784), dtype=np.float64).dtype == np.float64
+    assert not np.shares_memory(x, images)
+    with pytest.raises(DataError, match="uint8"):
+        to_inputs(images.astype(np.float32))
+    with pytest.raises(ShapeError, match=r"\(28, 28\)"):
+        to_inputs(images[0])

@@ -9,6 +9,9 @@ scanned or drawn digit must be brought into the same form first:
 2. crop to the ink, ignoring faint noise;
 3. scale, keeping the aspect ratio, so the longer side is 20 px;
 4. paste into a black 28×28 canvas with the ink's centre of mass at (14, 14).
+
+:func:`to_inputs` then takes such images, drawn or from a data set, the last step to the
+network: one row of 784 values in [0, 1] per image.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import DTypeLike, NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ImageError
+from ..errors import DataError, ImageError, ShapeError
 
 SIZE = 28
 """Side of the output canvas, as in MNIST."""
@@ -119,6 +122,31 @@ def load_images(
     if not digits:
         return np.zeros((0, SIZE, SIZE), dtype=np.uint8)
     return np.stack(digits)
+
+
+def to_inputs(images: NDArray[np.uint8], dtype: DTypeLike = np.float32) -> NDArray[Any]:
+    """Flatten uint8 images to network inputs: one row of 784 values in [0, 1] each.
+
+    Scaling by 1/255 keeps the first layer's weighted sums small, so sigmoids start in
+    their sensitive middle range instead of saturating.
+
+    >>> to_inputs(np.full((2, 28, 28), 255, dtype=np.uint8)).shape
+    (2, 784)
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise DataError(
+            f"to_inputs expected uint8 pixels (0-255), got dtype {images.dtype}",
+            help="pass raw images such as Dataset.train_images; they are scaled here",
+        )
+    if images.ndim not in (2, 3) or math.prod(images.shape[1:]) != SIZE * SIZE:
+        raise ShapeError(
+            f"to_inputs expected images of shape (m, 28, 28) or (m, 784), got {images.shape}",
+            help="for one image, add a leading axis: images[None]",
+        )
+    inputs = images.reshape(len(images), -1).astype(dtype)
+    inputs /= 255
+    return inputs
 
 
 # ---------------------------------------------------------------------------------------------

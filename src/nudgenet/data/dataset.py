@@ -1,0 +1,107 @@
+"""The one shape every data set takes inside nudgenet: a checked train/test split.
+
+Everything the rest of nudgenet trains on arrives as a :class:`Dataset`: four uint8
+arrays, images ``(n, 28, 28)`` with 0 for background and 255 for ink, labels ``(n,)``
+with the digit 0-9, whichever source they were read from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import DataError
+
+__all__ = ["Dataset", "check_images", "check_labels"]
+
+_IMAGE_SIDE = 28
+_N_CLASSES = 10
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """A train/test split of 28×28 grey images with digit labels, checked on creation.
+
+    Checking here, once, lets every later stage assume the shapes and value ranges
+    instead of re-validating them.
+
+    Attributes
+    ----------
+    name : str
+        Where the data came from, for messages and reports.
+    train_images, test_images : ndarray of uint8, shape (n, 28, 28)
+        0 is background, 255 is ink.
+    train_labels, test_labels : ndarray of uint8, shape (n,)
+        The class of each image, 0-9.
+    """
+
+    name: str
+    train_images: NDArray[np.uint8]
+    train_labels: NDArray[np.uint8]
+    test_images: NDArray[np.uint8]
+    test_labels: NDArray[np.uint8]
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            images = getattr(self, f"{split}_images")
+            labels = getattr(self, f"{split}_labels")
+            check_images(images, f"data set {self.name!r}: {split}_images")
+            check_labels(labels, f"data set {self.name!r}: {split}_labels")
+            if len(images) != len(labels):
+                raise DataError(
+                    f"data set {self.name!r}: {split} split has {len(images)} images "
+                    f"but {len(labels)} labels; expected one label per image",
+                    help="make sure the image and label files belong to the same split",
+                )
+            if len(images) == 0:
+                raise DataError(
+                    f"data set {self.name!r}: {split} split is empty; expected at least 1 image",
+                    help="use a data set with images in both splits",
+                )
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, train={len(self.train_labels)}, "
+            f"test={len(self.test_labels)})"
+        )
+
+
+def check_images(images: object, where: str) -> None:
+    """Raise DataError unless ``images`` is a uint8 array of shape (n, 28, 28)."""
+    if not isinstance(images, np.ndarray):
+        raise DataError(
+            f"{where}: expected a NumPy array, got {type(images).__name__}",
+            help="pass the images as a uint8 array of shape (n, 28, 28)",
+        )
+    if images.ndim != 3 or images.shape[1:] != (_IMAGE_SIDE, _IMAGE_SIDE):
+        raise DataError(
+            f"{where}: expected images of shape (n, 28, 28), got shape {images.shape}",
+            help="nudgenet works on 28×28 MNIST-format images",
+        )
+    if images.dtype != np.uint8:
+        raise DataError(
+            f"{where}: expected uint8 pixels (0-255), got dtype {images.dtype}",
+            help="store pixels as unsigned bytes, 0 for background and 255 for ink",
+        )
+
+
+def check_labels(labels: object, where: str) -> None:
+    """Raise DataError unless ``labels`` is a 1-D uint8 array of values 0-9."""
+    if not isinstance(labels, np.ndarray):
+        raise DataError(
+            f"{where}: expected a NumPy array, got {type(labels).__name__}",
+            help="pass the labels as a uint8 array of shape (n,)",
+        )
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        raise DataError(
+            f"{where}: expected a 1-D uint8 array of labels, "
+            f"got shape {labels.shape} and dtype {labels.dtype}",
+            help="labels are one unsigned byte per image, the digit 0-9",
+        )
+    if labels.size and int(labels.max()) >= _N_CLASSES:
+        raise DataError(
+            f"{where}: expected labels 0-9, got {int(labels.max())}",
+            help="check that this is a 10-class data set such as MNIST",
+        )
