@@ -28,8 +28,7 @@ from numpy.typing import NDArray
 from .. import options
 from .._types import Matrix, Vector
 from ..backprop import check_targets
-from ..cost import get_cost
-from ..data import one_hot
+from ..cost import get_cost, one_hot
 from ..descent import Step
 from ..network import Network, _feedforward
 from ..schedules import LEARNING_RATE, build_schedule

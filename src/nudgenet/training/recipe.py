@@ -23,7 +23,8 @@ import numpy as np
 
 from .. import options
 from .._types import Vector
-from ..data import Dataset, one_hot, to_inputs
+from ..cost import one_hot
+from ..data import Dataset, to_inputs
 from ..descent import Step
 from ..errors import ConfigError
 from ..init import init_params

@@ -51,8 +51,7 @@ from numpy.typing import NDArray
 from .. import options
 from .._types import Array, Matrix
 from ..backprop import check_targets
-from ..cost import get_cost
-from ..data import one_hot
+from ..cost import get_cost, one_hot
 from ..errors import ConfigError
 from ..init import init_params
 from ..layout import Layout

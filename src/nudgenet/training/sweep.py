@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from .. import options
-from ..data import load_dataset, one_hot, to_inputs
+from ..cost import one_hot
+from ..data import load_dataset, to_inputs
 from ..errors import ConfigError
 from ..files import atomic_write
 from ..layout import SEED_SIZES
