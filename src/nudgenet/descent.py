@@ -116,13 +116,7 @@ def descend(
     1.464
     """
     schedule = learning_rate if callable(learning_rate) else constant(learning_rate)
-    if not 0.0 <= momentum < 1.0:
-        raise ConfigError(
-            f"momentum must be in [0, 1), got {momentum}",
-            help="0 turns momentum off; 0.9 is a common choice",
-        )
-    if steps is None and batches is None:
-        raise ConfigError("descend needs a number of steps or an iterable of batches")
+    _check_options(momentum, steps, batches)
     if momentum and velocity is None:
         velocity = np.zeros_like(theta)
     args: Iterable[tuple[Any, ...]] = batches if batches is not None else iter(tuple, None)
@@ -140,21 +134,39 @@ def descend(
         _check_divergence(k, eta, cost, norm, first_cost, divergence_factor)
         if norm <= tol:
             return
-        yield Step(
-            k,
-            eta,
-            float(cost),
-            norm,
-            theta.copy() if record else None,
-            gradient.copy() if record else None,
+        copies = (theta.copy(), gradient.copy()) if record else (None, None)
+        yield Step(k, eta, float(cost), norm, *copies)
+        _update(theta, gradient, eta, momentum, velocity)
+
+
+def _check_options(
+    momentum: float, steps: int | None, batches: Iterable[tuple[Any, ...]] | None
+) -> None:
+    """Refuse, before the first step, a momentum outside [0, 1) or a descent with no end."""
+    if not 0.0 <= momentum < 1.0:
+        raise ConfigError(
+            f"momentum must be in [0, 1), got {momentum}",
+            help="0 turns momentum off; 0.9 is a common choice",
         )
-        if momentum:
-            assert velocity is not None
-            velocity *= momentum
-            velocity -= eta * gradient
-            theta += velocity
-        else:
-            theta -= eta * gradient  # θ ← θ − η∇C
+    if steps is None and batches is None:
+        raise ConfigError("descend needs a number of steps or an iterable of batches")
+
+
+def _update(
+    theta: Vector, gradient: Vector, eta: float, momentum: float, velocity: Vector | None
+) -> None:
+    """θ ← θ − η∇C, or v ← μv − η∇C and θ ← θ + v: in place, so that views of θ follow.
+
+    The pure forms are :func:`gradient_step` and :func:`momentum_step`; these are the same
+    numbers, without a new array per step.
+    """
+    if momentum:
+        assert velocity is not None
+        velocity *= momentum
+        velocity -= eta * gradient
+        theta += velocity
+    else:
+        theta -= eta * gradient  # θ ← θ − η∇C
 
 
 def _check_divergence(

@@ -145,15 +145,38 @@ def classify(
         raise ConfigError(f"a cost history must be a non-empty list of numbers, got {costs!r}")
     if len(c) == 1:
         return Verdict("converges", "no step was needed: the slope was flat at the start")
+    diverged = _diverges(c, unit)
+    if diverged is not None:
+        return diverged
+    first, last = float(c[0]), float(c[-1])
+    tail = c[(len(c) - 1) // 2 :]
+    far = reference is not None and last - reference > slow_gap * (first - reference)
+    return (
+        _stalls(tail, last, reference, far, flat_tol)
+        or _oscillates(c, tail, slopes, rise_tol, rise_fraction, flip_fraction, unit)
+        or (_slow(first, last, reference) if far else None)
+        or Verdict("converges", f"fell from {first:.3g} to {last:.3g}")
+    )
+
+
+# The rules of classify, one function each: the verdict where the rule applies, else None.
+
+
+def _diverges(c: np.ndarray, unit: str) -> Verdict | None:
+    """Rule 1: a cost that is NaN or infinite, or a last cost above the first."""
     first, last = float(c[0]), float(c[-1])
     if not np.all(np.isfinite(c)):
         k = int(np.argmax(~np.isfinite(c)))
         return Verdict("diverges", f"the cost became {c[k]:g} at {unit} {k}")
     if last > first:
         return Verdict("diverges", f"it ended above its start ({first:.3g} → {last:.3g})")
+    return None
 
-    tail = c[(len(c) - 1) // 2 :]
-    far = reference is not None and last - reference > slow_gap * (first - reference)
+
+def _stalls(
+    tail: np.ndarray, last: float, reference: float | None, far: bool, flat_tol: float
+) -> Verdict | None:
+    """Rule 2: far from the reference, and the last half flat to within ``flat_tol``."""
     spread = float(np.max(tail) - np.min(tail))
     if far and spread <= flat_tol * max(float(np.mean(np.abs(tail))), 1e-300):
         return Verdict(
@@ -161,7 +184,20 @@ def classify(
             f"stuck at {last:.3g}, far above the best {reference:.3g}: in the last half it "
             f"moved by only {spread:.2g}, the slope died out",
         )
+    return None
 
+
+def _oscillates(
+    c: np.ndarray,
+    tail: np.ndarray,
+    slopes: Sequence[Sequence[float]] | None,
+    rise_tol: float,
+    rise_fraction: float,
+    flip_fraction: float,
+    unit: str,
+) -> Verdict | None:
+    """Rule 3: in the last half the cost rose, or (with slopes) the slope flipped sign, on
+    enough of the steps."""
     steps = len(tail) - 1
     rises = int(np.sum(np.diff(tail) > rise_tol * np.abs(tail[:-1])))
     if steps and rises >= rise_fraction * steps:
@@ -175,15 +211,17 @@ def classify(
                 f"the slope flipped sign on {flips} of the last {steps} {unit}s: it jumps "
                 "over the valley floor",
             )
-    if far:
-        assert reference is not None
-        closed = (first - last) / (first - reference)
-        return Verdict(
-            "slow",
-            f"closed only {100 * closed:.0f}% of the way from {first:.3g} to the best "
-            f"{reference:.3g}",
-        )
-    return Verdict("converges", f"fell from {first:.3g} to {last:.3g}")
+    return None
+
+
+def _slow(first: float, last: float, reference: float | None) -> Verdict:
+    """Rule 4, for a run that ended far from the reference: how little of the gap it closed."""
+    assert reference is not None
+    closed = (first - last) / (first - reference)
+    return Verdict(
+        "slow",
+        f"closed only {100 * closed:.0f}% of the way from {first:.3g} to the best {reference:.3g}",
+    )
 
 
 # --------------------------------------------------------------------------- runs

@@ -1,8 +1,9 @@
 """Compiled kernels of the fast engine: many SGD steps in one call, with no Python in between.
 
 This module imports Numba; :mod:`nudgenet.training.fast` imports it only when the fast engine
-runs, so
-``import nudgenet`` stays quick and works without Numba.
+runs, so ``import nudgenet`` stays quick and works without Numba. The SIMD operations the
+kernels are written with (explicit vectors, a vectorisable e^x) are Numba extensions of their
+own, in :mod:`nudgenet.training.simd`.
 
 The mathematics is :mod:`nudgenet.backprop`'s, step for step (notation as there: rows are
 examples, W has shape (n_out, n_in), θ = [W¹, b¹, …, Wᴸ, bᴸ]):
@@ -22,7 +23,7 @@ What makes it fast is only where the numbers live and how often Python is visite
   meanwhile the kernels ask the caches for the rows that come next (prefetch), so that the
   arithmetic does not wait for the memory;
 * the first layer's two products (784 × n₁ per example, nearly all the arithmetic) are
-  written as register tiles of explicit SIMD vectors (see "explicit vectors" below): 4 units
+  written as register tiles of explicit SIMD vectors (:mod:`~nudgenet.training.simd`): 4 units
   × 4 examples of dot products for the forward pass, and a block of 8 units × 2 vectors of
   ∂C/∂W¹ that stays in registers while a whole chunk goes by, so that each load serves
   several multiply-adds. On Zen 5, with the rows in cache, the weight gradient runs at about
@@ -40,6 +41,9 @@ What makes it fast is only where the numbers live and how often Python is visite
 
 Sums are accumulated in a different order than BLAS does, so results equal the reference
 engine's to rounding error, not bit for bit.
+
+Numba caches the compiled kernels on disk (``cache=True``) and compiles them again when this
+file's contents change, but not when only ``simd.py`` changes (see there).
 """
 
 from __future__ import annotations
@@ -47,11 +51,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import config, njit, prange, types
-from numba.core import cgutils
-from numba.core.codegen import get_host_cpu_features
-from numba.extending import intrinsic, models, overload, register_model
+from numba import njit, prange
+
+from .simd import _exp_nonpositive, _fma, _lanes, _load, _prefetch, _splat, _store, _sum_lanes
 
 # Codes for the activations and costs; ``fast.py`` maps the names onto them.
 SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3
@@ -63,6 +65,10 @@ DONE, DIVERGED, FLAT = 0, 1, 2
 # the forward and the backward pass, beside the next chunk's rows being fetched meanwhile
 # (measured on Zen 5 with 1 MB of L2: 5% faster at full batch than 128 rows).
 CHUNK = 64
+# Rows of X ahead of the one in use that the forward pass asks the caches for: two tiles'
+# worth. It matters where the weight gradient's prefetch of the next chunk cannot help: the
+# first chunk of a slice, and sliced mini-batches (batch 128 was 10% slower without it).
+PREFETCH_ROWS = 8
 
 # ``reassoc`` lets LLVM vectorise sums (it may add in another order); ``contract`` allows fused
 # multiply-add. Neither assumes finite values, so NaN and inf still reach the divergence check.
@@ -74,263 +80,7 @@ _OPTIONS = {
     "fastmath": {"reassoc", "contract"},
 }
 
-_ENTRY = {**_OPTIONS, "no_cpython_wrapper": False}  # the two functions Python calls
-
-
-@intrinsic
-def _float_from_bits(typingctx, bits):  # pragma: no cover - compiled
-    """The float whose bit pattern is ``bits`` (int32 → float32, int64 → float64)."""
-    if bits == types.int32:
-        result, llvm_type = types.float32, ir.FloatType()
-    elif bits == types.int64:
-        result, llvm_type = types.float64, ir.DoubleType()
-    else:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_type)
-
-    return result(bits), codegen
-
-
-def _exp_nonpositive(x):
-    """e^x for x ≤ 0 in x's precision (0 below the smallest normal number); compiled only."""
-    return math.exp(x)
-
-
-@overload(_exp_nonpositive)
-def _exp_nonpositive_compiled(x):  # pragma: no cover - compiled
-    """e^x = 2^m · e^r with m = round(x / ln 2) and |r| ≤ ln(2)/2: a polynomial for e^r and
-    2^m written straight into the exponent bits, all plain arithmetic, so that a loop of
-    them becomes vector instructions (math.exp would be one library call per number).
-    Accurate to about an ulp; the sigmoid and softmax only ever need x ≤ 0."""
-    if x == types.float32:
-        f, i = np.float32, np.int32
-        ln2_hi, ln2_lo, bias, shift = 0.693359375, -2.12194440e-4, 127, 23
-        coefficients = [1.0 / math.factorial(k) for k in range(8)]  # error < 2e-9 for |r| < 0.35
-    elif x == types.float64:
-        f, i = np.float64, np.int64
-        ln2_hi, ln2_lo, bias, shift = (
-            6.93147180369123816490e-01,
-            1.90821492927058770002e-10,
-            1023,
-            52,
-        )
-        coefficients = [1.0 / math.factorial(k) for k in range(14)]  # error < 5e-18
-    else:
-        return None
-    floor = f(math.log(np.finfo(f).tiny))
-    log2e, half, zero = f(1.0 / math.log(2.0)), f(0.5), f(0.0)
-    hi, lo, bias_, shift_ = f(ln2_hi), f(ln2_lo), i(bias), i(shift)
-    c = tuple(f(value) for value in coefficients)
-    degree = len(c) - 1
-
-    def implementation(x):
-        if x < floor:
-            return zero
-        m = math.floor(x * log2e + half)
-        r = (x - m * hi) - m * lo
-        p = c[degree]
-        for k in range(degree - 1, -1, -1):
-            p = p * r + c[k]
-        return p * _float_from_bits(i((i(m) + bias_) << shift_))  # 2^m
-
-    return implementation
-
-
-# --------------------------------------------------------------------------- explicit vectors
-# The first layer's two products are nearly all the arithmetic. LLVM vectorises only innermost
-# loops, and keeps nothing in registers across an outer loop but scalars, so a register tile
-# (a block of ∂C/∂W¹ summed over a whole chunk without leaving the registers) cannot be
-# written as plain loops. These few operations on whole SIMD registers let the kernels write
-# such tiles out; every other kernel leaves vectorising to LLVM.
-
-
-def _vector_bytes() -> int:
-    """Bytes in a SIMD register of the CPU Numba compiles for: 64 (AVX-512), 32 (AVX), or 16.
-
-    Wider vectors than the CPU has would still be correct, but LLVM would split each into
-    several registers and the tiles would no longer fit.
-    """
-    # The features Numba's code generator uses (NUMBA_CPU_FEATURES, else the host's).
-    features = config.CPU_FEATURES
-    if features is None:
-        features = get_host_cpu_features()
-    features = features.split(",")
-    if "+avx512f" in features:
-        return 64
-    if "+avx" in features:
-        return 32
-    return 16
-
-
-VECTOR_BYTES = _vector_bytes()
-# Rows of X ahead of the one in use that the forward pass asks the caches for: two tiles'
-# worth. It matters where the weight gradient's prefetch of the next chunk cannot help: the
-# first chunk of a slice, and sliced mini-batches (batch 128 was 10% slower without it).
-PREFETCH_ROWS = 8
-
-
-class _Vector(types.Type):
-    """A SIMD register of floats, LLVM's <lanes x float>: a value, kept in a register."""
-
-    def __init__(self, dtype: types.Float) -> None:
-        self.dtype = dtype
-        self.lanes = VECTOR_BYTES * 8 // dtype.bitwidth
-        super().__init__(name=f"vector({dtype} x {self.lanes})")
-
-
-@register_model(_Vector)
-class _VectorModel(models.PrimitiveModel):
-    def __init__(self, dmm, fe_type):  # pragma: no cover - compiled
-        element = dmm.lookup(fe_type.dtype).get_value_type()
-        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
-
-
-def _is_matrix(A) -> bool:
-    """Whether a Numba type is a C-contiguous 2-D float array."""
-    return (
-        isinstance(A, types.Array)
-        and A.ndim == 2
-        and A.layout == "C"
-        and isinstance(A.dtype, types.Float)
-    )
-
-
-def _address(context, builder, matrix_type, A, i, k):  # pragma: no cover - compiled
-    """The address of A[i, k] (no bounds check)."""
-    array = context.make_array(matrix_type)(context, builder, A)
-    return cgutils.get_item_pointer(context, builder, matrix_type, array, [i, k])
-
-
-def _vector_intrinsic(name, vector):  # pragma: no cover - compiled
-    """LLVM's intrinsic ``llvm.<name>`` for this vector type, e.g. llvm.fma.v16f32."""
-    bits = 32 if isinstance(vector.element, ir.FloatType) else 64
-    return f"llvm.{name}.v{vector.count}f{bits}"
-
-
-# The vector operations take a matrix and the row and column where the vector starts (rather
-# than a row view, which would cost reference counting in every tile).
-
-
-@intrinsic
-def _lanes(typingctx, A):  # pragma: no cover - compiled
-    """How many numbers of A's dtype one vector holds (a compile-time constant)."""
-    if not _is_matrix(A):
-        return None
-    lanes = _Vector(A.dtype).lanes
-
-    def codegen(context, builder, signature, args):
-        return ir.Constant(ir.IntType(64), lanes)
-
-    return types.intp(A), codegen
-
-
-@intrinsic
-def _load(typingctx, A, i, k):  # pragma: no cover - compiled
-    """A[i, k : k + lanes] as a vector; the caller keeps k + lanes ≤ A.shape[1]."""
-    if not _is_matrix(A):
-        return None
-    vector = _Vector(A.dtype)
-
-    def codegen(context, builder, signature, args):
-        address = _address(context, builder, signature.args[0], *args)
-        pointer = builder.bitcast(address, context.get_value_type(vector).as_pointer())
-        return builder.load(pointer, align=A.dtype.bitwidth // 8)
-
-    return vector(A, i, k), codegen
-
-
-@intrinsic
-def _store(typingctx, A, i, k, v):  # pragma: no cover - compiled
-    """A[i, k : k + lanes] = v; the caller keeps k + lanes ≤ A.shape[1]."""
-    if not (_is_matrix(A) and v == _Vector(A.dtype)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        address = _address(context, builder, signature.args[0], *args[:3])
-        pointer = builder.bitcast(address, args[3].type.as_pointer())
-        builder.store(args[3], pointer, align=A.dtype.bitwidth // 8)
-        return context.get_dummy_value()
-
-    return types.none(A, i, k, v), codegen
-
-
-@intrinsic
-def _splat(typingctx, x):  # pragma: no cover - compiled
-    """A vector with x in every lane."""
-    if not isinstance(x, types.Float):
-        return None
-    vector = _Vector(x)
-
-    def codegen(context, builder, signature, args):
-        llvm_type = context.get_value_type(vector)
-        one = builder.insert_element(
-            ir.Constant(llvm_type, ir.Undefined), args[0], ir.Constant(ir.IntType(32), 0)
-        )
-        lanes = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
-        return builder.shuffle_vector(one, ir.Constant(llvm_type, ir.Undefined), lanes)
-
-    return vector(x), codegen
-
-
-@intrinsic
-def _fma(typingctx, a, b, c):  # pragma: no cover - compiled
-    """a · b + c lane by lane, rounded once (a fused multiply-add)."""
-    if not (isinstance(c, _Vector) and a == c and b == c):
-        return None
-
-    def codegen(context, builder, signature, args):
-        llvm_type = args[2].type
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(llvm_type, [llvm_type] * 3),
-            _vector_intrinsic("fma", llvm_type),
-        )
-        return builder.call(function, list(args))
-
-    return c(a, b, c), codegen
-
-
-@intrinsic
-def _sum_lanes(typingctx, v):  # pragma: no cover - compiled
-    """The sum of v's lanes, added in whatever order is quickest."""
-    if not isinstance(v, _Vector):
-        return None
-
-    def codegen(context, builder, signature, args):
-        llvm_type = args[0].type
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(llvm_type.element, [llvm_type.element, llvm_type]),
-            _vector_intrinsic("vector.reduce.fadd", llvm_type),
-        )
-        start = ir.Constant(llvm_type.element, 0.0)
-        return builder.call(function, [start, args[0]], fastmath=("reassoc",))
-
-    return v.dtype(v), codegen
-
-
-@intrinsic
-def _prefetch(typingctx, A, i, k):  # pragma: no cover - compiled
-    """Ask the caches to fetch the line holding A[i, k] (a hint: no fault, no effect on values)."""
-    if not _is_matrix(A):
-        return None
-
-    def codegen(context, builder, signature, args):
-        address = _address(context, builder, signature.args[0], *args)
-        i32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [address.type, i32, i32, i32]),
-            "llvm.prefetch.p0",
-        )
-        # read, locality 2 (keep in L2 and beyond), data cache
-        flags = [ir.Constant(i32, value) for value in (0, 2, 1)]
-        builder.call(function, [address, *flags])
-        return context.get_dummy_value()
-
-    return types.none(A, i, k), codegen
+_ENTRY = {**_OPTIONS, "no_cpython_wrapper": False}  # the functions Python calls
 
 
 @njit(**_OPTIONS)
