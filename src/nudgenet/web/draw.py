@@ -73,13 +73,11 @@ def predict(request: PredictRequest, state: StateParam) -> dict[str, Any]:
     image = preprocess(request.drawing.array(), invert=False)  # (28, 28) uint8
     X = to_inputs(image[None], m.theta.dtype)  # (1, 784)
     activations = feedforward(m.network, m.theta, X)
-    a = activations[-1][0]
-    probabilities = a / max(float(a.sum()), np.finfo(a.dtype).tiny)
     return {
         "network": request.network,
         "sizes": list(m.network.sizes),
         "image": image.ravel().tolist(),
         "activations": [floats(layer[0]) for layer in activations[1:]],
-        "probabilities": floats(probabilities),
-        "guess": int(np.argmax(a)),
+        "probabilities": floats(m.probabilities(X)[0]),  # runs X again: microseconds
+        "guess": int(np.argmax(activations[-1][0])),
     }

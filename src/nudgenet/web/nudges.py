@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from ..data import to_inputs
 from ..data.images import preprocess
 from ..lessons.nudges import example_wants, largest_nudges
+from ..network import probabilities
 from .schemas import ERRORS, Nudges, NudgesRequest, floats
 from .state import StateParam
 
@@ -34,14 +35,15 @@ def nudges(request: NudgesRequest, state: StateParam) -> dict[str, Any]:
     wants = example_wants(m.network, m.theta, x, request.target, cost=m.cost)
     layout = m.network.layout
     top = largest_nudges(layout, wants.gradient, 1.0, k=request.top)
-    a = np.array([o.activation for o in wants.outputs])
+    # In float64, as example_wants computes: the guess is the output the nudges start from.
+    p = probabilities(m.network, m.theta.astype(np.float64), x[None])[0]
     W1 = layout.views(m.theta)[0][0]  # (n1, 784)
     dW1 = layout.views(wants.gradient)[0][0]
     return {
         "network": request.network,
         "image": image.ravel().tolist(),
-        "probabilities": floats(a / max(float(a.sum()), np.finfo(a.dtype).tiny)),
-        "guess": int(np.argmax(a)),
+        "probabilities": floats(p),
+        "guess": int(np.argmax(p)),
         "target": request.target,
         "cost": wants.cost,
         "top": [{**n.as_dict(), "value": float(m.theta[n.index])} for n in top],
