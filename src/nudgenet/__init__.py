@@ -36,8 +36,9 @@ from .gradcheck import check_gradient, numerical_gradient, relative_error
 from .init import init_params
 from .layout import Layout
 from .lessons import landscape, nudges, pictures, regimes, symmetry, toy  # the lessons, by topic
+from .lessons.formula import parse_cost
 from .lessons.pictures import draw_all
-from .lessons.toy import parse_cost, run_descent
+from .lessons.toy import run_descent
 from .model import Model
 from .network import Network, accuracy, feedforward, predict, probabilities
 from .schedules import make_schedule

@@ -46,7 +46,7 @@ def _servers() -> Iterator[Callable[..., str]]:
 
     yield start
     for server, thread, app in running:
-        app.state.jobs.shutdown()  # type: ignore[attr-defined]
+        app.state.web.jobs.shutdown()  # type: ignore[attr-defined]
         server.should_exit = True
         thread.join(10)
 

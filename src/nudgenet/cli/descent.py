@@ -3,7 +3,8 @@
 ``descend`` minimises a cost you type (default the lecture note's (w − 3)²) step by step and
 prints the table of every step; ``learning-rate`` runs the parabola or the digit network at
 several learning rates (or schedules) and names what each did. Both render what
-:mod:`nudgenet.lessons.toy` and :mod:`nudgenet.lessons.regimes` compute.
+:mod:`nudgenet.lessons.toy` and :mod:`nudgenet.lessons.regimes` compute, on a cost read by
+:mod:`nudgenet.lessons.formula`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..lessons.formula import ALLOWED, parse_cost
 from ..lessons.regimes import (
     NETWORK_BATCH_SIZE,
     NETWORK_EPOCHS,
@@ -34,13 +36,11 @@ from ..lessons.regimes import (
     seed_text,
 )
 from ..lessons.toy import (
-    ALLOWED,
     PARABOLA,
     Descent,
     check_derivative,
     divergence_reason,
     flat_point_kind,
-    parse_cost,
     plot_descent,
     run_descent,
     steepest_curvature,

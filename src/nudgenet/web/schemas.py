@@ -1,0 +1,248 @@
+"""The JSON the API reads and writes, as pydantic models: what FastAPI checks and documents.
+
+Every request body is :class:`Strict`: unknown fields and loose types ("5" for 5) are refused,
+and every number has a range a page can afford, so a request that reaches a route has already
+been checked. The responses are documented here too; the routes return plain dicts of them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..network import Network
+from ..training.loop import TrainSettings
+from .jobs import JobSpec
+
+MAX_SIDE = 256
+"""Largest drawing side, in pixels: the page sends its canvas at a lower resolution."""
+MAX_EXPRESSION = 200
+"""Longest cost formula accepted by the playground, in characters."""
+
+Which = Literal["served", "training"]
+NetworkParam = Annotated[
+    Which, Query(description="which network: the one served, or the training job's")
+]
+
+
+# --------------------------------------------------------------------------- request bodies
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields and loose types (e.g. "5" for 5) are rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Drawing(Strict):
+    """A greyscale drawing, row by row: 0 is background, 255 is full ink."""
+
+    width: int = Field(ge=8, le=MAX_SIDE, description="pixels per row")
+    height: int = Field(ge=8, le=MAX_SIDE, description="rows")
+    pixels: list[Annotated[int, Field(ge=0, le=255)]] = Field(
+        max_length=MAX_SIDE * MAX_SIDE, description="width × height ink levels, row-major"
+    )
+
+    @model_validator(mode="after")
+    def _size_matches(self) -> Drawing:
+        if len(self.pixels) != self.width * self.height:
+            raise ValueError(
+                f"pixels has {len(self.pixels)} values, but width × height = "
+                f"{self.width} × {self.height} = {self.width * self.height}"
+            )
+        return self
+
+    def array(self) -> np.ndarray:
+        """The drawing as a (height, width) uint8 array."""
+        return np.asarray(self.pixels, dtype=np.uint8).reshape(self.height, self.width)
+
+
+class PredictRequest(Strict):
+    """A drawing to classify."""
+
+    drawing: Drawing
+    network: Which = "served"
+
+
+class NudgesRequest(Strict):
+    """A drawing and the digit the network should say for it."""
+
+    drawing: Drawing
+    target: int = Field(ge=0, le=9, description="the digit to nudge the network towards")
+    network: Which = "served"
+    top: int = Field(default=12, ge=1, le=100, description="how many of the largest to list")
+
+
+class DescendRequest(Strict):
+    """A one-parameter cost and how to descend it."""
+
+    expression: str = Field(
+        default="(w-3)^2", min_length=1, max_length=MAX_EXPRESSION, description="C(w)"
+    )
+    start: float = Field(default=0.0, ge=-1e6, le=1e6, description="w₀")
+    learning_rate: float = Field(default=0.1, gt=0.0, le=10.0, description="η")
+    steps: int = Field(default=50, ge=1, le=500, description="the most updates to take")
+
+
+class TrainRequest(Strict):
+    """Training settings: the options of ``nudgenet train``, within ranges a page can afford."""
+
+    hidden: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+        default=[16, 16], max_length=3, description="hidden layer sizes (784 in, 10 out)"
+    )
+    activation: Literal["sigmoid", "tanh", "relu"] = "sigmoid"
+    output: Literal["sigmoid", "softmax"] = "sigmoid"
+    cost: Literal["quadratic", "cross-entropy"] = "quadratic"
+    init: Literal["normal", "scaled", "xavier", "he", "constant"] = "xavier"
+    lr: float = Field(default=1.0, gt=0.0, le=20.0, description="learning rate η")
+    schedule: Literal["constant", "step", "exponential", "inverse-time", "cosine"] = "cosine"
+    batch_size: int = Field(default=10, ge=0, le=10_000, description="0: the whole set")
+    epochs: int = Field(default=5, ge=1, le=50)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    train_size: int = Field(default=10_000, ge=100, le=10_000, description="training images")
+
+    @model_validator(mode="after")
+    def _finite(self) -> TrainRequest:
+        if not math.isfinite(self.lr):  # pragma: no cover - le/gt already exclude inf/nan
+            raise ValueError("lr must be finite")
+        return self
+
+    def spec(self) -> JobSpec:
+        """The job these settings describe (raises ConfigError for what pydantic can't see)."""
+        return JobSpec(
+            network=Network((784, *self.hidden, 10), self.activation, self.output),
+            settings=TrainSettings(
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                schedule=self.schedule,
+                cost=self.cost,
+            ),
+            init=self.init,
+            seed=self.seed,
+            train_size=self.train_size,
+        )
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class ErrorBody(BaseModel):
+    """Every error: what was wrong, and what to do."""
+
+    error: str
+    help: str | None = None
+
+
+class Prediction(BaseModel):
+    """What the network sees and does with one drawing."""
+
+    network: Which
+    sizes: list[int]
+    image: list[int] = Field(description="the 28×28 input after preprocessing, 0..255, row-major")
+    activations: list[list[float]] = Field(description="a¹ … aᴸ: every layer after the input")
+    probabilities: list[float]
+    guess: int
+
+
+class FirstLayerNudges(BaseModel):
+    """W¹ and the nudges −∂Cₓ/∂W¹ asked by one example, both (n1 × 784) row-major."""
+
+    shape: list[int]
+    weights: list[float]
+    nudges: list[float]
+
+
+class Nudges(BaseModel):
+    """The gradient of one example's cost, for a chosen target digit, read as nudges."""
+
+    network: Which
+    image: list[int] = Field(description="the 28×28 input after preprocessing")
+    probabilities: list[float]
+    guess: int
+    target: int
+    cost: float = Field(description="Cₓ = Σⱼ (aⱼ − yⱼ)² for this example and target")
+    top: list[dict[str, Any]] = Field(
+        description="the largest |∂Cₓ/∂θᵢ| first: name, description, layer, kind, position, "
+        "value θᵢ, derivative ∂Cₓ/∂θᵢ, nudge −∂Cₓ/∂θᵢ, direction"
+    )
+    outputs: list[dict[str, Any]] = Field(
+        description="per output neuron: activation, target, which way it wants to go"
+    )
+    first_layer: FirstLayerNudges
+
+
+class DescentPoint(BaseModel):
+    """w_k with C(w_k) and the slope C′(w_k) there (null where they are not finite)."""
+
+    k: int
+    w: float | None
+    cost: float | None
+    slope: float | None
+
+
+class Descent(BaseModel):
+    """Gradient descent w ← w − η·C′(w) on a typed cost, every step kept."""
+
+    expression: str = Field(description="C(w) as SymPy reads it")
+    derivative: str = Field(description="C′(w), by SymPy")
+    learning_rate: float
+    points: list[DescentPoint] = Field(description="w₀, w₁, …: where each step starts, and the end")
+    converged: bool = Field(description="stopped because the slope was flat")
+    diverged: str | None = Field(description="what blew up, when the run was stopped as diverged")
+    why: str | None = Field(description="why it diverged: η times the curvature")
+    valleys: list[list[float]] | None = Field(description="local minima [w, C(w)] when known")
+    curve: dict[str, list[float | None]] = Field(description="{w: [...], cost: [...]} to draw")
+
+
+class ModelInfo(BaseModel):
+    """A network's architecture and how it was trained."""
+
+    network: Which
+    sizes: list[int]
+    activation: str
+    output: str
+    cost: str
+    num_params: int
+    settings: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+class LayerWeights(BaseModel):
+    """One layer's W (n_out × n_in, row-major) and b: row j is neuron j's incoming weights."""
+
+    network: Which
+    layer: int
+    shape: list[int]
+    weights: list[float]
+    biases: list[float]
+
+
+class JobStatus(BaseModel):
+    """The training job's state (no job yet: state "idle")."""
+
+    job: int | None
+    state: Literal["idle", "running", "paused", "finished", "stopped", "failed"]
+    step: int = 0
+    epoch: int = 0
+    epochs: int = 0
+    total_steps: int = 0
+    error: str | None = None
+    settings: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = []
+    stride: int = 1
+    n_events: int = 0
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "invalid request (fields, ranges, types)"},
+}
+
+
+def floats(a: np.ndarray) -> list[float]:
+    """An array as the flat, row-major list of floats that JSON can carry."""
+    return a.astype(np.float64).ravel().tolist()

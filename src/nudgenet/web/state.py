@@ -1,0 +1,76 @@
+"""What the routes share: the served model, the training jobs, and the data they learn from.
+
+One :class:`WebState` per application, kept on ``app.state.web``; a route asks for it with a
+:data:`StateParam` parameter, so every route is a plain function that can be read (and
+called) on its own, and two applications in one process never share a job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..data import Dataset, load_mini
+from ..errors import NudgenetError
+from ..model import Model
+from .errors import ApiError
+from .jobs import JobManager
+from .schemas import Which
+
+
+@dataclass(eq=False)
+class WebState:
+    """The served model, the job manager, and the training data (loaded at the first job).
+
+    Raises NudgenetError when the model cannot read a 28×28 drawing or name a digit.
+    """
+
+    served: Model
+    data: Dataset | None = None
+    jobs: JobManager = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_digit_model(self.served)
+        self.jobs = JobManager(self.training_data)
+
+    def training_data(self) -> Dataset:
+        """What training jobs learn from: the data given, or the embedded ``mini`` set."""
+        if self.data is None:
+            self.data = load_mini()
+        return self.data
+
+    def model(self, which: Which) -> Model:
+        """The network a request names: the served one, or the training job's as of now."""
+        if which == "served":
+            return self.served
+        job = self.jobs.current
+        if job is None:
+            raise ApiError(
+                409,
+                "no network is being trained yet",
+                "start one in the Learn panel (or with POST /api/train), or use the served one",
+            )
+        return job.model()
+
+
+def check_digit_model(model: Model) -> None:
+    """Refuse a model the page cannot draw with: it needs 784 inputs and 10 outputs."""
+    sizes = model.network.sizes
+    if sizes[0] != 784 or sizes[-1] != 10:
+        raise NudgenetError(
+            f"the page needs a network with 784 inputs (28×28 pixels) and 10 outputs "
+            f"(digits), but this one has sizes {','.join(map(str, sizes))}",
+            help="serve a model trained on MNIST-style digits, e.g. by `nudgenet train`",
+        )
+
+
+def web_state(request: Request) -> WebState:
+    """The state of the application serving ``request`` (a FastAPI dependency)."""
+    state: WebState = request.app.state.web
+    return state
+
+
+StateParam = Annotated[WebState, Depends(web_state)]
+"""A route parameter that FastAPI fills with the application's :class:`WebState`."""
