@@ -28,13 +28,12 @@ from typing import Any
 import numpy as np
 
 from .._types import Vector
-from ..data import Dataset, one_hot, to_inputs
+from ..data import Dataset
 from ..descent import Step
 from ..errors import NudgenetError
-from ..init import init_params
 from ..model import Model
-from ..network import Network
-from ..training.loop import Epoch, TrainSettings, steps_per_epoch, train
+from ..training.loop import Epoch
+from ..training.recipe import Recipe, Run
 
 STATES = ("running", "paused", "finished", "stopped", "failed")
 TERMINAL = frozenset({"finished", "stopped", "failed"})
@@ -46,25 +45,14 @@ WEIGHTS_EVERY_S = 0.4
 
 @dataclass(frozen=True)
 class JobSpec:
-    """What to train: the architecture, how θ starts, and how it descends."""
+    """What to train: a recipe, on the first ``train_size`` images of the page's data."""
 
-    network: Network
-    settings: TrainSettings
-    init: str = "xavier"
-    seed: int = 0
-    train_size: int = 10_000  # the first this many embedded training images
+    recipe: Recipe
+    train_size: int = 10_000
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready description, in the request's words."""
-        return {
-            "sizes": list(self.network.sizes),
-            "activation": self.network.activation,
-            "output": self.network.output,
-            "init": self.init,
-            "seed": self.seed,
-            "train_size": self.train_size,
-            **self.settings.as_dict(),
-        }
+        return {**self.recipe.as_dict(), "train_size": self.train_size}
 
 
 class TrainingJob:
@@ -73,24 +61,18 @@ class TrainingJob:
     def __init__(self, job_id: int, spec: JobSpec, data: Dataset) -> None:
         self.id = job_id
         self.spec = spec
-        self.network = spec.network
-        n = min(spec.train_size, len(data.train_labels))
-        self._X = to_inputs(data.train_images[:n], np.float32)
-        self._labels = data.train_labels[:n]
-        self._test = (to_inputs(data.test_images, np.float32), data.test_labels)
-        seeds = np.random.SeedSequence(spec.seed).spawn(2)  # as `nudgenet train` does
-        self._init_rng, self._shuffle_rng = (np.random.default_rng(s) for s in seeds)
-        self.theta = init_params(
-            self.network.layout, spec.init, rng=self._init_rng, dtype=np.float32
-        )
-        self.total_steps = steps_per_epoch(n, spec.settings.batch_size) * spec.settings.epochs
+        self.network = spec.recipe.network
+        self._training = Run(
+            spec.recipe, data, train_size=spec.train_size
+        )  # `nudgenet train`'s steps
+        self.theta = self._training.theta
+        self.total_steps = self._training.total_steps
         self.stride = max(1, -(-self.total_steps // MAX_POINTS))
         self.state = "running"
         self.error: str | None = None
         self.step = 0  # updates taken so far
         self.epoch = 0
-        self.history: list[dict[str, Any]] = []
-        self.step_costs: list[float] = []
+        self.step_costs: list[float] = []  # each the mean of `stride` steps, as plotted
         self._events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._run = threading.Event()
@@ -152,15 +134,14 @@ class TrainingJob:
         with self._lock:
             return self._snapshot.copy()
 
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """The Epoch records so far, as dicts (epoch 0 first)."""
+        return self._training.history
+
     def model(self) -> Model:
         """The network as trained so far, as a :class:`Model`."""
-        return Model(
-            self.network,
-            self.snapshot(),
-            self.spec.settings.cost,
-            settings={**self.spec.as_dict(), "data": "mini"},
-            history=list(self.history),
-        )
+        return self._training.model(self.snapshot())
 
     def status(self) -> dict[str, Any]:
         """Everything a page needs to draw the job from scratch (no weights)."""
@@ -181,7 +162,7 @@ class TrainingJob:
             "state": self.state,
             "step": self.step,
             "epoch": self.epoch,
-            "epochs": self.spec.settings.epochs,
+            "epochs": self.spec.recipe.settings.epochs,
             "total_steps": self.total_steps,
             "error": self.error,
         }
@@ -206,11 +187,7 @@ class TrainingJob:
             self._held.set()
 
     def _train(self) -> None:
-        Y = one_hot(self._labels, self.network.sizes[-1], dtype=np.float32)
-        records = train(
-            self.network, self.theta, self._X, Y, self.spec.settings,
-            rng=self._shuffle_rng, test=self._test, labels=self._labels,
-        )  # fmt: skip
+        records = self._training.records()
         chunk: list[float] = []
         points: list[list[float]] = []
         last_weights = time.monotonic()
@@ -227,7 +204,6 @@ class TrainingJob:
                 return
             if isinstance(record, Epoch):
                 self.epoch = record.epoch
-                self.history.append(record.as_dict())
                 self._flush(points)
                 points = []
                 self._publish("epoch", record.as_dict())

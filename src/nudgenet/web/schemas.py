@@ -7,16 +7,37 @@ been checked. The responses are documented here too; the routes return plain dic
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .. import options
+from ..constraints import Range
 from ..network import Network
 from ..training.loop import TrainSettings
+from ..training.recipe import Recipe
 from .jobs import JobSpec
+
+# What one training request may ask of the page's server, at most.
+MAX_HIDDEN = 64  # neurons per hidden layer
+MAX_LR = 20.0
+MAX_L2 = 1.0
+MAX_EPOCHS = 50
+MAX_TRAIN_SIZE = 10_000  # training images (and so the largest batch)
+
+Activation = Literal[options.ACTIVATION.values]  # type: ignore[valid-type]
+Output = Literal[options.OUTPUT.values]  # type: ignore[valid-type]
+Cost = Literal[options.COST.values]  # type: ignore[valid-type]
+Init = Literal[options.INIT.values]  # type: ignore[valid-type]
+Schedule = Literal[options.SCHEDULE.values]  # type: ignore[valid-type]
+
+
+def _field(option: Range, default: float, *, high: float | None = None) -> Any:
+    """A pydantic Field with the option's interval (narrowed to ``high``) and help text."""
+    return Field(default=default, description=option.help, **option.bounds(high))
+
 
 MAX_SIDE = 256
 """Largest drawing side, in pixels: the page sends its canvas at a lower resolution."""
@@ -89,43 +110,38 @@ class DescendRequest(Strict):
 
 
 class TrainRequest(Strict):
-    """Training settings: the options of ``nudgenet train``, within ranges a page can afford."""
+    """Training settings: the options of ``nudgenet train``, within ranges a page can afford.
 
-    hidden: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+    Each choice and range is the option table's (:mod:`nudgenet.options`); the page narrows
+    some upper ends so that one request cannot keep the server busy for long.
+    """
+
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_HIDDEN)]] = Field(
         default=[16, 16], max_length=3, description="hidden layer sizes (784 in, 10 out)"
     )
-    activation: Literal["sigmoid", "tanh", "relu"] = "sigmoid"
-    output: Literal["sigmoid", "softmax"] = "sigmoid"
-    cost: Literal["quadratic", "cross-entropy"] = "quadratic"
-    init: Literal["normal", "scaled", "xavier", "he", "constant"] = "xavier"
-    lr: float = Field(default=1.0, gt=0.0, le=20.0, description="learning rate η")
-    schedule: Literal["constant", "step", "exponential", "inverse-time", "cosine"] = "cosine"
-    batch_size: int = Field(default=10, ge=0, le=10_000, description="0: the whole set")
-    epochs: int = Field(default=5, ge=1, le=50)
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    train_size: int = Field(default=10_000, ge=100, le=10_000, description="training images")
-
-    @model_validator(mode="after")
-    def _finite(self) -> TrainRequest:
-        if not math.isfinite(self.lr):  # pragma: no cover - le/gt already exclude inf/nan
-            raise ValueError("lr must be finite")
-        return self
+    activation: Activation = "sigmoid"
+    output: Output = "sigmoid"
+    cost: Cost = "quadratic"
+    init: Init = "xavier"
+    lr: float = _field(options.LEARNING_RATE, 1.0, high=MAX_LR)
+    schedule: Schedule = "cosine"
+    momentum: float = _field(options.MOMENTUM, 0.0)
+    l2: float = _field(options.L2, 0.0, high=MAX_L2)
+    batch_size: int = _field(options.BATCH_SIZE, 10, high=MAX_TRAIN_SIZE)
+    epochs: int = _field(options.EPOCHS, 5, high=MAX_EPOCHS)
+    seed: int = _field(options.SEED, 0)
+    train_size: int = Field(
+        default=MAX_TRAIN_SIZE, ge=100, le=MAX_TRAIN_SIZE, description="training images"
+    )
 
     def spec(self) -> JobSpec:
         """The job these settings describe (raises ConfigError for what pydantic can't see)."""
-        return JobSpec(
-            network=Network((784, *self.hidden, 10), self.activation, self.output),
-            settings=TrainSettings(
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                lr=self.lr,
-                schedule=self.schedule,
-                cost=self.cost,
-            ),
-            init=self.init,
-            seed=self.seed,
-            train_size=self.train_size,
-        )
+        settings = TrainSettings(
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, schedule=self.schedule,
+            momentum=self.momentum, l2=self.l2, cost=self.cost,
+        )  # fmt: skip
+        network = Network((784, *self.hidden, 10), self.activation, self.output)
+        return JobSpec(Recipe(network, settings, init=self.init, seed=self.seed), self.train_size)
 
 
 # --------------------------------------------------------------------------- responses
