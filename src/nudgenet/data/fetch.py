@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import pooch
@@ -121,20 +122,7 @@ def download(
             f"unknown data set to download: {name!r}; expected one of {', '.join(CHECKSUMS)}",
             help="download 'mnist' or 'fashion-mnist', or pass --data PATH to your own files",
         )
-    if isinstance(mirrors, str):
-        mirrors = (mirrors,)
-    bases = tuple(mirrors) if mirrors is not None else MIRRORS[name]
-    if not bases:
-        raise ConfigError(
-            f"no mirrors given to download {name!r}",
-            help="pass at least one base URL, or leave mirrors unset for the defaults",
-        )
-    for base in bases:
-        if not base.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"mirror {base!r} is not an http:// or https:// URL",
-                help="for files already on disk, pass --data PATH (or load_folder) instead",
-            )
+    bases = _mirrors(name, mirrors)
     digests = {**CHECKSUMS[name], **(checksums or {})}
     known = {file: _known_hash(digests[file], file) for file in (f"{m}.gz" for m in MNIST_FILES)}
     folder = Path(root if root is not None else data_home()) / name
@@ -154,21 +142,46 @@ def download(
         os.chmod(output_file, new_file_mode())
 
     for file, known_hash in known.items():
-        failures = []
-        for url in (base.rstrip("/") + "/" + file for base in bases):
-            try:
-                pooch.retrieve(url, known_hash, fname=file, path=folder, downloader=fetch)
-                break
-            except (OSError, ValueError) as exc:  # requests' errors are OSErrors
-                failures.append(f"{url} ({_why(exc)})")
-        else:
-            tried = "\n  ".join(failures)
-            raise DownloadError(
-                f"could not download {file} of {name} into {folder}; tried:\n  {tried}",
-                help="check the internet connection, or pass --data PATH with a folder "
-                "holding the four files: " + ", ".join(MNIST_FILES),
-            )
+        _retrieve(name, file, known_hash, bases, folder, fetch)
     return folder
+
+
+def _mirrors(name: str, mirrors: Sequence[str] | str | None) -> tuple[str, ...]:
+    """The base URLs to try, checked: the given ones, or :data:`MIRRORS` of ``name``."""
+    if isinstance(mirrors, str):
+        mirrors = (mirrors,)
+    bases = tuple(mirrors) if mirrors is not None else MIRRORS[name]
+    if not bases:
+        raise ConfigError(
+            f"no mirrors given to download {name!r}",
+            help="pass at least one base URL, or leave mirrors unset for the defaults",
+        )
+    for base in bases:
+        if not base.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"mirror {base!r} is not an http:// or https:// URL",
+                help="for files already on disk, pass --data PATH (or load_folder) instead",
+            )
+    return bases
+
+
+def _retrieve(
+    name: str, file: str, known_hash: str, bases: tuple[str, ...], folder: Path, fetch: Any
+) -> None:
+    """Fetch ``file`` from the first mirror that gives it with the right digest."""
+    failures = []
+    for url in (base.rstrip("/") + "/" + file for base in bases):
+        try:
+            pooch.retrieve(url, known_hash, fname=file, path=folder, downloader=fetch)
+            return
+        except (OSError, ValueError) as exc:  # requests' errors are OSErrors
+            failures.append(f"{url} ({_why(exc)})")
+    tried = "\n  ".join(failures)
+    raise DownloadError(
+        f"could not download {file} of {name} into {folder}; tried:\n  {tried}",
+        help="check the internet connection, or pass --data PATH with a folder "
+        "holding the four files: " + ", ".join(MNIST_FILES),
+    )
 
 
 def _known_hash(value: str | tuple[str, str], file: str) -> str:
