@@ -29,13 +29,12 @@ from ..descent import Step
 from ..errors import ConfigError, NudgenetError
 from ..gradcheck import GradientCheck, check_gradient
 from ..init import INITS
-from ..layout import SEED_SIZES
 from ..model import Model
 from ..network import Network
 from ..training.loop import Epoch, TrainSettings
 from ..training.recipe import Recipe, Run
 from . import pictures as cli_pictures
-from .common import add_data, add_json, add_option, layer_sizes, print_json, printer
+from .common import add_data, add_json, add_network, add_option, print_json, printer
 from .descent import register as register_descent
 from .inside import register as register_inside
 from .serve import register as register_serve
@@ -47,8 +46,9 @@ GRADCHECK_TOLERANCE = 1e-6
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        # Inside the try: a list flag refuses an unknown name with the library's own error.
+        args = parser.parse_args(argv)
         return int(args.run(args))
     except BrokenPipeError:
         # The reader (e.g. `| head`) left early: not an error worth a traceback.
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=defaults,
     )
     add_data(p, "the data to train and test on")
-    _add_network(p, init="xavier")
+    add_network(p, init="xavier")
     add_option(p, options.LEARNING_RATE, 1.0)
     add_option(p, options.SCHEDULE, "cosine")
     add_option(p, options.MOMENTUM, 0.0)
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"relative error (it passes below {GRADCHECK_TOLERANCE:g}).",
         formatter_class=defaults,
     )
-    _add_network(p, init="normal", sizes=(5, 4, 3, 3))
+    add_network(p, init="normal", sizes=(5, 4, 3, 3))
     add_option(p, options.L2, 0.0)
     p.add_argument("--batch-size", type=int, default=8, help="random examples in the batch")
     p.add_argument("--seed", type=int, default=0)
@@ -156,17 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
     register_serve(commands)
     register_sweep(commands)
     return parser
-
-
-def _add_network(
-    p: argparse.ArgumentParser, *, init: str, sizes: tuple[int, ...] = SEED_SIZES
-) -> None:
-    """The architecture's flags: --sizes, --activation, --output, --cost and --init."""
-    p.add_argument("--sizes", type=layer_sizes, default=sizes, help="layer sizes, input first")
-    add_option(p, options.ACTIVATION, "sigmoid")
-    add_option(p, options.OUTPUT, "sigmoid")
-    add_option(p, options.COST, "quadratic")
-    add_option(p, options.INIT, init)
 
 
 # --------------------------------------------------------------------------- train
