@@ -1,8 +1,8 @@
-"""What every command group shares: flags read from the option table, and JSON output.
+"""What every command group shares: flags read from the option table, list parsers, output.
 
 Each option's choices and range come from :mod:`nudgenet.options`, so ``--help`` states the
-same list and interval as the library's errors; the value itself is checked once, by the
-library, where it enters.
+same list and interval as the library's errors; a single value is checked once, by the
+library, where it enters. Output is either a text report or one strict JSON object.
 """
 
 from __future__ import annotations
@@ -10,10 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from .. import options
 from ..constraints import Choice, Range
 from ..data import DATASET_CHOICES
+from ..errors import ConfigError
+from ..layout import SEED_SIZES
+from ..plots import save
+
+# --------------------------------------------------------------------------- flags
 
 
 def add_option(
@@ -38,21 +47,85 @@ def add_option(
     )
 
 
-def add_data(p: argparse.ArgumentParser, what: str, default: str | None = "mini") -> None:
-    """Add ``--data``: a named data set or a folder of IDX files."""
+def add_choices(
+    p: argparse.ArgumentParser,
+    option: Choice,
+    default: Sequence[str] | None,
+    *,
+    flag: str,
+    help: str,
+) -> None:
+    """Add ``flag A,B,...``: a comma-separated list of ``option``'s names, each one checked."""
+    p.add_argument(flag, action=_ChoiceList, option=option, default=default,
+                   metavar=f"{option.name.upper()},...",
+                   help=f"{help}; from {', '.join(option.values)}")  # fmt: skip
+
+
+class _ChoiceList(argparse.Action):
+    """Store a comma-separated list of names, each checked against its :class:`Choice`.
+
+    An unknown name raises the table's :class:`ConfigError` out of ``parse_args``, so it
+    reads (and exits, with status 1) like the same mistake made through the library.
+    """
+
+    def __init__(self, option_strings: list[str], dest: str, *, option: Choice,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(option_strings, dest, **kwargs)
+        self.option = option
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        names = tuple(part.strip() for part in str(values).split(",") if part.strip())
+        for name in names:
+            if name not in self.option.values:
+                raise ConfigError(
+                    f"unknown {self.option.name} {name!r}; choose from "
+                    f"{', '.join(self.option.values)}",
+                    help=f"e.g. {option_string or self.dest} {','.join(self.option.values[:2])}",
+                )
+        setattr(namespace, self.dest, names)
+
+
+def add_network(
+    p: argparse.ArgumentParser, *, init: str, sizes: tuple[int, ...] = SEED_SIZES
+) -> None:
+    """The architecture's flags: --sizes, --activation, --output, --cost and --init."""
+    p.add_argument("--sizes", type=layer_sizes, default=sizes, help="layer sizes, input first")
+    add_option(p, options.ACTIVATION, "sigmoid")
+    add_option(p, options.OUTPUT, "sigmoid")
+    add_option(p, options.COST, "quadratic")
+    add_option(p, options.INIT, init)
+
+
+def add_data(
+    p: argparse.ArgumentParser,
+    what: str,
+    default: str | None = "mini",
+    *,
+    otherwise: str = "the model's own training data",
+) -> None:
+    """Add ``--data``: a named data set or a folder of IDX files (``otherwise``: when None)."""
     p.add_argument(
         "--data",
         default=default,
         metavar="|".join(DATASET_CHOICES) + "|PATH",
         help=f"{what}: the embedded subset of MNIST (mini), full MNIST or Fashion-MNIST "
         "(downloaded once into the cache, $NUDGENET_DATA), or a folder of the four IDX files"
-        + ("" if default else "; default: the model's own training data"),
+        + ("" if default else f"; default: {otherwise}"),
     )
 
 
 def add_json(p: argparse.ArgumentParser) -> None:
     """Add ``--json``: one JSON object on stdout instead of the text report."""
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+# --------------------------------------------------------------------------- argparse types
 
 
 def layer_sizes(text: str) -> tuple[int, ...]:
@@ -68,14 +141,56 @@ def layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def float_list(text: str) -> tuple[float, ...]:
+    """``0.01,0.1,1`` as a tuple of floats (argparse ``type``); the library checks each."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers, e.g. 0.01,0.1,1"
+        ) from None
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """``10,100`` as a tuple of integers (argparse ``type``); the library checks each."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of whole numbers, e.g. 10,100"
+        ) from None
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``0-4`` (both ends included) or ``0,1,2``: the type of every ``--seeds`` option.
+
+    Only the spelling is checked here; what the seeds are used for checks the rest.
+    """
+    try:
+        if "-" in text and "," not in text:
+            low, high = (int(part) for part in text.split("-"))
+            if low > high:
+                raise ValueError
+            return tuple(range(low, high + 1))
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seeds like 0-4 or 0,1,2, got {text!r}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- output
+
+
 def printer(quiet: bool) -> Any:
     """``print`` to stdout, or nothing when stdout is reserved for one JSON object."""
     return (lambda *_: None) if quiet else print
 
 
 def print_json(obj: Any) -> None:
-    """Print ``obj`` as strict JSON: non-finite floats become null."""
+    """Print ``obj`` as strict JSON (non-finite floats become null), flushed at once."""
     print(json.dumps(finite(obj), indent=2, allow_nan=False))
+    sys.stdout.flush()
 
 
 def finite(obj: Any) -> Any:
@@ -87,3 +202,21 @@ def finite(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [finite(v) for v in obj]
     return obj
+
+
+def figure_formats(svg: bool) -> tuple[str, ...]:
+    """The file formats of every figure: PNG, and SVG too with ``--svg``."""
+    return ("png", "svg") if svg else ("png",)
+
+
+def save_figure(
+    path: Path | None, svg: bool, draw: Callable[..., Any], *inputs: Any, **keywords: Any
+) -> list[Path]:
+    """``draw(*inputs, **keywords)`` saved atomically as ``path`` (PNG, plus SVG with ``--svg``).
+
+    Nothing is drawn when ``path`` is None (no ``--plot`` given): drawing costs more than
+    the rest of most commands.
+    """
+    if path is None:
+        return []
+    return save(draw(*inputs, **keywords), path, figure_formats(svg))

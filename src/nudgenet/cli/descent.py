@@ -10,11 +10,11 @@ several learning rates (or schedules) and names what each did. Both render what
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
 
+from .. import options
 from ..errors import ConfigError
 from ..lessons.formula import ALLOWED, parse_cost
 from ..lessons.regimes import (
@@ -46,11 +46,28 @@ from ..lessons.toy import (
     steepest_curvature,
     valleys,
 )
-from ..schedules import SCHEDULES
-from .sweep import parse_seeds
+from .common import (
+    add_choices,
+    add_json,
+    add_option,
+    float_list,
+    parse_seeds,
+    print_json,
+    save_figure,
+)
 
 HEAD_ROWS = 6  # rows shown before "…" in a long table
 TAIL_ROWS = 4  # rows shown after it
+REGIME_RULES = (
+    "how a run is labelled, from its cost history c_0 ... c_K (first rule that holds):\n"
+    "  diverges    a cost is NaN/inf, or c_K > c_0 (it ended worse than it began)\n"
+    "  stalls      far from the best run (see slow) and the last half is flat to 0.1%:\n"
+    "              the slope died out, e.g. sigmoids saturated by a huge η\n"
+    "  oscillates  in the last half the cost rose (by > 1%) on ≥ 1/4 of the steps, or the\n"
+    "              slope flipped sign on ≥ 1/2 of them: it keeps jumping over the bottom\n"
+    "  slow        closed < 90% of the gap between c_0 and the best final cost of the runs\n"
+    "  converges   otherwise"
+)
 
 
 class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -64,6 +81,11 @@ class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpF
 
 def register(commands: Any) -> None:
     """Add ``descend`` and ``learning-rate`` to the ``nudgenet`` subcommands."""
+    _add_descend_parser(commands)
+    _add_learning_rate_parser(commands)
+
+
+def _add_descend_parser(commands: Any) -> None:
     p = commands.add_parser(
         "descend",
         help="watch gradient descent minimise a cost you write, step by step",
@@ -82,18 +104,20 @@ def register(commands: Any) -> None:
                    help="the cost, in w or in x and y; quote it for the shell, and put -- "
                    "before it when it begins with a minus: -- '-w**2'")  # fmt: skip
     p.add_argument("--w0", type=float, default=None, help="the starting w (default 0)")
-    p.add_argument("--start", type=_floats, default=None, metavar="X,Y",
+    p.add_argument("--start", type=float_list, default=None, metavar="X,Y",
                    help="the starting point, one number per variable (default 0 each); "
                    "write --start=-1,2 when it begins with a minus")  # fmt: skip
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate η")
+    add_option(p, options.LEARNING_RATE, 0.1)
     p.add_argument("--steps", type=int, default=100, help="the most steps to take")
     p.add_argument("--tol", type=float, default=1e-6,
                    help="stop when the slope is this flat: |dC/dw| ≤ tol")  # fmt: skip
     p.add_argument("--all", action="store_true", help="print every step, not a summary")
     _add_figure(p, "the cost with the path of descent drawn on it")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(run=run_descend)
 
+
+def _add_learning_rate_parser(commands: Any) -> None:
     p = commands.add_parser(
         "learning-rate",
         help="the same problem at several learning rates or schedules: slow, converges, "
@@ -107,41 +131,33 @@ def register(commands: Any) -> None:
         "against that seed's best, and each rate gets the label most seeds got, with its\n"
         "count, and the final cost and test accuracy as mean ± sample standard deviation\n"
         "(ddof = 1) over the seeds.",
-        epilog="how a run is labelled, from its cost history c_0 ... c_K (first rule that holds):\n"
-        "  diverges    a cost is NaN/inf, or c_K > c_0 (it ended worse than it began)\n"
-        "  stalls      far from the best run (see slow) and the last half is flat to 0.1%:\n"
-        "              the slope died out, e.g. sigmoids saturated by a huge η\n"
-        "  oscillates  in the last half the cost rose (by > 1%) on ≥ 1/4 of the steps, or the\n"
-        "              slope flipped sign on ≥ 1/2 of them: it keeps jumping over the bottom\n"
-        "  slow        closed < 90% of the gap between c_0 and the best final cost of the runs\n"
-        "  converges   otherwise",
+        epilog=REGIME_RULES,
         formatter_class=_Help,
     )
     p.add_argument("--on", choices=PROBLEMS, default="toy",
                    help="toy: (w-3)**2 from w = 0; network: the seed network on mini")  # fmt: skip
-    p.add_argument("--rates", type=_floats, default=None, metavar="R1,R2,...",
+    p.add_argument("--rates", type=float_list, default=None, metavar="R1,R2,...",
                    help=f"constant learning rates to compare (default: toy "
                    f"{_join(TOY_RATES)}; network {_join(NETWORK_RATES)})")  # fmt: skip
-    p.add_argument("--schedules", type=_names, default=None, metavar="S1,S2,...",
-                   help="compare schedules that all start at --lr, instead of rates: "
-                   f"{', '.join(SCHEDULES)}")  # fmt: skip
-    p.add_argument("--lr", type=float, default=None,
-                   help=f"the starting η of --schedules (default: toy {TOY_SCHEDULE_RATE:g}, "
-                   f"network {NETWORK_SCHEDULE_RATE:g}: too large to hold constant)")  # fmt: skip
+    add_choices(p, options.SCHEDULE, None, flag="--schedules",
+                help="compare schedules that all start at --lr, instead of rates")  # fmt: skip
+    add_option(p, options.LEARNING_RATE, None,
+               help=f"the starting η of --schedules (default: toy {TOY_SCHEDULE_RATE:g}, "
+               f"network {NETWORK_SCHEDULE_RATE:g}: too large to hold constant)")  # fmt: skip
     p.add_argument("--steps", type=int, default=None,
                    help=f"toy: steps per run (default {TOY_STEPS})")  # fmt: skip
-    p.add_argument("--epochs", type=int, default=None,
-                   help=f"network: epochs per run (default {NETWORK_EPOCHS})")  # fmt: skip
+    add_option(p, options.EPOCHS, None,
+               help=f"network: epochs per run (default {NETWORK_EPOCHS})")  # fmt: skip
     p.add_argument("--examples", type=int, default=None,
                    help=f"network: images to train on (default {NETWORK_EXAMPLES:,})")  # fmt: skip
-    p.add_argument("--batch-size", type=int, default=None,
-                   help=f"network: examples per step (default {NETWORK_BATCH_SIZE})")  # fmt: skip
+    add_option(p, options.BATCH_SIZE, None,
+               help=f"network: examples per step (default {NETWORK_BATCH_SIZE})")  # fmt: skip
     p.add_argument("--seeds", type=parse_seeds, default=None, metavar="0-4|0,1,2",
                    help="network: the seeds of θ₀ and shuffling; every rate is trained with "
                    "each, and the figures are over them "
                    f"(default {_seed_range(NETWORK_SEEDS)})")  # fmt: skip
     _add_figure(p, "all cost curves in one figure, regimes in the legend")
-    _add_json(p)
+    add_json(p)
     p.set_defaults(run=run_learning_rate)
 
 
@@ -150,27 +166,9 @@ def _add_figure(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--svg", action="store_true", help="also save the figure as SVG")
 
 
-def _add_json(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of numbers, e.g. 0.01,0.1,1"
-        ) from None
-    return values
-
-
 def _seed_range(seeds: Any) -> str:
     seeds = list(seeds)
     return f"{seeds[0]}-{seeds[-1]}"
-
-
-def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _join(values: Any) -> str:
@@ -195,14 +193,14 @@ def run_descend(args: argparse.Namespace) -> int:
     start = [args.w0] if args.w0 is not None else args.start or [0.0] * function.n
     run = run_descent(function, start, args.lr, steps=args.steps, tol=args.tol)
     check = check_derivative(function, run.start)
-    figures = _save(plot_descent, run, args.plot, args.svg)
+    figures = save_figure(args.plot, args.svg, plot_descent, run)
     minima = valleys(function)
     flat = flat_point_kind(function, run.final_point) if run.converged else None
     # The curvature that explains a blow-up is read at the last point descend stepped from.
     last = run.steps[-1].point if run.steps else run.start
     why = divergence_reason(function, args.lr, last) if run.diverged else None
     if args.json:
-        _print_json(_descent_json(run, check, minima, flat, why, figures))
+        print_json(_descent_json(run, check, minima, flat, why, figures))
         return 0
     for line in _descent_report(run, check, minima, flat, why, show_all=args.all):
         print(line)
@@ -414,9 +412,9 @@ def run_learning_rate(args: argparse.Namespace) -> int:
                 help="to compare constant rates, list them with --rates",
             )
         comparison = compare_rates(args.on, args.rates, **budget)
-    figures = _save(plot_comparison, comparison, args.plot, args.svg)
+    figures = save_figure(args.plot, args.svg, plot_comparison, comparison)
     if args.json:
-        _print_json({**comparison.as_dict(), "figures": [str(p) for p in figures]})
+        print_json({**comparison.as_dict(), "figures": [str(p) for p in figures]})
         return 0
     for line in _comparison_report(comparison):
         print(line)
@@ -506,33 +504,6 @@ def _seeds_report(c: Comparison) -> list[str]:
 
 def _first_column(c: Comparison, run: Any) -> str:
     return f"{run.learning_rate:g}" if c.varied == "rate" else run.schedule
-
-
-# --------------------------------------------------------------------------- output
-
-
-def _save(draw: Any, result: Any, path: Path | None, svg: bool) -> list[Path]:
-    """Draw the figure only when one was asked for, and save it atomically."""
-    if path is None:
-        return []
-    from ..plots import save
-
-    return save(draw(result), path, formats=("png", "svg") if svg else ("png",))
-
-
-def _print_json(obj: dict[str, Any]) -> None:
-    print(json.dumps(_clean(obj), indent=2, allow_nan=False))
-
-
-def _clean(obj: Any) -> Any:
-    """Non-finite floats become None, so the output is strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def _plural(n: int, word: str) -> str:

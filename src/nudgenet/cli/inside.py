@@ -9,19 +9,21 @@ text report on stdout, or one JSON object with ``--json``, and figures with ``--
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import textwrap
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import options
 from ..backprop import cost_and_gradient
-from ..data import DATASET_CHOICES, Dataset, load_dataset, one_hot, to_inputs
+from ..data import Dataset, load_dataset, one_hot, to_inputs
 from ..errors import ConfigError
 from ..init import INITS, init_params
 from ..lessons.landscape import (
+    LineSlice,
+    PlaneSlice,
     draw_line,
     draw_plane,
     in_plane_fraction,
@@ -33,6 +35,8 @@ from ..lessons.landscape import (
 )
 from ..lessons.nudges import (
     ExampleWants,
+    FirstOrderCheck,
+    Nudge,
     draw_example_wants,
     example_wants,
     first_order_check,
@@ -41,8 +45,9 @@ from ..lessons.nudges import (
 from ..lessons.symmetry import compare_initialisations, draw_first_layer
 from ..model import Model
 from ..network import Network
-from ..plots import save
 from ..training.loop import TrainSettings
+from ..training.recipe import check_fits, seed_streams
+from .common import add_data, add_json, add_option, print_json, printer, save_figure
 
 RANDOM_INITS = tuple(i for i in INITS if i != "constant")
 # η values for the "how far does the first-order promise hold" table, as multiples of --lr.
@@ -53,17 +58,21 @@ WIDTH = 96  # text paragraphs are wrapped to this many characters
 
 def register(commands: Any) -> None:
     """Add the ``symmetry``, ``nudges`` and ``landscape`` subcommands to ``commands``."""
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+    _add_symmetry_parser(commands)
+    _add_nudges_parser(commands)
+    _add_landscape_parser(commands)
 
+
+def _add_symmetry_parser(commands: Any) -> None:
     p = commands.add_parser(
         "symmetry",
         help="why θ must start random: constant vs random initialisation",
         description="Train the network twice with the same data, seed and settings, once from "
         "a constant θ and once from a random one, and count the distinct neurons of each "
         "hidden layer: a constant start keeps every neuron of a layer identical forever.",
-        formatter_class=defaults,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    _add_data(p)
+    add_data(p, "the data to train and test on")
     p.add_argument(
         "--random-init",
         choices=RANDOM_INITS,
@@ -76,10 +85,10 @@ def register(commands: Any) -> None:
         default=0.0,
         help="every weight and bias of the constant start",
     )
-    p.add_argument("--epochs", type=int, default=3, help="passes over the training set")
-    p.add_argument("--lr", type=float, default=1.0, help="learning rate η")
-    p.add_argument("--batch-size", type=int, default=10, help="examples per step")
-    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
+    add_option(p, options.EPOCHS, 3)
+    add_option(p, options.LEARNING_RATE, 1.0)
+    add_option(p, options.BATCH_SIZE, 10)
+    add_option(p, options.SEED, 0)
     p.add_argument(
         "--plot",
         type=Path,
@@ -89,6 +98,8 @@ def register(commands: Any) -> None:
     _add_svg_json(p)
     p.set_defaults(run=run_symmetry)
 
+
+def _add_nudges_parser(commands: Any) -> None:
     p = commands.add_parser(
         "nudges",
         help="the gradient as 13,002 nudges: which weights matter, which way they move",
@@ -96,15 +107,12 @@ def register(commands: Any) -> None:
         "nudges −η∂C/∂θ: the largest ones, the sign rule, the first-order prediction of one "
         "step's cost change against the real change, and what one training image wants. "
         "Without MODEL, θ is a freshly initialised network, where learning starts.",
-        formatter_class=defaults,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_model_options(p, "seed of the fresh network, as `nudgenet train --seed`")
-    p.add_argument(
-        "--lr",
-        type=float,
-        default=0.1,
-        help="η for the nudges and the one-step check (small: the check is first-order)",
-    )
+    add_option(p, options.LEARNING_RATE, 0.1,
+               help="η for the nudges and the one-step check (small: the check is "
+               "first-order)")  # fmt: skip
     p.add_argument("--top", type=int, default=10, help="how many of the largest nudges to list")
     p.add_argument(
         "--image",
@@ -122,6 +130,8 @@ def register(commands: Any) -> None:
     _add_svg_json(p)
     p.set_defaults(run=run_nudges)
 
+
+def _add_landscape_parser(commands: Any) -> None:
     p = commands.add_parser(
         "landscape",
         help="the cost along the gradient and on a plane through θ",
@@ -131,17 +141,13 @@ def register(commands: Any) -> None:
         "`nudgenet train --snapshots` also gets its training path, projected on that plane "
         "and drawn on the plane of the path itself. Without MODEL, θ is a freshly "
         "initialised network.",
-        formatter_class=defaults,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_model_options(
         p, "seed of the fresh network (as `nudgenet train --seed`) and of the random directions"
     )
-    p.add_argument(
-        "--lr",
-        type=float,
-        default=1.0,
-        help="η of the step marked on the line (nudgenet train's default)",
-    )
+    add_option(p, options.LEARNING_RATE, 1.0,
+               help="η of the step marked on the line (nudgenet train's default)")  # fmt: skip
     p.add_argument(
         "--resolution",
         type=int,
@@ -166,17 +172,8 @@ def register(commands: Any) -> None:
     p.set_defaults(run=run_landscape)
 
 
-def _add_data(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data",
-        default="mini",
-        metavar="|".join(DATASET_CHOICES) + "|PATH",
-        help="the data: the embedded subset of MNIST (mini), full MNIST or Fashion-MNIST, "
-        "or a folder of the four IDX files",
-    )
-
-
 def _add_model_options(p: argparse.ArgumentParser, seed_help: str) -> None:
+    """Where θ comes from: a saved MODEL, or a fresh network from --init and --seed."""
     p.add_argument(
         "model",
         type=Path,
@@ -184,30 +181,20 @@ def _add_model_options(p: argparse.ArgumentParser, seed_help: str) -> None:
         metavar="MODEL",
         help="a model saved by `nudgenet train`; none: a fresh network",
     )
-    _add_data(p)
+    add_data(p, "the training images the cost averages over")
     p.add_argument(
         "--examples",
         type=int,
         default=1000,
         help="how many training examples the cost averages over (0: all)",
     )
-    p.add_argument(
-        "--init",
-        choices=INITS,
-        default="xavier",
-        help="how the fresh network starts (without MODEL)",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help=seed_help,
-    )
+    add_option(p, options.INIT, "xavier", help="how the fresh network starts (without MODEL)")
+    add_option(p, options.SEED, 0, help=seed_help)
 
 
 def _add_svg_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--svg", action="store_true", help="also write each figure as SVG")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(p)
 
 
 # --------------------------------------------------------------------------- symmetry
@@ -218,11 +205,11 @@ def run_symmetry(args: argparse.Namespace) -> int:
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
     network = Network()
     data = load_dataset(args.data)
-    _check_fits(network, data)
+    check_fits(network, data)
     X = to_inputs(data.train_images, np.float64)
     Y = one_hot(data.train_labels, dtype=np.float64)
     test = (to_inputs(data.test_images, np.float64), data.test_labels)
-    say = _printer(args.json)
+    say = printer(args.json)
     say(
         f"training {'-'.join(map(str, network.sizes))} twice on {data.name} ({len(X):,} images), "
         f"same seed {args.seed}, η = {args.lr:g}, batch {args.batch_size}, "
@@ -238,9 +225,9 @@ def run_symmetry(args: argparse.Namespace) -> int:
         value=args.constant_value,
         test=test,
     )
-    written = _save(draw_first_layer(runs, network), args.plot, args.svg) if args.plot else []
+    written = save_figure(args.plot, args.svg, draw_first_layer, runs, network)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "data": data.name,
                 "sizes": list(network.sizes),
@@ -252,6 +239,13 @@ def run_symmetry(args: argparse.Namespace) -> int:
             }
         )
         return 0
+    _print_symmetry(runs)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _print_symmetry(runs: Any) -> None:
     print()
     print(f"{'start':<16}{'distinct neurons per hidden layer':>36}{'test accuracy':>16}")
     for run in runs:
@@ -269,12 +263,65 @@ def run_symmetry(args: argparse.Namespace) -> int:
         "as one neuron. A random start breaks the symmetry, so the neurons can learn different "
         "features."
     )
-    for path in written:
-        print(f"wrote {path}")
-    return 0
 
 
 # --------------------------------------------------------------------------- nudges
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """The gradient at θ read as nudges: everything ``nudgenet nudges`` reports."""
+
+    source: str  # where θ came from, in words
+    data: str
+    examples: int
+    cost: float
+    cost_function: str
+    gradient: np.ndarray
+    learning_rate: float
+    top: list[Nudge]
+    check: FirstOrderCheck  # one step of η
+    promises: list[FirstOrderCheck]  # one step of each PROMISE_FACTORS × η
+    wants: ExampleWants
+
+    @property
+    def median(self) -> float:
+        return float(np.median(np.abs(self.gradient)))
+
+    @property
+    def zeros(self) -> int:
+        return int(np.count_nonzero(self.gradient == 0))
+
+    @property
+    def ratio_last(self) -> float | None:
+        """How many times the largest nudge outweighs the last one listed."""
+        first, last = self.top[0].derivative, self.top[-1].derivative
+        return abs(first) / abs(last) if last else None
+
+    @property
+    def ratio_median(self) -> float | None:
+        median = self.median
+        return abs(self.top[0].derivative) / median if median > 0 else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "theta": self.source,
+            "data": self.data,
+            "examples": self.examples,
+            "cost": self.cost,
+            "cost_function": self.cost_function,
+            "num_components": int(self.gradient.size),
+            "gradient_norm": float(np.linalg.norm(self.gradient)),
+            "zero_components": self.zeros,
+            "median_abs_derivative": self.median,
+            "learning_rate": self.learning_rate,
+            "top": [n.as_dict() for n in self.top],
+            "ratio_largest_to_kth": self.ratio_last,
+            "ratio_largest_to_median": self.ratio_median,
+            "first_order": self.check.as_dict(),
+            "first_order_by_learning_rate": [p.as_dict() for p in self.promises],
+            "example": self.wants.as_dict(),
+        }
 
 
 def run_nudges(args: argparse.Namespace) -> int:
@@ -284,66 +331,78 @@ def run_nudges(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top must be at least 1, got {args.top}")
     network, theta, cost, source, _ = _network_and_theta(args)
     data = load_dataset(args.data)
-    _check_fits(network, data)
+    check_fits(network, data)
     X, Y = _examples(data, args.examples)
     if not 0 <= args.image < len(data.train_labels):
         raise ConfigError(
             f"--image must be a training image index in 0..{len(data.train_labels) - 1}, "
             f"got {args.image}"
         )
-    layout = network.layout
+    reading = _read_gradient(network, theta, cost, source, data, X, Y, args)
+    wants = reading.wants
+    written = save_figure(args.plot, args.svg, draw_example_wants, wants, network)
+    if args.json:
+        print_json({**reading.as_dict(), "figures": [str(p) for p in written]})
+        return 0
+    _print_gradient(reading)
+    _print_first_order(reading)
+    _print_wants(wants, quadratic_sigmoid=cost == "quadratic" and network.output == "sigmoid")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _read_gradient(
+    network: Network,
+    theta: np.ndarray,
+    cost: str,
+    source: str,
+    data: Dataset,
+    X: np.ndarray,
+    Y: np.ndarray,
+    args: argparse.Namespace,
+) -> _Reading:
+    """∇C at θ over (X, Y), its largest nudges, first-order checks and one image's wants."""
     eta = args.lr
     C, gradient = cost_and_gradient(network, theta, X, Y, cost)
-    check = first_order_check(network, theta, X, Y, eta, cost, gradient=gradient)
-    top = largest_nudges(layout, gradient, eta, args.top)
-    magnitude = np.abs(gradient)
-    median = float(np.median(magnitude))
-    n_zero = int(np.count_nonzero(gradient == 0))
     promises = [
         first_order_check(network, theta, X, Y, eta * f, cost, gradient=gradient)
         for f in PROMISE_FACTORS
     ]
     x = to_inputs(data.train_images[args.image : args.image + 1], np.float64)[0]
     label = int(data.train_labels[args.image])
-    wants = example_wants(network, theta, x, label, learning_rate=eta, cost=cost, index=args.image)
-    written = _save(draw_example_wants(wants, network), args.plot, args.svg) if args.plot else []
-    ratio_last = abs(top[0].derivative) / abs(top[-1].derivative) if top[-1].derivative else None
-    ratio_median = abs(top[0].derivative) / median if median > 0 else None
-    if args.json:
-        _print_json(
-            {
-                "theta": source,
-                "data": data.name,
-                "examples": len(X),
-                "cost": C,
-                "cost_function": cost,
-                "num_components": int(gradient.size),
-                "gradient_norm": float(np.linalg.norm(gradient)),
-                "zero_components": n_zero,
-                "median_abs_derivative": median,
-                "learning_rate": eta,
-                "top": [n.as_dict() for n in top],
-                "ratio_largest_to_kth": ratio_last,
-                "ratio_largest_to_median": ratio_median,
-                "first_order": check.as_dict(),
-                "first_order_by_learning_rate": [p.as_dict() for p in promises],
-                "example": wants.as_dict(),
-                "figures": [str(p) for p in written],
-            }
-        )
-        return 0
-    print(f"the gradient of the {cost} cost at {source},")
-    print(f"averaged over {len(X):,} training examples of {data.name}: C(θ) = {C:.4f}")
+    return _Reading(
+        source=source,
+        data=data.name,
+        examples=len(X),
+        cost=C,
+        cost_function=cost,
+        gradient=gradient,
+        learning_rate=eta,
+        top=largest_nudges(network.layout, gradient, eta, args.top),
+        check=first_order_check(network, theta, X, Y, eta, cost, gradient=gradient),
+        promises=promises,
+        wants=example_wants(
+            network, theta, x, label, learning_rate=eta, cost=cost, index=args.image
+        ),
+    )
+
+
+def _print_gradient(r: _Reading) -> None:
+    """The gradient's size, its zeros, the largest nudges and the sign rule."""
+    gradient, top = r.gradient, r.top
+    print(f"the gradient of the {r.cost_function} cost at {r.source},")
+    print(f"averaged over {r.examples:,} training examples of {r.data}: C(θ) = {r.cost:.4f}")
     print(
         f"  ∇C has {gradient.size:,} components, one per weight and bias; "
         f"‖∇C‖ = {np.linalg.norm(gradient):.4g}"
     )
     _wrap(
-        f"{n_zero:,} are exactly 0: weights from pixels that are blank in every one of these "
-        f"images (no ink, no say). The median |∂C/∂θ| is {median:.3g}.",
+        f"{r.zeros:,} are exactly 0: weights from pixels that are blank in every one of these "
+        f"images (no ink, no say). The median |∂C/∂θ| is {r.median:.3g}.",
         "  ",
     )
-    print(f"\nthe {len(top)} largest nudges for η = {eta:g} (nudge = −η·∂C/∂θ):")
+    print(f"\nthe {len(top)} largest nudges for η = {r.learning_rate:g} (nudge = −η·∂C/∂θ):")
     print(
         f"  {'#':>3}  {'parameter':<11} {'what it is':<50} {'∂C/∂θ':>10} {'nudge':>10} "
         f"{'× median':>9}"
@@ -354,30 +413,31 @@ def run_nudges(args: argparse.Namespace) -> int:
             f"  {rank:>3}  {n.name:<11} {n.description:<50} {n.derivative:>+10.2e} "
             f"{n.nudge:>+10.2e} {times:>9}"
         )
-    if ratio_last is not None:
-        line = f"  the largest matters {ratio_last:.3g} times more than number {len(top)}"
-        if ratio_median is not None:
-            line += f", and {ratio_median:,.0f} times more than the median component"
+    if r.ratio_last is not None:
+        line = f"  the largest matters {r.ratio_last:.3g} times more than number {len(top)}"
+        if r.ratio_median is not None:
+            line += f", and {r.ratio_median:,.0f} times more than the median component"
         print(line)
     print()
     _wrap(
         "the sign rule: ∂C/∂θ > 0 means raising θ raises the cost, so the nudge lowers θ; "
         "∂C/∂θ < 0 means raising θ lowers the cost, so the nudge raises θ."
     )
+
+
+def _print_first_order(r: _Reading) -> None:
+    """One step's predicted cost change against the real one, at η and at larger steps."""
+    check, eta = r.check, r.learning_rate
     print(f"\none step θ → θ − η∇C with η = {eta:g}, to first order ΔC ≈ ∇C·Δθ = −η‖∇C‖²:")
     print(f"  predicted ΔC = {check.predicted_change:+.6g}")
     print(f"  actual    ΔC = {check.actual_change:+.6g}  (C(θ − η∇C) − C(θ))")
     print(f"  relative difference {100 * check.relative_difference:.2f}%")
     print("  the promise holds for small steps and fails for large ones, where C bends:")
-    for p in promises:
+    for p in r.promises:
         print(
             f"    η = {p.learning_rate:<8g} predicted {p.predicted_change:+.4g}  "
             f"actual {p.actual_change:+.4g}  off by {100 * p.relative_difference:.1f}%"
         )
-    _print_wants(wants, quadratic_sigmoid=cost == "quadratic" and network.output == "sigmoid")
-    for path in written:
-        print(f"wrote {path}")
-    return 0
 
 
 def _print_wants(wants: ExampleWants, *, quadratic_sigmoid: bool) -> None:
@@ -423,6 +483,42 @@ def _print_wants(wants: ExampleWants, *, quadratic_sigmoid: bool) -> None:
 # --------------------------------------------------------------------------- landscape
 
 
+@dataclass(frozen=True)
+class _Landscape:
+    """The slices of the cost through θ: everything ``nudgenet landscape`` reports."""
+
+    source: str  # where θ came from, in words
+    data: str
+    examples: int
+    cost_function: str
+    step: float  # how far one step of η moves θ: η‖∇C‖
+    line: LineSlice
+    plane: PlaneSlice  # over two random directions
+    n_params: int
+    n_snapshots: int | None = None  # None: the model kept no θ snapshots
+    path: np.ndarray | None = None  # the snapshots projected on the random plane
+    share: float | None = None  # how much of the path the random plane shows
+    path_plane: PlaneSlice | None = None  # over the path's own two directions
+    along_path: np.ndarray | None = None  # the snapshots projected on that plane
+    along_share: float | None = None
+
+    def as_dict(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {
+            "theta": self.source,
+            "data": self.data,
+            "examples": self.examples,
+            "cost_function": self.cost_function,
+            "line": self.line.as_dict(),
+            "plane": self.plane.as_dict(),
+            "span": args.span,
+            "resolution": args.resolution,
+            "trajectory": None if self.path is None else self.path.tolist(),
+            "trajectory_in_plane": self.share,
+            "path_plane": None if self.path_plane is None else self.path_plane.as_dict(),
+            "path_plane_trajectory": None if self.along_path is None else self.along_path.tolist(),
+        }
+
+
 def run_landscape(args: argparse.Namespace) -> int:
     """``nudgenet landscape``: line and plane slices of the cost, and the training path."""
     _check_positive("--lr", args.lr)
@@ -438,7 +534,28 @@ def run_landscape(args: argparse.Namespace) -> int:
         )
     network, theta, cost, source, snapshots = _network_and_theta(args)
     data = load_dataset(args.data)
-    _check_fits(network, data)
+    check_fits(network, data)
+    landscape = _slice(network, theta, cost, snapshots, source, data, args)
+    written = _draw_landscape(landscape, args.out, args.svg)
+    if args.json:
+        print_json({**landscape.as_dict(args), "figures": [str(p) for p in written]})
+        return 0
+    _print_landscape(landscape, args)
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+def _slice(
+    network: Network,
+    theta: np.ndarray,
+    cost: str,
+    snapshots: np.ndarray | None,
+    source: str,
+    data: Dataset,
+    args: argparse.Namespace,
+) -> _Landscape:
+    """The line along −∇C, the random plane and, given snapshots, the path's own plane."""
     X, Y = _examples(data, args.examples)
     _, gradient = cost_and_gradient(network, theta, X, Y, cost)
     step = args.lr * float(np.linalg.norm(gradient))
@@ -449,62 +566,50 @@ def run_landscape(args: argparse.Namespace) -> int:
     directions = random_directions(network.layout, theta, rng)
     grid = np.linspace(-args.span, args.span, args.resolution)
     plane = plane_slice(network, theta, X, Y, directions, grid, grid, cost=cost)
-    path = share = None
-    if snapshots is not None:
-        path = project(snapshots, theta, directions)
-        share = _path_share(snapshots, theta, directions)
-    formats = ("png", "svg") if args.svg else ("png",)
-    written = save(draw_line(line), args.out / "landscape-line.png", formats)
-    written += save(
-        draw_plane(plane, path, directions="random", in_plane=share),
-        args.out / "landscape-plane.png",
-        formats,
-    )
-    path_plane = along_path = None
+    landscape = _Landscape(source, data.name, len(X), cost, step, line, plane, int(theta.size))
+    if snapshots is None:
+        return landscape
+    landscape = replace(landscape, n_snapshots=len(snapshots),
+                        path=project(snapshots, theta, directions),
+                        share=_path_share(snapshots, theta, directions))  # fmt: skip
     along = _path_directions(snapshots, theta)
-    if along is not None and snapshots is not None:
-        along_path = project(snapshots, theta, along)
-        # Wide enough to hold the whole path, however far training went.
-        reach = max(args.span, 1.15 * float(np.max(np.abs(along_path))))
-        wide = np.linspace(-reach, reach, args.resolution)
-        path_plane = plane_slice(network, theta, X, Y, along, wide, wide, cost=cost)
-        written += save(
-            draw_plane(
-                path_plane,
-                along_path,
-                directions="trajectory",
-                in_plane=_path_share(snapshots, theta, along),
-            ),
-            args.out / "landscape-path.png",
-            formats,
-        )
-    if args.json:
-        result: dict[str, Any] = {
-            "theta": source,
-            "data": data.name,
-            "examples": len(X),
-            "cost_function": cost,
-            "line": line.as_dict(),
-            "plane": plane.as_dict(),
-            "span": args.span,
-            "resolution": args.resolution,
-            "trajectory": None if path is None else path.tolist(),
-            "trajectory_in_plane": share,
-            "path_plane": None if path_plane is None else path_plane.as_dict(),
-            "path_plane_trajectory": None if along_path is None else along_path.tolist(),
-            "figures": [str(p) for p in written],
-        }
-        _print_json(result)
-        return 0
-    print(f"the {cost} cost around {source},")
-    print(f"averaged over {len(X):,} training examples of {data.name}: C(θ) = {line.cost:.4f}")
+    if along is None:
+        return landscape
+    along_path = project(snapshots, theta, along)
+    # Wide enough to hold the whole path, however far training went.
+    reach = max(args.span, 1.15 * float(np.max(np.abs(along_path))))
+    wide = np.linspace(-reach, reach, args.resolution)
+    return replace(
+        landscape,
+        path_plane=plane_slice(network, theta, X, Y, along, wide, wide, cost=cost),
+        along_path=along_path,
+        along_share=_path_share(snapshots, theta, along),
+    )
+
+
+def _draw_landscape(ls: _Landscape, out: Path, svg: bool) -> list[Path]:
+    """The line, the random plane and, when there is one, the path's plane, into ``out``."""
+    written = save_figure(out / "landscape-line.png", svg, draw_line, ls.line)
+    written += save_figure(out / "landscape-plane.png", svg, draw_plane, ls.plane, ls.path,
+                           directions="random", in_plane=ls.share)  # fmt: skip
+    if ls.path_plane is not None:
+        written += save_figure(out / "landscape-path.png", svg, draw_plane, ls.path_plane,
+                               ls.along_path, directions="trajectory",
+                               in_plane=ls.along_share)  # fmt: skip
+    return written
+
+
+def _print_landscape(ls: _Landscape, args: argparse.Namespace) -> None:
+    line, plane = ls.line, ls.plane
+    print(f"the {ls.cost_function} cost around {ls.source},")
+    print(f"averaged over {ls.examples:,} training examples of {ls.data}: C(θ) = {line.cost:.4f}")
     print(
         f"  along the downhill direction −∇C/‖∇C‖ the cost starts falling at slope "
         f"−‖∇C‖ = {line.slope:.4g}"
     )
-    promise = line.cost + line.slope * step
+    promise = line.cost + line.slope * ls.step
     print(
-        f"  a step of η = {args.lr:g} moves θ by η‖∇C‖ = {step:.4g} and lands at "
+        f"  a step of η = {args.lr:g} moves θ by η‖∇C‖ = {ls.step:.4g} and lands at "
         f"C = {line.step_cost:.4f} (the tangent promised {promise:.4f})"
     )
     print(
@@ -512,24 +617,21 @@ def run_landscape(args: argparse.Namespace) -> int:
         f"{args.span:g}] (1 moves each layer by its own size); C from {plane.costs.min():.4f} "
         f"to {plane.costs.max():.4f}"
     )
-    if share is not None and snapshots is not None:
-        shown = f"{100 * share:.0f}% of the distance from the start of training to θ"
+    if ls.share is not None:
+        shown = f"{100 * ls.share:.0f}% of the distance from the start of training to θ"
         why = (
-            f"only {shown}: in {theta.size:,} dimensions, random directions are nearly "
+            f"only {shown}: in {ls.n_params:,} dimensions, random directions are nearly "
             "perpendicular to it"
-            if share < 0.25
+            if ls.share < 0.25
             else shown
         )
         _wrap(
-            f"training path: {len(snapshots)} snapshots. The random plane shows {why}"
-            + (". landscape-path.png uses the path's own plane." if path_plane else "."),
+            f"training path: {ls.n_snapshots} snapshots. The random plane shows {why}"
+            + (". landscape-path.png uses the path's own plane." if ls.path_plane else "."),
             "  ",
         )
     elif args.model:
         print("  (no θ snapshots in this model: train with --snapshots to see the path)")
-    for p in written:
-        print(f"wrote {p}")
-    return 0
 
 
 def _path_directions(snapshots: Any, theta: Any) -> tuple[Any, Any] | None:
@@ -560,14 +662,15 @@ def _network_and_theta(
         return model.network, theta, model.cost, f"the model {args.model}", model.snapshots
     network = Network()
     # The same stream `nudgenet train --seed` draws θ from, so this θ is where it starts.
-    init_seed = np.random.SeedSequence(args.seed).spawn(2)[0]
-    theta = init_params(network.layout, args.init, rng=np.random.default_rng(init_seed))
+    init_rng, _ = seed_streams(args.seed)
+    theta = init_params(network.layout, args.init, rng=init_rng)
     sizes = "-".join(map(str, network.sizes))
     source = f"a fresh {args.init}-initialised {sizes} network (seed {args.seed})"
     return network, theta, "quadratic", source, None
 
 
 def _examples(data: Dataset, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` training examples (0: all) as float64 inputs and one-hot targets."""
     if n < 0:
         raise ConfigError(f"--examples must be ≥ 0 (0: all), got {n}")
     n = len(data.train_labels) if n == 0 else min(n, len(data.train_labels))
@@ -575,34 +678,11 @@ def _examples(data: Dataset, n: int) -> tuple[np.ndarray, np.ndarray]:
     return X, one_hot(data.train_labels[:n], dtype=np.float64)
 
 
-def _check_fits(network: Network, data: Dataset) -> None:
-    n_pixels = data.train_images[0].size
-    if network.sizes[0] != n_pixels or network.sizes[-1] != 10:
-        raise ConfigError(
-            f"the network {'-'.join(map(str, network.sizes))} does not fit {data.name}: it "
-            f"needs {n_pixels} inputs (one per pixel) and 10 outputs (one per class)",
-            help="choose the data the model was trained on with --data",
-        )
-
-
 def _check_positive(flag: str, value: float) -> None:
     if not (np.isfinite(value) and value > 0):
         raise ConfigError(f"{flag} must be a positive number, got {value}")
 
 
-def _save(fig: Any, path: Path, svg: bool) -> list[Path]:
-    return save(fig, path, ("png", "svg") if svg else ("png",))
-
-
 def _wrap(text: str, indent: str = "") -> None:
     """Print a paragraph wrapped to a terminal's width."""
     print(textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent))
-
-
-def _printer(quiet: bool) -> Any:
-    return (lambda *_: None) if quiet else print
-
-
-def _print_json(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, indent=2, allow_nan=False))
-    sys.stdout.flush()

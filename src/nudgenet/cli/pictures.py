@@ -7,15 +7,15 @@ folder and the formats, and lists what it wrote.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from ..data import DATASET_CHOICES, Dataset, load_dataset
+from ..data import Dataset, load_dataset
 from ..errors import DataError
 from ..lessons.pictures import FIGURES, draw_all
 from ..model import Model
+from .common import add_data, add_json, figure_formats, print_json
 
 
 def register(commands: Any) -> None:
@@ -27,20 +27,15 @@ def register(commands: Any) -> None:
         f"each: {', '.join(f'{name}.png' for name in FIGURES)}.",
     )
     p.add_argument("model", type=Path, help="a model saved by `nudgenet train`")
-    p.add_argument(
-        "--data",
-        default=None,
-        metavar="|".join(DATASET_CHOICES) + "|PATH",
-        help="the data whose test images to classify; default: the model's own training "
-        "data, or mini if that is not at hand",
-    )
+    add_data(p, "the data whose test images to classify", default=None,
+             otherwise="the model's own training data, or mini if that is not at hand")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="folder for the figures; default: <model name>-plots beside the "
                    "model")  # fmt: skip
     p.add_argument("--svg", action="store_true", help="also write each figure as SVG")
     p.add_argument("--image", type=int, default=0, metavar="INDEX",
                    help="the test image whose output activations to draw (default: 0)")  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(p)
     p.set_defaults(run=run_plot)
 
 
@@ -53,7 +48,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if args.json:
         result = {"model": str(args.model), "data": data.name, "out": str(out),
                   "files": [str(p) for p in written]}  # fmt: skip
-        print(json.dumps(result, indent=2))
+        print_json(result)
     else:
         print(f"{len(written)} figures of {args.model} on {data.name}'s test images:")
         for path in written:
@@ -65,8 +60,7 @@ def draw_plots(
     model: Model, data: Dataset, out: Path, svg: bool, image_index: int = 0
 ) -> list[Path]:
     """Every figure as PNG (and SVG when ``svg``) in ``out``; used by plot and train --plots."""
-    formats = ("png", "svg") if svg else ("png",)
-    return draw_all(model, data, out, formats=formats, image_index=image_index)
+    return draw_all(model, data, out, formats=figure_formats(svg), image_index=image_index)
 
 
 def _own_data(model: Model) -> Dataset:

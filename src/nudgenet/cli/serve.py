@@ -18,8 +18,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from .. import options
 from ..errors import ConfigError
 from ..model import Model
+from .common import add_option
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -42,9 +44,9 @@ def register(commands: Any) -> None:
         help="address to listen on; any but loopback can be reached by others",
     )
     p.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free one)")
-    p.add_argument("--seed-epochs", type=int, default=3,
-                   help="epochs to train the seed network when no MODEL is given")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed for the seed network")
+    add_option(p, options.EPOCHS, 3, flag="--seed-epochs",
+               help="epochs to train the seed network when no MODEL is given")  # fmt: skip
+    add_option(p, options.SEED, 0, help="seed for the seed network")
     p.set_defaults(run=run_serve)
 
 

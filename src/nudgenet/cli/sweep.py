@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from ..activations import ACTIVATIONS, OUTPUTS
-from ..cost import COSTS
-from ..data import DATASET_CHOICES
+from .. import options
 from ..layout import SEED_SIZES
 from ..training.sweep import (
     Grid,
@@ -24,6 +21,16 @@ from ..training.sweep import (
     run_sweep,
     save,
     summary,
+)
+from .common import (
+    add_choices,
+    add_data,
+    add_json,
+    add_option,
+    float_list,
+    int_list,
+    parse_seeds,
+    print_json,
 )
 
 
@@ -40,27 +47,18 @@ def register(commands: Any) -> None:
         "sweep) and sweep.png into --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--data", default="mini", metavar="|".join(DATASET_CHOICES) + "|PATH",
-                   help="the data to train and test on")  # fmt: skip
+    add_data(p, "the data to train and test on")
     p.add_argument("--limit", type=int, default=None,
                    help="train on the first N training images only")  # fmt: skip
-    p.add_argument("--sizes", type=_ints, default=SEED_SIZES, help="layer sizes, input first")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid")
-    p.add_argument("--output", choices=list(OUTPUTS), default="sigmoid")
-    p.add_argument("--cost", choices=COSTS, default="quadratic")
-    lr = p.add_mutually_exclusive_group()
-    lr.add_argument("--lr", type=_floats, default=None,
-                    help="learning rates, comma-separated (default: 1)")  # fmt: skip
-    lr.add_argument("--lr-range", type=_log_range, default=None, metavar="LOW:HIGH:COUNT",
-                    help="COUNT learning rates evenly spaced on a log scale")  # fmt: skip
-    p.add_argument("--seeds", type=parse_seeds, default=(0,), help="e.g. 0-4 or 0,1,2")
-    p.add_argument("--schedules", type=_names, default=("constant",), help="e.g. constant,cosine")
-    p.add_argument("--inits", type=_names, default=("xavier",), help="e.g. xavier,normal")
-    p.add_argument("--batch-sizes", type=_ints, default=(10,), help="e.g. 10,100 (0: full)")
-    p.add_argument("--epochs", type=int, default=5, help="passes over the training set")
-    p.add_argument("--momentum", type=float, default=0.0, help="classical momentum μ")
-    p.add_argument("--l2", type=float, default=0.0, help="L2 weight decay λ")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--sizes", type=int_list, default=SEED_SIZES, help="layer sizes, input first")
+    add_option(p, options.ACTIVATION, "sigmoid")
+    add_option(p, options.OUTPUT, "sigmoid")
+    add_option(p, options.COST, "quadratic")
+    _add_grid(p)
+    add_option(p, options.EPOCHS, 5)
+    add_option(p, options.MOMENTUM, 0.0)
+    add_option(p, options.L2, 0.0)
+    add_option(p, options.DTYPE, "float32")
     p.add_argument("--out", type=Path, default=Path("nudgenet-sweep"),
                    help="folder for results.csv, results.json and sweep.png")  # fmt: skip
     p.add_argument("--resume", action="store_true",
@@ -69,8 +67,24 @@ def register(commands: Any) -> None:
                    help="a Dask scheduler (tcp://host:port) to spread the chunks over")  # fmt: skip
     p.add_argument("--chunk", type=int, default=64,
                    help="most configurations stacked in one batched computation")  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(p)
     p.set_defaults(run=run_sweep_command)
+
+
+def _add_grid(p: argparse.ArgumentParser) -> None:
+    """The axes of the grid: every combination of their values is one configuration."""
+    lr = p.add_mutually_exclusive_group()
+    lr.add_argument("--lr", type=float_list, default=None,
+                    help="learning rates, comma-separated, each in "
+                    f"{options.LEARNING_RATE.interval()} (default: 1)")  # fmt: skip
+    lr.add_argument("--lr-range", type=_log_range, default=None, metavar="LOW:HIGH:COUNT",
+                    help="COUNT learning rates evenly spaced on a log scale")  # fmt: skip
+    p.add_argument("--seeds", type=parse_seeds, default=(0,), help="e.g. 0-4 or 0,1,2")
+    add_choices(p, options.SCHEDULE, ("constant",), flag="--schedules",
+                help="schedules, e.g. constant,cosine")  # fmt: skip
+    add_choices(p, options.INIT, ("xavier",), flag="--inits",
+                help="initialisations, e.g. xavier,normal")  # fmt: skip
+    p.add_argument("--batch-sizes", type=int_list, default=(10,), help="e.g. 10,100 (0: full)")
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
@@ -96,55 +110,15 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     figures = draw(sweep, args.out / "sweep.png")
     ran = sweep.runs[-1]["ran"]
     if args.json:
-        print(json.dumps({"results": str(json_path), "csv": str(csv_path),
-                          "figure": [str(f) for f in figures], "configs": total,
-                          "ran": ran, "table": sweep.table()}, indent=2))  # fmt: skip
+        print_json({"results": str(json_path), "csv": str(csv_path),
+                    "figure": [str(f) for f in figures], "configs": total,
+                    "ran": ran, "table": sweep.table()})  # fmt: skip
     else:
         print(f"trained {len(ran)} of {total} configurations ({total - len(ran)} already done)")
         for line in summary(sweep):
             print(line)
         print(f"wrote {csv_path}, {json_path} and {figures[0]}")
     return 0
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(t) for t in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, got {text!r}"
-        ) from None
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(t) for t in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(t.strip() for t in text.split(",") if t.strip())
-
-
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``0-4`` (both ends included) or ``0,1,2``: the type of every ``--seeds`` option.
-
-    Only the spelling is checked here; what the seeds are used for checks the rest.
-    """
-    try:
-        if "-" in text and "," not in text:
-            low, high = (int(part) for part in text.split("-"))
-            if low > high:
-                raise ValueError
-            return tuple(range(low, high + 1))
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected seeds like 0-4 or 0,1,2, got {text!r}"
-        ) from None
 
 
 def _log_range(text: str) -> tuple[float, ...]:

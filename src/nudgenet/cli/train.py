@@ -1,0 +1,164 @@
+"""``nudgenet train``: train a network through the recipe, report every epoch, save it.
+
+The run itself is :class:`~nudgenet.training.recipe.Run`, the same one the web page and the
+sweeps train through; this module turns flags into a recipe and records into lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .. import options
+from ..data import DATASET_CHOICES, load_dataset
+from ..descent import Step
+from ..model import Model
+from ..network import Network
+from ..training.loop import Epoch, TrainSettings
+from ..training.recipe import Recipe, Run
+from . import pictures
+from .common import add_data, add_json, add_network, add_option, print_json, printer
+
+
+def register(commands: Any) -> None:
+    """Add ``train`` to the ``nudgenet`` subcommands."""
+    p = commands.add_parser(
+        "train",
+        help="train a network by gradient descent and save it",
+        description="Train a network by mini-batch gradient descent, θ ← θ − η∇C, printing "
+        "the cost and test accuracy after every epoch, and save it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_data(p, "the data to train and test on")
+    add_network(p, init="xavier")
+    add_option(p, options.LEARNING_RATE, 1.0)
+    add_option(p, options.SCHEDULE, "cosine")
+    add_option(p, options.MOMENTUM, 0.0)
+    add_option(p, options.L2, 0.0)
+    add_option(p, options.BATCH_SIZE, 10)
+    add_option(p, options.EPOCHS, 20)
+    add_option(p, options.SEED, 0)
+    add_option(p, options.DTYPE, "float32")
+    add_option(p, options.ENGINE, "auto")
+    p.add_argument("--out", type=Path, default=Path("nudgenet-model.npz"),
+                   help="where to save the trained model")  # fmt: skip
+    p.add_argument("--snapshots", action="store_true",
+                   help="also save θ after every epoch (for trajectories)")  # fmt: skip
+    p.add_argument("--plots", type=Path, metavar="DIR",
+                   help="also draw the figures of `nudgenet plot` into DIR")  # fmt: skip
+    p.add_argument("--svg", action="store_true", help="with --plots: also write SVG")
+    add_json(p)
+    p.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``nudgenet train``: train, print per-epoch results, save the model."""
+    recipe = Recipe(
+        Network(args.sizes, args.activation, args.output),
+        TrainSettings(
+            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
+            momentum=args.momentum, l2=args.l2, cost=args.cost,
+        ),
+        init=args.init, seed=args.seed, dtype=args.dtype, engine=args.engine,
+    )  # fmt: skip
+    data = load_dataset(args.data)
+    run = Run(
+        recipe,
+        data,
+        data_name=data.name if args.data in DATASET_CHOICES else str(args.data),
+        snapshots=args.snapshots,
+    )
+    # Let the uint8 images go (55 MB for MNIST) unless --plots will draw test images.
+    plot_data = data if args.plots is not None else None
+    say = printer(args.json)
+    _describe_run(say, run, data.name, args)
+    del data
+    _train_with_progress(run, args)
+    model = run.model()
+    path = model.save(args.out)
+    plots = [] if plot_data is None else pictures.draw_plots(model, plot_data, args.plots, args.svg)
+    _warn_if_nothing_learned(run)
+    if args.json:
+        print_json(_train_json(run, model, path, plots, args))
+    else:
+        say(f"test accuracy {100 * run.history[-1]['test_accuracy']:.2f}%; model saved to {path}")
+        if plots:
+            say(f"figures written to {args.plots}: " + ", ".join(p.name for p in plots))
+    return 0
+
+
+def _describe_run(say: Any, run: Run, name: str, args: argparse.Namespace) -> None:
+    network = run.recipe.network
+    say(
+        f"training {'-'.join(map(str, network.sizes))} ({network.n_params:,} weights and "
+        f"biases) on {name}: "
+        f"{len(run.X):,} training and {len(run.test[0]):,} test images"
+    )
+    say(
+        f"{args.activation} hidden, {args.output} output, {args.cost} cost, {args.init} init, "
+        f"η = {args.lr:g} ({args.schedule}), batch {args.batch_size or 'full'}, "
+        f"momentum {args.momentum:g}, L2 {args.l2:g}, seed {args.seed}, {args.dtype}"
+    )
+
+
+def _train_with_progress(run: Run, args: argparse.Namespace) -> None:
+    """Train to the end, with a progress bar on stderr and a line per epoch on stdout."""
+    bar = tqdm(total=run.total_steps, unit="step", file=sys.stderr, disable=None, leave=False)
+    steps_shown = 0
+    with bar:
+        for record in run.records():
+            if isinstance(record, Step):
+                # Both engines report every step (the fast one in a burst after each epoch).
+                bar.update(record.step + 1 - steps_shown)
+                steps_shown = record.step + 1
+                if record.step % 50 == 0:
+                    bar.set_postfix(cost=f"{record.cost:.4f}", lr=f"{record.learning_rate:.3g}")
+                continue
+            bar.update(record.steps - steps_shown)  # steps a flat gradient skipped
+            steps_shown = record.steps
+            if not args.json:
+                bar.write(_epoch_line(record, args.epochs), file=sys.stdout)
+
+
+def _epoch_line(e: Epoch, epochs: int) -> str:
+    width = len(str(epochs))
+    return (
+        f"epoch {e.epoch:>{width}}/{epochs}  cost {e.train_cost:.4f}  "
+        f"test cost {e.test_cost:.4f}  test accuracy {100 * (e.test_accuracy or 0):6.2f}%  "
+        f"η {e.learning_rate:.3g}  {e.seconds:.2f} s"
+    )
+
+
+def _warn_if_nothing_learned(run: Run) -> None:
+    """A run that ends near chance is almost always a learning rate or a budget to change."""
+    accuracy = run.history[-1]["train_accuracy"]
+    if accuracy < 2.0 / run.recipe.network.sizes[-1]:
+        print(
+            f"warning: the network learned next to nothing (training accuracy "
+            f"{100 * accuracy:.1f}%)\nhelp: a learning rate too large saturates "
+            "the neurons so the gradient vanishes; one too small, or too few steps, barely "
+            "moves θ: try another --lr or more --epochs",
+            file=sys.stderr,
+        )
+
+
+def _train_json(
+    run: Run, model: Model, path: Path, plots: list[Path], args: argparse.Namespace
+) -> dict[str, Any]:
+    network, last = run.recipe.network, run.history[-1]
+    return {
+        "model": str(path),
+        "sizes": list(network.sizes),
+        "num_params": network.n_params,
+        "test_accuracy": last["test_accuracy"],
+        "train_cost": last["train_cost"],
+        "test_cost": last["test_cost"],
+        "seconds_per_epoch": sum(h["seconds"] for h in run.history) / args.epochs,
+        "settings": model.settings,
+        "history": run.history,
+        **({"plots": [str(p) for p in plots]} if args.plots else {}),
+    }
