@@ -197,6 +197,9 @@ def _add_svg_json(p: argparse.ArgumentParser) -> None:
     add_json(p)
 
 
+TRAINED_ON = "choose the data the model was trained on with --data"
+
+
 # --------------------------------------------------------------------------- symmetry
 
 
@@ -331,7 +334,7 @@ def run_nudges(args: argparse.Namespace) -> int:
         raise ConfigError(f"--top must be at least 1, got {args.top}")
     network, theta, cost, source, _ = _network_and_theta(args)
     data = load_dataset(args.data)
-    check_fits(network, data)
+    check_fits(network, data, help=TRAINED_ON)
     X, Y = _examples(data, args.examples)
     if not 0 <= args.image < len(data.train_labels):
         raise ConfigError(
@@ -534,7 +537,7 @@ def run_landscape(args: argparse.Namespace) -> int:
         )
     network, theta, cost, source, snapshots = _network_and_theta(args)
     data = load_dataset(args.data)
-    check_fits(network, data)
+    check_fits(network, data, help=TRAINED_ON)
     landscape = _slice(network, theta, cost, snapshots, source, data, args)
     written = _draw_landscape(landscape, args.out, args.svg)
     if args.json:

@@ -41,6 +41,7 @@ from ..model import Model
 from ..network import feedforward
 from ..schedules import make_schedule
 from ..training.loop import steps_per_epoch
+from ..training.recipe import check_fits
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -581,7 +582,7 @@ def draw_all(
     """
     formats = tuple(formats)
     _check_index(image_index, len(data.test_labels), where=f"{data.name}'s test set")
-    _check_fits(model, data)
+    check_fits(model.network, data, help="draw it with the data it was trained on (--data)")
     images, labels = data.test_images, data.test_labels
     # Every figure is drawn before anything is written, so a model that cannot be drawn
     # leaves no half-filled folder behind.
@@ -632,15 +633,4 @@ def _check_index(index: int, n: int, where: str = "the test set") -> None:
         raise ConfigError(
             f"image index {index} is out of range: {where} has {n:,} images, numbered 0 to {n - 1}",
             help=f"choose an image from 0 to {n - 1} (--image on the command line)",
-        )
-
-
-def _check_fits(model: Model, data: Dataset) -> None:
-    sizes = model.network.sizes
-    n_pixels = data.test_images[0].size
-    if sizes[0] != n_pixels or sizes[-1] != 10:
-        raise ConfigError(
-            f"the model ({'-'.join(map(str, sizes))}) does not fit {data.name}: it needs "
-            f"{n_pixels} inputs (one per pixel) and 10 outputs (one per class)",
-            help="draw it with the data it was trained on (--data)",
         )

@@ -179,13 +179,13 @@ def fit(recipe: Recipe, data: Dataset, **run: Any) -> Model:
     return training.model()
 
 
-def check_fits(network: Network, data: Dataset) -> None:
+def check_fits(network: Network, data: Dataset, *, help: str | None = None) -> None:
     """Raise :class:`ConfigError` unless the network has one input per pixel and one output
-    per class of ``data``."""
+    per class of ``data``; ``help`` says what to do (default: how to choose --sizes)."""
     n_pixels = data.train_images[0].size
     if network.sizes[0] != n_pixels or network.sizes[-1] != 10:
         raise ConfigError(
-            f"--sizes {','.join(map(str, network.sizes))} does not fit {data.name}: it needs "
-            f"{n_pixels} inputs (one per pixel) and 10 outputs (one per class)",
-            help=f"start with {n_pixels} and end with 10, e.g. --sizes {n_pixels},16,16,10",
+            f"the network {'-'.join(map(str, network.sizes))} does not fit {data.name}: it "
+            f"needs {n_pixels} inputs (one per pixel) and 10 outputs (one per class)",
+            help=help or f"start with {n_pixels} and end with 10, e.g. --sizes {n_pixels},16,16,10",
         )
