@@ -95,13 +95,19 @@ class _FastEpochs(fast.FastEpochs):
     blas_threads = 1
 
 
+RUNNERS: dict[str, type[ReferenceEpochs] | type[_FastEpochs]] = {
+    "reference": ReferenceEpochs,
+    "fast": _FastEpochs,
+}
+"""The runner class of each engine that :func:`choose_engine` can return."""
+
+
 def epoch_runner(
     engine: str, network: Network, theta: Vector, X: Matrix, Y: Matrix, *, batch_size: int,
     schedule: Schedule, momentum: float, l2: float, cost: str, baseline: float,
 ) -> EpochRunner:  # fmt: skip
     """The runner of ``engine`` ("reference" or "fast", as :func:`choose_engine` returns)."""
-    runner = _FastEpochs if engine == "fast" else ReferenceEpochs
-    return runner(
+    return RUNNERS[engine](
         network, theta, X, Y, batch_size=batch_size, schedule=schedule, momentum=momentum,
         l2=l2, cost=cost, baseline=baseline,
     )  # fmt: skip

@@ -32,7 +32,7 @@ from ..cost import get_cost, one_hot
 from ..descent import Step
 from ..network import Network, _feedforward
 from ..schedules import LEARNING_RATE, build_schedule
-from .engines import EpochRunner, blas_threads, choose_engine, epoch_runner
+from .engines import RUNNERS, blas_threads, choose_engine, epoch_runner
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,10 @@ def train(
     schedule = build_schedule(
         s.schedule, s.lr, total_steps=per_epoch * s.epochs, steps_per_epoch=per_epoch
     )
-    runner: EpochRunner | None = None
+    threads = RUNNERS[engine].blas_threads
 
     def measure(epoch: int, steps: int, learning_rate: float, seconds: float) -> Epoch:
-        with blas_threads(runner.blas_threads if runner else None):
+        with blas_threads(threads):
             train_cost, train_accuracy = _cost_and_accuracy(network, theta, X, Y, labels, s.cost)
             test_cost = test_accuracy = None
             if test is not None:
