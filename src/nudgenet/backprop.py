@@ -122,10 +122,16 @@ def _cost_and_gradient(
             delta = delta @ W  # (m, n_out) @ (n_out, n_in) -> (m, n_in)
             delta *= network.hidden.derivative(activations[l])  # type: ignore[misc]
     if l2:
-        C += 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in weights)
+        C += l2_term(network, theta, l2)
         for (W, _), (dW, _) in zip(weights, grads, strict=True):
             dW += l2 * W
     return C, grad
+
+
+def l2_term(network: Network, theta: Vector, l2: float) -> float:
+    """(λ/2)‖W‖², the weight decay added to the cost, over the weights (not the biases);
+    its gradient is λW."""
+    return 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in network.layout.views(theta))
 
 
 def evaluate_cost(

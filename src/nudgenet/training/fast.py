@@ -41,11 +41,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._types import Matrix, Vector
-from ..descent import Step, _check_divergence
+from ..descent import DIVERGENCE_FACTOR, Step, _check_divergence, divergence_threshold
 from ..network import Network
 from ..schedules import Schedule, check_learning_rate
 
-DIVERGENCE_FACTOR = 10.0  # as descend's default: the cost may not exceed 10× its start
 # A batch is cut into slices that threads share only where each slice gets at least this
 # many examples: smaller ones are not worth waking a second thread for (measured on 2 cores,
 # two threads break even with one at a batch of about 40).
@@ -208,7 +207,8 @@ class FastEpochs(_Compiled):
         self.schedule = schedule
         self.momentum = float(momentum)
         self.l2 = float(l2)
-        self.threshold = DIVERGENCE_FACTOR * max(abs(baseline), 1e-12)
+        # The kernels compare each step's cost, L2 term included, with the rule of descend.
+        self.threshold = divergence_threshold(baseline, DIVERGENCE_FACTOR)
         self.baseline = baseline
         slices = slice_count(self.batch_size)
         self.acts, self.D, self.D_prev, self.partial = work_buffers(
@@ -306,7 +306,7 @@ class FastStack(_Compiled):
         self.Theta = Theta
         self.momentum = np.asarray(momentum, dtype=np.float64)
         self.l2 = np.asarray(l2, dtype=np.float64)
-        self.thresholds = DIVERGENCE_FACTOR * np.maximum(np.abs(baselines), 1e-12)
+        self.thresholds = np.array([divergence_threshold(b, DIVERGENCE_FACTOR) for b in baselines])
         self.acts, self.D, self.D_prev, self.partial = work_buffers(
             network, self.k.CHUNK, slice_count(self.batch_size), self.dtype, K
         )

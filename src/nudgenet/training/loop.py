@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from .. import options
 from .._types import Matrix, Vector
-from ..backprop import check_targets
+from ..backprop import check_targets, l2_term
 from ..cost import get_cost, one_hot
 from ..descent import Step
 from ..network import Network, _feedforward
@@ -173,12 +173,13 @@ def train(
                      test_accuracy, seconds)  # fmt: skip
 
     # Epoch 0: the untrained network, the baseline against which learning (and a blow-up)
-    # is measured.
+    # is measured. A step's cost carries the L2 term (λ/2)‖W‖², so its baseline does too.
     start_record = measure(0, 0, float(schedule(0)), 0.0)
     yield start_record
+    baseline = start_record.train_cost + (l2_term(network, theta, s.l2) if s.l2 else 0.0)
     runner = epoch_runner(
         engine, network, theta, X, Y, batch_size=s.batch_size, schedule=schedule,
-        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=start_record.train_cost,
+        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline,
     )  # fmt: skip
     k = 0
     for epoch in range(1, s.epochs + 1):
