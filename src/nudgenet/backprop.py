@@ -7,6 +7,8 @@ Vectorised over a mini-batch (rows of X are examples; no loop over examples):
     ∂C/∂Wˡ = δˡᵀ aˡ⁻¹      ∂C/∂bˡ = Σ_x δˡ    (summed over the batch)
 
 The 1/m of the averaged cost lives inside δᴸ, so the sums above are already averages.
+The cost's value is read from the output layer's pre-activations zᴸ for cross-entropy
+(exact where a saturates, see :mod:`nudgenet.cost`), from aᴸ for the quadratic cost.
 The gradient is written into a vector of θ's shape through the same per-layer views, so
 the update reads θ ← θ − η∇C.
 """
@@ -16,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._types import Matrix, Vector
-from .cost import get_cost
+from .cost import get_cost, output_cost
 from .errors import ShapeError
-from .network import Network, _feedforward, feedforward
+from .network import Network, _forward
 
 
 def check_targets(network: Network, X: Matrix, Y: Matrix) -> None:
@@ -105,10 +107,10 @@ def _cost_and_gradient(
 ) -> tuple[float, Vector]:
     """:func:`cost_and_gradient` without input checks, for loops that checked once up front."""
     layout = network.layout
-    activations = _feedforward(network, theta, X)
+    activations, z = _forward(network, theta, X)
     Y = Y.astype(theta.dtype, copy=False)
     a = activations[-1]
-    C = get_cost(cost, network.output).value(a, Y)
+    C = output_cost(get_cost(cost, network.output), network.output, z, a, Y)
     grad = np.empty_like(theta) if out is None else out
     weights = layout.views(theta)
     grads = layout.views(grad)
@@ -138,6 +140,9 @@ def evaluate_cost(
     network: Network, theta: Vector, X: Matrix, Y: Matrix, cost: str = "quadratic"
 ) -> float:
     """The cost C(θ) on (X, Y) without the gradient (one forward pass)."""
-    a = feedforward(network, theta, X)[-1]
+    network.check_inputs(X)
     check_targets(network, X, Y)
-    return get_cost(cost, network.output).value(a, Y.astype(a.dtype, copy=False))
+    activations, z = _forward(network, theta, X)
+    a = activations[-1]
+    return output_cost(get_cost(cost, network.output), network.output, z, a,
+                       Y.astype(a.dtype, copy=False))  # fmt: skip

@@ -176,7 +176,6 @@ class _Compiled:
         self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
         self.steps = -(-n // self.batch_size)
         self.hidden, self.output, self.cost = _codes(kernels, network, cost)
-        self.tiny = self.dtype.type(np.finfo(self.dtype).tiny)
         self.layers = layer_table(network, kernels.CHUNK)
 
 
@@ -236,7 +235,7 @@ class FastEpochs(_Compiled):
         args = (
             self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
             etas, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
-            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.partial,
+            self.output, self.cost, self.acts, self.D, self.D_prev, self.partial,
             self.costs, self.norms,
         )  # fmt: skip
         if threads == 1:
@@ -349,7 +348,7 @@ class FastStack(_Compiled):
             args = (
                 self.Theta, self.velocity, self.gradient, self.X, self.Y, orders, which,
                 self.batch_size, etas, counts, self.momentum, self.l2, self.thresholds,
-                self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts,
+                self.layers, self.hidden, self.output, self.cost, self.acts,
                 self.D, self.D_prev, self.partial, self.costs, self.norms, self.done,
                 self.status,
             )  # fmt: skip
@@ -364,7 +363,7 @@ class FastStack(_Compiled):
         args = (
             self.Theta[k], self.velocity[k], self.gradient[k], self.X, self.Y, order,
             self.batch_size, etas, self.momentum[k], self.l2[k], self.thresholds[k],
-            self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts[k],
+            self.layers, self.hidden, self.output, self.cost, self.acts[k],
             self.D[k], self.D_prev[k], self.partial[k], self.costs[k], self.norms[k],
         )  # fmt: skip
         with _numba_threads(threads):

@@ -28,9 +28,9 @@ from numpy.typing import NDArray
 from .. import options
 from .._types import Matrix, Vector
 from ..backprop import check_targets, l2_term
-from ..cost import get_cost, one_hot
+from ..cost import get_cost, one_hot, output_cost
 from ..descent import Step
-from ..network import Network, _feedforward
+from ..network import Network, _forward
 from ..schedules import LEARNING_RATE, build_schedule
 from .engines import EpochRunner, blas_threads, choose_engine, epoch_runner
 
@@ -193,7 +193,10 @@ def train(
 def _cost_and_accuracy(
     network: Network, theta: Vector, X: Matrix, Y: Matrix, labels: Any, cost: str
 ) -> tuple[float, float]:
-    """The cost C(θ) on (X, Y) and the fraction of correct guesses, from one forward pass."""
-    a = _feedforward(network, theta, X)[-1]  # (n, n_out)
-    C = get_cost(cost, network.output).value(a, Y.astype(a.dtype, copy=False))
+    """The cost C(θ) on (X, Y) and the fraction of correct guesses, from one forward pass
+    (cross-entropy from the output layer's pre-activations z, as in training)."""
+    activations, z = _forward(network, theta, X)
+    a = activations[-1]  # (n, n_out)
+    C = output_cost(get_cost(cost, network.output), network.output, z, a,
+                    Y.astype(a.dtype, copy=False))  # fmt: skip
     return C, float(np.mean(np.argmax(a, axis=1) == np.asarray(labels)))

@@ -52,7 +52,7 @@ from numpy.typing import NDArray
 from .. import options
 from .._types import Array, Matrix
 from ..backprop import check_targets
-from ..cost import get_cost, one_hot
+from ..cost import cross_entropy_terms, get_cost, one_hot
 from ..descent import DIVERGENCE_FACTOR, divergence_threshold
 from ..errors import ConfigError
 from ..init import init_params
@@ -128,33 +128,37 @@ def stacked_feedforward(network: Network, Theta: Array, X: Array) -> list[Array]
 
     X has shape (K, m, n_in), or (1, m, n_in) to show every member the same examples.
     """
+    return stacked_forward(network, Theta, X)[0]
+
+
+def stacked_forward(network: Network, Theta: Array, X: Array) -> tuple[list[Array], Array]:
+    """:func:`stacked_feedforward`'s activations, and the output layer's pre-activations zᴸ
+    (K, m, n_out), from which cross-entropy is computed."""
     views = stacked_views(network.layout, Theta)
     activations = [X]
+    z = X
     for l, (W, b) in enumerate(views, 1):
         z = np.matmul(activations[-1], W.transpose(0, 2, 1))  # (K,m,n_in)@(K,n_in,n_out)
         z += b[:, None, :]
         sigma = network.out if l == len(views) else network.hidden
         activations.append(sigma.function(z))
-    return activations
+    return activations, z
 
 
-def stacked_costs(cost: str, output: str, a: Array, Y: Array) -> Array:
-    """The cost of each member on its batch, shape (K,): the formulas of :mod:`nudgenet.cost`."""
+def stacked_costs(cost: str, output: str, z: Array, a: Array, Y: Array) -> Array:
+    """The cost of each member on its batch, shape (K,): the formulas of :mod:`nudgenet.cost`.
+
+    Quadratic from the outputs a, (1/m) Σ_x Σ_j (a_j − y_j)²; cross-entropy from the
+    pre-activations z, (1/m) Σ_x Σ_j [softplus(z_j) − y_j z_j] for sigmoid outputs and
+    (1/m) Σ_x Σ_j y_j (LSE(z) − z_j) for softmax, exact where a saturates (both with
+    ∂C/∂z = (a − y)/m).
+    """
     m = a.shape[1]
-    tiny = np.finfo(a.dtype).tiny
     if cost == "quadratic":
         diff = a - Y
         return np.einsum("kij,kij->k", diff, diff) / m  # (1/m) Σ_x Σ_j (a_j − y_j)²
-    c = get_cost(cost, output)  # validates the name
-    if c.matching_output == "softmax" and output == "softmax":
-        return -np.sum(Y * np.log(np.maximum(a, tiny)), axis=(1, 2)) / m
-    return (
-        -np.sum(
-            Y * np.log(np.maximum(a, tiny)) + (1.0 - Y) * np.log(np.maximum(1.0 - a, tiny)),
-            axis=(1, 2),
-        )
-        / m
-    )
+    get_cost(cost, output)  # validates the name
+    return np.sum(cross_entropy_terms(z, Y, output), axis=(1, 2)) / m
 
 
 def stacked_l2_terms(layout: Layout, Theta: Array, l2: Array) -> Array:
@@ -191,7 +195,7 @@ def stacked_evaluate(
             z += b[:, None, :]
             a = (network.out if l == network.layout.n_layers else network.hidden).function(z)
         r = a.shape[1]
-        totals += stacked_costs(cost, network.output, a, Y[None, block]) * r
+        totals += stacked_costs(cost, network.output, z, a, Y[None, block]) * r
         right += np.count_nonzero(np.argmax(a, axis=2) == np.asarray(labels)[None, block], axis=1)
     return totals / n, right / n
 
@@ -238,9 +242,9 @@ def stacked_cost_and_gradient(
     (costs, grads) : ndarrays of shapes (K,) and (K, n_params)
     """
     layout = network.layout
-    activations = stacked_feedforward(network, Theta, X)
+    activations, z = stacked_forward(network, Theta, X)
     a = activations[-1]  # (K, m, n_out)
-    costs = stacked_costs(cost, network.output, a, Y)
+    costs = stacked_costs(cost, network.output, z, a, Y)
     grad = np.empty_like(Theta) if out is None else out
     weights = stacked_views(layout, Theta)
     grads = stacked_views(layout, grad)
