@@ -406,3 +406,32 @@ def test_gradient_of_saturated_cross_entropy_matches_finite_differences(output: 
         lambda t: cost_and_gradient(network, t, X, Y, "cross-entropy")[0], theta
     )
     assert relative_error(analytic, numeric) < 1e-7
+
+
+def test_gradient_with_soft_targets_matches_finite_differences() -> None:
+    """Targets that sum to 1 without being one-hot (label smoothing) are valid: δ = a − y."""
+    rng = np.random.default_rng(8)
+    network = Network((3, 4, 3), "tanh", "softmax")
+    theta = init_params(network.layout, "normal", rng=rng)
+    X = rng.uniform(size=(5, 3))
+    Y = rng.dirichlet(np.ones(3), size=5)
+    _, analytic = cost_and_gradient(network, theta, X, Y, "cross-entropy")
+    numeric = numerical_gradient(
+        lambda t: cost_and_gradient(network, t, X, Y, "cross-entropy")[0], theta
+    )
+    assert relative_error(analytic, numeric) < 1e-7
+
+
+def test_softmax_cross_entropy_refuses_rows_that_do_not_sum_to_one() -> None:
+    """For such rows a − y would not be the gradient of the cost returned."""
+    network, theta, X, Y = _problem(output="softmax")
+    two_labels = Y + np.roll(Y, 1, axis=1)  # rows of 0s and two 1s: they sum to 2
+    with pytest.raises(ShapeError, match="rows that sum to 1") as caught:
+        cost_and_gradient(network, theta, X, two_labels, "cross-entropy")
+    assert "one_hot" in (caught.value.help or "")
+    with pytest.raises(ShapeError, match="rows that sum to 1"):
+        evaluate_cost(network, theta, X, 0.5 * Y, "cross-entropy")
+    with pytest.raises(ShapeError, match=r"lie in \[0, 1\]"):
+        cost_and_gradient(network, theta, X, Y - 0.5, "cross-entropy")
+    # The quadratic cost's gradient is exact for any targets: they stay allowed.
+    cost_and_gradient(network, theta, X, 2 * Y, "quadratic")

@@ -23,6 +23,7 @@ from nudgenet.cost import (
     categorical_cross_entropy,
     categorical_cross_entropy_derivative,
     categorical_cross_entropy_logits,
+    check_cross_entropy_targets,
     cross_entropy_terms,
     one_hot,
     output_cost,
@@ -295,3 +296,29 @@ def test_output_cost_reads_z_for_cross_entropy_and_a_for_quadratic() -> None:
     a = softmax(z)
     assert output_cost(CATEGORICAL_CROSS_ENTROPY, "softmax", z, a, y) == pytest.approx(900.0)
     assert output_cost(QUADRATIC, "softmax", z, a, y) == quadratic(a, y)
+
+
+@pytest.mark.parametrize(
+    ("y", "output", "message"),
+    [
+        ([[0.5, 1.0]], "softmax", "sum to 1"),
+        ([[0.2, 0.2]], "softmax", "row 0 sums to 0.4"),
+        ([[1.5, -0.5]], "softmax", r"lie in \[0, 1\]"),
+        ([[2.0, 0.0]], "sigmoid", r"lie in \[0, 1\]"),
+    ],
+)
+def test_cross_entropy_refuses_targets_that_are_not_probabilities(
+    y: list[list[float]], output: str, message: str
+) -> None:
+    with pytest.raises(ShapeError, match=message) as caught:
+        check_cross_entropy_targets(np.array(y), output)
+    assert "one_hot" in (caught.value.help or "")
+
+
+def test_cross_entropy_accepts_soft_targets() -> None:
+    smooth = np.full((3, 10), 0.1 / 9)
+    smooth[np.arange(3), [1, 4, 7]] = 0.9
+    check_cross_entropy_targets(smooth.astype(np.float32), "softmax")  # rows sum to 1 ± rounding
+    check_cross_entropy_targets(smooth, "softmax")
+    check_cross_entropy_targets(np.array([[0.3, 0.9]]), "sigmoid")  # yes/no each: any in [0, 1]
+    check_cross_entropy_targets(np.zeros((0, 10)), "softmax")

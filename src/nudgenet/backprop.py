@@ -18,13 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._types import Matrix, Vector
-from .cost import get_cost, output_cost
+from .cost import check_cross_entropy_targets, get_cost, output_cost
 from .errors import ShapeError
 from .network import Network, _forward
 
 
-def check_targets(network: Network, X: Matrix, Y: Matrix) -> None:
-    """Raise :class:`ShapeError` unless Y is finite and (m, n_outputs) to match X's rows."""
+def check_targets(network: Network, X: Matrix, Y: Matrix, cost: str = "quadratic") -> None:
+    """Raise :class:`ShapeError` unless Y is finite and (m, n_outputs) to match X's rows, and,
+    for cross-entropy, probabilities (see :func:`~nudgenet.cost.check_cross_entropy_targets`)."""
     n_out = network.sizes[-1]
     if not isinstance(Y, np.ndarray) or Y.shape != (len(X), n_out):
         got = getattr(Y, "shape", type(Y).__name__)
@@ -38,6 +39,8 @@ def check_targets(network: Network, X: Matrix, Y: Matrix) -> None:
             "Y contains NaN or infinite values",
             help="targets are one-hot rows of 0s and a 1: build them with nudgenet.one_hot",
         )
+    if get_cost(cost, network.output).matching_output is not None:
+        check_cross_entropy_targets(Y, network.output)
 
 
 def output_error(network: Network, cost: str, a: Matrix, Y: Matrix) -> Matrix:
@@ -91,7 +94,7 @@ def cost_and_gradient(
     (0.25, [-0.25, -0.25])
     """
     network.check_inputs(X)
-    check_targets(network, X, Y)
+    check_targets(network, X, Y, cost)
     return _cost_and_gradient(network, theta, X, Y, cost, l2=l2, out=out)
 
 
@@ -141,7 +144,7 @@ def evaluate_cost(
 ) -> float:
     """The cost C(θ) on (X, Y) without the gradient (one forward pass)."""
     network.check_inputs(X)
-    check_targets(network, X, Y)
+    check_targets(network, X, Y, cost)
     activations, z = _forward(network, theta, X)
     a = activations[-1]
     return output_cost(get_cost(cost, network.output), network.output, z, a,

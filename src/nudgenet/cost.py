@@ -27,7 +27,8 @@ the true cost is about |z|. Written in z the logarithms cancel the exponentials:
 
 with softplus(z) = ln(1 + eᶻ) and LSE(z) = ln Σ_k e^(z_k), both evaluated without
 overflow (:func:`cross_entropy_terms`). The softmax form's derivative assumes that each
-target row sums to 1 (in general it is a_j Σ_k y_k − y_j).
+target row sums to 1 (in general it is a_j Σ_k y_k − y_j); :func:`check_cross_entropy_targets`
+refuses other targets.
 
 Shapes: ``a``, ``z`` and ``y`` are (m, n_out); values are floats; derivatives have a's
 shape. :func:`one_hot` turns class labels into such targets ``y``.
@@ -177,6 +178,37 @@ def output_cost(cost: Cost, output: str, z: Array, a: Array, y: Array) -> float:
     if cost.logit_value is not None and cost.matching_output == output:
         return cost.logit_value(z, y)
     return cost.value(a, y)
+
+
+def check_cross_entropy_targets(y: Array, output: str) -> None:
+    """Raise :class:`ShapeError` unless the targets are what cross-entropy compares with.
+
+    Cross-entropy measures outputs against probabilities: each y_j must lie in [0, 1] (else
+    the cost is unbounded below, with no minimum to descend to) and, for a softmax output,
+    each row must sum to 1. Only then is δᴸ = (a − y)/m, which every engine uses, the
+    gradient of the cost returned (for any row it is (a Σ_k y_k − y)/m). Rows are allowed a
+    rounding error of 4·n_out·ε of y's dtype, as label-smoothed rows cast to float32 have.
+    """
+    if not y.size:
+        return
+    if float(np.min(y)) < 0 or float(np.max(y)) > 1:
+        raise ShapeError(
+            f"cross-entropy targets must lie in [0, 1], got values from {float(np.min(y)):g} "
+            f"to {float(np.max(y)):g}",
+            help="targets are probabilities: build them from labels with nudgenet.one_hot",
+        )
+    if output != "softmax":
+        return
+    sums = np.sum(y, axis=-1, dtype=np.float64)
+    eps = float(np.finfo(y.dtype).eps) if np.issubdtype(y.dtype, np.floating) else 0.0
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 4 * y.shape[-1] * eps)
+    if len(bad):
+        raise ShapeError(
+            f"softmax cross-entropy needs target rows that sum to 1, but {len(bad)} of "
+            f"{len(sums)} do not (row {bad[0]} sums to {sums[bad[0]]:.6g})",
+            help="targets are probability distributions: build them with nudgenet.one_hot, "
+            "or divide each row by its sum",
+        )
 
 
 def get_cost(name: str, output: str = "sigmoid") -> Cost:

@@ -6,10 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nudgenet import Epoch, Network, Step, TrainSettings, init_params, train
+from nudgenet import Epoch, Network, ShapeError, Step, TrainSettings, init_params, train
 from nudgenet.backprop import cost_and_gradient, evaluate_cost
 from nudgenet.training import fast
-from nudgenet.training.stacked import stacked_cost_and_gradient, stacked_evaluate
+from nudgenet.training.stacked import (
+    Member,
+    stacked_cost_and_gradient,
+    stacked_evaluate,
+    train_stacked,
+)
 
 pytestmark = pytest.mark.skipif(
     fast.unsupported(Network(), np.float64) is not None, reason="the fast engine cannot run"
@@ -90,3 +95,20 @@ def test_stacked_costs_are_each_members_saturated_cost(output: str) -> None:
         assert pytest.approx(exact_cost(network, theta, X, Y), rel=1e-12) == C
         assert costs[k] == pytest.approx(C, rel=1e-12)
         assert batch[k] == pytest.approx(C, rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_training_refuses_softmax_targets_that_do_not_sum_to_one(engine: str) -> None:
+    """Checked once, at the boundary, before any step: every engine's δ = a − y needs it."""
+    network = Network(SIZES, "tanh", "softmax")
+    X, Y = problem()
+    settings = TrainSettings(epochs=1, batch_size=7, cost="cross-entropy")
+    theta = saturated(network, scale=1.0)
+    with pytest.raises(ShapeError, match="sum to 1"):
+        next(train(network, theta, X, 0.5 * Y, settings, rng=np.random.default_rng(0),
+                   engine=engine))  # fmt: skip
+    with pytest.raises(ShapeError, match="sum to 1"):
+        train_stacked(network, [Member()], X, 0.5 * Y, epochs=1, cost="cross-entropy",
+                      engine=engine)  # fmt: skip
+    settings = TrainSettings(epochs=1, batch_size=7, cost="quadratic")  # any targets
+    list(train(network, theta, X, 0.5 * Y, settings, rng=np.random.default_rng(0), engine=engine))

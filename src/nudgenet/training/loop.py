@@ -142,7 +142,7 @@ def train(
         Which engine takes the steps; "auto" picks :func:`choose_engine`'s choice.
     """
     network.check_inputs(X)
-    check_targets(network, X, Y)
+    check_targets(network, X, Y, settings.cost)
     X = X.astype(theta.dtype, copy=False)
     Y = Y.astype(theta.dtype, copy=False)
     if labels is None:

@@ -331,7 +331,7 @@ def _train_stacked(
     options.COST.check(cost)
     options.DTYPE.check(dtype)
     network.check_inputs(X)
-    check_targets(network, X, Y)
+    check_targets(network, X, Y, cost)
     if test is not None:
         network.check_inputs(test[0], "the test inputs")
         test = (test[0].astype(dtype, copy=False), test[1])
