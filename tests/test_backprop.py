@@ -21,6 +21,7 @@ from nudgenet import (
     predict,
     probabilities,
 )
+from nudgenet.gradcheck import relative_error
 from nudgenet.init import INITS
 
 
@@ -353,3 +354,84 @@ def test_predict_probabilities_accuracy() -> None:
     p = probabilities(network, theta, X)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert accuracy(network, theta, X, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# cross-entropy of saturated outputs, from z
+
+
+def _softplus(z: float) -> float:
+    """ln(1 + eᶻ), computed stably in Python floats."""
+    return z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "z"),
+    [("float32", 20.0), ("float32", 60.0), ("float32", 100.0), ("float64", 40.0),
+     ("float64", 800.0)],
+)  # fmt: skip
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+def test_a_confidently_wrong_network_reports_its_true_cost(dtype: str, z: float, output: str):
+    """One example, whose output is σ(z) ≈ 1 (or softmax ≈ (0, 1)) where it should be 0: the
+    cost is softplus(z) ≈ z, not a value clipped at −ln(tiny) (87.3 / 708)."""
+    X = np.zeros((1, 1), dtype)
+    if output == "sigmoid":  # θ = [w, b]: z = b, target 0
+        network, theta, Y = Network((1, 1)), np.array([0.0, z], dtype), np.array([[0.0]])
+    else:  # θ = [w₀, w₁, b₀, b₁]: z = (0, z), target class 0
+        network = Network((1, 2), output="softmax")
+        theta, Y = np.array([0.0, 0.0, 0.0, z], dtype), np.array([[1.0, 0.0]])
+    rtol = 1e-6 if dtype == "float32" else 1e-14
+    C, grad = cost_and_gradient(network, theta, X, Y, "cross-entropy")
+    assert pytest.approx(_softplus(z), rel=rtol) == C
+    assert pytest.approx(float(np.logaddexp(0.0, z)), rel=rtol) == C
+    assert evaluate_cost(network, theta, X, Y, "cross-entropy") == C
+    assert np.abs(grad).max() == pytest.approx(1.0, rel=1e-6)  # ∂C/∂b = a − y, as before
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+def test_gradient_of_saturated_cross_entropy_matches_finite_differences(output: str) -> None:
+    """Outputs hundreds of units into saturation (float64): finite differences of the cost
+    from z agree with backprop; differences of a value clipped at 708 would be 0."""
+    rng = np.random.default_rng(4)
+    network = Network((2, 3), output=output)
+    W = rng.normal(size=(3, 2))
+    b = np.array([400.0, -400.0, 0.0])
+    theta = np.concatenate([W.ravel(), b])
+    X = rng.uniform(size=(4, 2))
+    Y = np.eye(3)[[0, 1, 2, 1]]  # confident and wrong on several outputs
+    a = feedforward(network, theta, X)[-1]
+    assert np.any(a[Y == 1] == 0.0) or np.any(a[Y == 0] == 1.0)  # ln(a) or ln(1 − a) is −∞
+    _, analytic = cost_and_gradient(network, theta, X, Y, "cross-entropy")
+    numeric = numerical_gradient(
+        lambda t: cost_and_gradient(network, t, X, Y, "cross-entropy")[0], theta
+    )
+    assert relative_error(analytic, numeric) < 1e-7
+
+
+def test_gradient_with_soft_targets_matches_finite_differences() -> None:
+    """Targets that sum to 1 without being one-hot (label smoothing) are valid: δ = a − y."""
+    rng = np.random.default_rng(8)
+    network = Network((3, 4, 3), "tanh", "softmax")
+    theta = init_params(network.layout, "normal", rng=rng)
+    X = rng.uniform(size=(5, 3))
+    Y = rng.dirichlet(np.ones(3), size=5)
+    _, analytic = cost_and_gradient(network, theta, X, Y, "cross-entropy")
+    numeric = numerical_gradient(
+        lambda t: cost_and_gradient(network, t, X, Y, "cross-entropy")[0], theta
+    )
+    assert relative_error(analytic, numeric) < 1e-7
+
+
+def test_softmax_cross_entropy_refuses_rows_that_do_not_sum_to_one() -> None:
+    """For such rows a − y would not be the gradient of the cost returned."""
+    network, theta, X, Y = _problem(output="softmax")
+    two_labels = Y + np.roll(Y, 1, axis=1)  # rows of 0s and two 1s: they sum to 2
+    with pytest.raises(ShapeError, match="rows that sum to 1") as caught:
+        cost_and_gradient(network, theta, X, two_labels, "cross-entropy")
+    assert "one_hot" in (caught.value.help or "")
+    with pytest.raises(ShapeError, match="rows that sum to 1"):
+        evaluate_cost(network, theta, X, 0.5 * Y, "cross-entropy")
+    with pytest.raises(ShapeError, match=r"lie in \[0, 1\]"):
+        cost_and_gradient(network, theta, X, Y - 0.5, "cross-entropy")
+    # The quadratic cost's gradient is exact for any targets: they stay allowed.
+    cost_and_gradient(network, theta, X, 2 * Y, "quadratic")

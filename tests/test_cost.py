@@ -12,16 +12,23 @@ import pytest
 import nudgenet
 import nudgenet.data
 from nudgenet import ConfigError, DataError, ShapeError, get_cost, quadratic
+from nudgenet.activations import sigmoid, softmax
 from nudgenet.cost import (
     BINARY_CROSS_ENTROPY,
     CATEGORICAL_CROSS_ENTROPY,
     QUADRATIC,
     binary_cross_entropy,
     binary_cross_entropy_derivative,
+    binary_cross_entropy_logits,
     categorical_cross_entropy,
     categorical_cross_entropy_derivative,
+    categorical_cross_entropy_logits,
+    check_cross_entropy_targets,
+    cross_entropy_terms,
     one_hot,
+    output_cost,
     quadratic_derivative,
+    softplus,
 )
 
 A = np.array([[0.5, 0.5], [1.0, 0.0]])
@@ -204,3 +211,114 @@ def test_one_hot() -> None:
 
 def test_one_hot_is_one_function_wherever_it_is_imported_from() -> None:
     assert nudgenet.one_hot is nudgenet.data.one_hot is one_hot
+
+
+# ---------------------------------------------------------------------------------------------
+# cross-entropy from the pre-activations z
+
+
+def _softplus_exact(z: float) -> float:
+    """ln(1 + eᶻ) in Python floats, written so that neither branch overflows."""
+    return z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))
+
+
+@pytest.mark.parametrize("z", [-800.0, -30.0, -1.0, 0.0, 0.5, 30.0, 800.0])
+def test_softplus_is_exact_without_overflow(z: float) -> None:
+    assert softplus(np.array([z]))[0] == pytest.approx(_softplus_exact(z), rel=1e-15, abs=1e-300)
+    assert softplus(np.array([z]))[0] == pytest.approx(np.logaddexp(0.0, z), rel=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logit_values_equal_the_a_values_where_a_is_not_saturated(dtype) -> None:
+    rng = np.random.default_rng(5)
+    z = rng.normal(0.0, 3.0, size=(6, 4)).astype(dtype)
+    y = one_hot(rng.integers(0, 4, size=6), 4, dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    assert binary_cross_entropy_logits(z, y) == pytest.approx(
+        binary_cross_entropy(sigmoid(z), y), rel=rtol
+    )
+    assert categorical_cross_entropy_logits(z, y) == pytest.approx(
+        categorical_cross_entropy(softmax(z), y), rel=rtol
+    )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "z"),
+    [(np.float32, 20.0), (np.float32, 50.0), (np.float32, 100.0), (np.float64, 40.0),
+     (np.float64, 800.0)],
+)  # fmt: skip
+def test_a_confidently_wrong_output_costs_about_z(dtype, z: float) -> None:
+    """From a, such an output is clipped to −ln(tiny) (87.3 in float32, 708 in float64)."""
+    exact = _softplus_exact(z)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    # Sigmoid: one output z that should have been 0.
+    zs, y = np.array([[z]], dtype), np.array([[0.0]], dtype)
+    assert binary_cross_entropy_logits(zs, y) == pytest.approx(exact, rel=rtol)
+    # Softmax: the right class at 0, a wrong one at z, so −ln a_right = LSE(0, z).
+    zs, y = np.array([[0.0, z]], dtype), np.array([[1.0, 0.0]], dtype)
+    assert categorical_cross_entropy_logits(zs, y) == pytest.approx(exact, rel=rtol)
+    assert categorical_cross_entropy_logits(zs, y) == pytest.approx(np.logaddexp(0.0, z), rel=rtol)
+
+
+def test_a_confidently_right_output_keeps_its_small_cost() -> None:
+    z, y = np.array([[30.0, 0.0]]), np.array([[1.0, 0.0]])
+    assert categorical_cross_entropy_logits(z, y) == pytest.approx(math.exp(-30), rel=1e-12)
+    assert binary_cross_entropy_logits(np.array([[-40.0]]), np.array([[0.0]])) == pytest.approx(
+        math.exp(-40), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+def test_logit_terms_have_the_derivative_a_minus_y(output: str) -> None:
+    """∂/∂z of softplus(z) − yz is σ(z) − y; of Σ_j y_j(LSE(z) − z_j) it is a − y (Σy = 1)."""
+    rng = np.random.default_rng(2)
+    z = rng.normal(0.0, 4.0, size=(3, 4))
+    y = rng.dirichlet(np.ones(4), size=3) if output == "softmax" else rng.uniform(size=(3, 4))
+    a = sigmoid(z) if output == "sigmoid" else softmax(z)
+    value = binary_cross_entropy_logits if output == "sigmoid" else categorical_cross_entropy_logits
+    numeric = _numeric_derivative(value, z, y)  # the helper differentiates its first argument
+    np.testing.assert_allclose(numeric, (a - y) / len(z), rtol=1e-6, atol=1e-9)
+
+
+def test_logit_terms_take_leading_axes() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(2, 3, 4))
+    y = np.eye(4)[rng.integers(0, 4, size=(2, 3))]
+    for output in ("sigmoid", "softmax"):
+        stacked = cross_entropy_terms(z, y, output)
+        for k in range(2):
+            np.testing.assert_array_equal(stacked[k], cross_entropy_terms(z[k], y[k], output))
+
+
+def test_output_cost_reads_z_for_cross_entropy_and_a_for_quadratic() -> None:
+    z = np.array([[0.0, 900.0]])
+    y = np.array([[1.0, 0.0]])
+    a = softmax(z)
+    assert output_cost(CATEGORICAL_CROSS_ENTROPY, "softmax", z, a, y) == pytest.approx(900.0)
+    assert output_cost(QUADRATIC, "softmax", z, a, y) == quadratic(a, y)
+
+
+@pytest.mark.parametrize(
+    ("y", "output", "message"),
+    [
+        ([[0.5, 1.0]], "softmax", "sum to 1"),
+        ([[0.2, 0.2]], "softmax", "row 0 sums to 0.4"),
+        ([[1.5, -0.5]], "softmax", r"lie in \[0, 1\]"),
+        ([[2.0, 0.0]], "sigmoid", r"lie in \[0, 1\]"),
+    ],
+)
+def test_cross_entropy_refuses_targets_that_are_not_probabilities(
+    y: list[list[float]], output: str, message: str
+) -> None:
+    with pytest.raises(ShapeError, match=message) as caught:
+        check_cross_entropy_targets(np.array(y), output)
+    assert "one_hot" in (caught.value.help or "")
+
+
+def test_cross_entropy_accepts_soft_targets() -> None:
+    smooth = np.full((3, 10), 0.1 / 9)
+    smooth[np.arange(3), [1, 4, 7]] = 0.9
+    check_cross_entropy_targets(smooth.astype(np.float32), "softmax")  # rows sum to 1 ± rounding
+    check_cross_entropy_targets(smooth, "softmax")
+    check_cross_entropy_targets(np.array([[0.3, 0.9]]), "sigmoid")  # yes/no each: any in [0, 1]
+    check_cross_entropy_targets(np.zeros((0, 10)), "softmax")

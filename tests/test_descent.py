@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 from nudgenet import ConfigError, DivergenceError, Step, descend, gradient_step, momentum_step
+from nudgenet.descent import divergence_threshold
+
+NUMBER = r"([-+\d.e]+)"
+
+
+def limit_in(message: str) -> tuple[float, float, float, float]:
+    """(cost, factor, base, threshold) from "grew to C, over the limit F × B = T"."""
+    found = re.search(rf"grew to {NUMBER}, over the limit {NUMBER} × {NUMBER} = {NUMBER}", message)
+    assert found, message
+    cost, factor, base, threshold = (float(g) for g in found.groups())
+    return cost, factor, base, threshold
 
 
 def parabola(w: np.ndarray) -> tuple[float, np.ndarray]:
@@ -224,6 +236,36 @@ def test_too_large_learning_rate_diverges() -> None:
     assert len(seen) == 2
     assert isinstance(info.value, ArithmeticError)
     assert np.isfinite(w).all()
+
+
+@pytest.mark.parametrize(
+    ("start", "factor", "baseline"), [(0.0, 10.0, None), (0.0, 3.0, None), (0.0, 10.0, 0.5)]
+)
+def test_the_divergence_message_states_the_threshold_it_applied(
+    start: float, factor: float, baseline: float | None
+) -> None:
+    with pytest.raises(DivergenceError) as info:
+        list(descend(parabola, np.array([start]), 1.5, steps=100, divergence_factor=factor,
+                     baseline=baseline))  # fmt: skip
+    cost, f, base, threshold = limit_in(info.value.message)
+    c0 = parabola(np.array([start]))[0] if baseline is None else baseline
+    assert f == factor
+    assert base == pytest.approx(abs(c0), rel=5e-4)
+    assert threshold == pytest.approx(divergence_threshold(c0, factor), rel=5e-4)
+    assert threshold == pytest.approx(f * base, rel=1e-3)
+    assert cost > threshold
+    assert "|C₀|" in info.value.message
+
+
+def test_a_zero_start_is_measured_against_the_floor() -> None:
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return float(theta[0]), np.array([-1.0])  # C grows by η each step, from 0
+
+    with pytest.raises(DivergenceError) as info:
+        list(descend(objective, np.array([0.0]), 1.0, steps=3))
+    _, factor, base, threshold = limit_in(info.value.message)
+    assert (factor, base, threshold) == (10.0, 1e-12, pytest.approx(1e-11))
+    assert "floor" in info.value.message
 
 
 def test_divergence_factor_none_only_checks_finiteness() -> None:

@@ -7,6 +7,8 @@ Vectorised over a mini-batch (rows of X are examples; no loop over examples):
     ∂C/∂Wˡ = δˡᵀ aˡ⁻¹      ∂C/∂bˡ = Σ_x δˡ    (summed over the batch)
 
 The 1/m of the averaged cost lives inside δᴸ, so the sums above are already averages.
+The cost's value is read from the output layer's pre-activations zᴸ for cross-entropy
+(exact where a saturates, see :mod:`nudgenet.cost`), from aᴸ for the quadratic cost.
 The gradient is written into a vector of θ's shape through the same per-layer views, so
 the update reads θ ← θ − η∇C.
 """
@@ -16,13 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._types import Matrix, Vector
-from .cost import get_cost
+from .cost import check_cross_entropy_targets, get_cost, output_cost
 from .errors import ShapeError
-from .network import Network, _feedforward, feedforward
+from .network import Network, _forward
 
 
-def check_targets(network: Network, X: Matrix, Y: Matrix) -> None:
-    """Raise :class:`ShapeError` unless Y is finite and (m, n_outputs) to match X's rows."""
+def check_targets(network: Network, X: Matrix, Y: Matrix, cost: str = "quadratic") -> None:
+    """Raise :class:`ShapeError` unless Y is finite and (m, n_outputs) to match X's rows, and,
+    for cross-entropy, probabilities (see :func:`~nudgenet.cost.check_cross_entropy_targets`)."""
     n_out = network.sizes[-1]
     if not isinstance(Y, np.ndarray) or Y.shape != (len(X), n_out):
         got = getattr(Y, "shape", type(Y).__name__)
@@ -36,6 +39,8 @@ def check_targets(network: Network, X: Matrix, Y: Matrix) -> None:
             "Y contains NaN or infinite values",
             help="targets are one-hot rows of 0s and a 1: build them with nudgenet.one_hot",
         )
+    if get_cost(cost, network.output).matching_output is not None:
+        check_cross_entropy_targets(Y, network.output)
 
 
 def output_error(network: Network, cost: str, a: Matrix, Y: Matrix) -> Matrix:
@@ -89,7 +94,7 @@ def cost_and_gradient(
     (0.25, [-0.25, -0.25])
     """
     network.check_inputs(X)
-    check_targets(network, X, Y)
+    check_targets(network, X, Y, cost)
     return _cost_and_gradient(network, theta, X, Y, cost, l2=l2, out=out)
 
 
@@ -105,10 +110,10 @@ def _cost_and_gradient(
 ) -> tuple[float, Vector]:
     """:func:`cost_and_gradient` without input checks, for loops that checked once up front."""
     layout = network.layout
-    activations = _feedforward(network, theta, X)
+    activations, z = _forward(network, theta, X)
     Y = Y.astype(theta.dtype, copy=False)
     a = activations[-1]
-    C = get_cost(cost, network.output).value(a, Y)
+    C = output_cost(get_cost(cost, network.output), network.output, z, a, Y)
     grad = np.empty_like(theta) if out is None else out
     weights = layout.views(theta)
     grads = layout.views(grad)
@@ -122,16 +127,25 @@ def _cost_and_gradient(
             delta = delta @ W  # (m, n_out) @ (n_out, n_in) -> (m, n_in)
             delta *= network.hidden.derivative(activations[l])  # type: ignore[misc]
     if l2:
-        C += 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in weights)
+        C += l2_term(network, theta, l2)
         for (W, _), (dW, _) in zip(weights, grads, strict=True):
             dW += l2 * W
     return C, grad
+
+
+def l2_term(network: Network, theta: Vector, l2: float) -> float:
+    """(λ/2)‖W‖², the weight decay added to the cost, over the weights (not the biases);
+    its gradient is λW."""
+    return 0.5 * l2 * sum(float(np.vdot(W, W)) for W, _ in network.layout.views(theta))
 
 
 def evaluate_cost(
     network: Network, theta: Vector, X: Matrix, Y: Matrix, cost: str = "quadratic"
 ) -> float:
     """The cost C(θ) on (X, Y) without the gradient (one forward pass)."""
-    a = feedforward(network, theta, X)[-1]
-    check_targets(network, X, Y)
-    return get_cost(cost, network.output).value(a, Y.astype(a.dtype, copy=False))
+    network.check_inputs(X)
+    check_targets(network, X, Y, cost)
+    activations, z = _forward(network, theta, X)
+    a = activations[-1]
+    return output_cost(get_cost(cost, network.output), network.output, z, a,
+                       Y.astype(a.dtype, copy=False))  # fmt: skip

@@ -27,6 +27,24 @@ from .schedules import Schedule, check_learning_rate, constant
 
 Objective = Callable[..., tuple[float, Vector]]
 
+# Descent counts as diverged once the cost exceeds this factor times its start (the default
+# of every engine), or becomes NaN/inf.
+DIVERGENCE_FACTOR = 10.0
+# The smallest |baseline| the divergence threshold scales: a start at C = 0 still has a limit.
+MIN_BASELINE = 1e-12
+
+
+def divergence_threshold(baseline: float, factor: float) -> float:
+    """The cost above which descent counts as diverged: factor × max(|C₀|, 1e-12).
+
+    C₀ must be the same function as the costs checked against it (with an L2 term if they
+    carry one). Every engine uses this one rule, and the messages quote its value.
+
+    >>> divergence_threshold(2.5, 10.0)
+    25.0
+    """
+    return factor * max(abs(baseline), MIN_BASELINE)
+
 
 @dataclass(frozen=True)
 class Step:
@@ -70,7 +88,7 @@ def descend(
     momentum: float = 0.0,
     velocity: Vector | None = None,
     tol: float = 0.0,
-    divergence_factor: float | None = 10.0,
+    divergence_factor: float | None = DIVERGENCE_FACTOR,
     baseline: float | None = None,
     record: bool = False,
 ) -> Iterator[Step]:
@@ -96,10 +114,12 @@ def descend(
     tol : float
         Stop before updating once ‖∇C‖ ≤ tol: the slope is flat, we are at the bottom.
     divergence_factor : float or None
-        Raise :class:`DivergenceError` when the cost exceeds this factor times ``baseline``
-        (or becomes NaN/inf). ``None`` only checks for NaN/inf.
+        Raise :class:`DivergenceError` when the cost exceeds
+        :func:`divergence_threshold` (this factor times ``|baseline|``), or becomes NaN/inf.
+        ``None`` only checks for NaN/inf.
     baseline : float, optional
-        The cost that "exploded" is measured against; default: the first step's cost.
+        The cost that "exploded" is measured against, of the same objective (L2 term
+        included, if the objective has one); default: the first step's cost.
     record : bool
         Keep copies of θ_k and ∇C(θ_k) in each Step (for small problems and tables).
 
@@ -172,7 +192,10 @@ def _update(
 def _check_divergence(
     k: int, eta: float, cost: float, norm: float, baseline: float, factor: float | None
 ) -> None:
-    exploded = factor is not None and cost > factor * max(abs(baseline), 1e-12)
+    """Raise :class:`DivergenceError` if step k's cost or slope is NaN/inf, or the cost is
+    over :func:`divergence_threshold`; the message quotes the threshold it broke."""
+    threshold = None if factor is None else divergence_threshold(baseline, factor)
+    exploded = threshold is not None and cost > threshold
     if math.isfinite(cost) and math.isfinite(norm) and not exploded:
         return
     if not math.isfinite(cost):
@@ -180,7 +203,16 @@ def _check_divergence(
     elif not math.isfinite(norm):
         what = f"the gradient's norm became {norm:g}"
     else:
-        what = f"the cost grew to {cost:.4g}, over {factor:g} times its starting {baseline:.4g}"
+        base = max(abs(baseline), MIN_BASELINE)
+        of = (
+            "|C₀|, the size of its starting cost"
+            if abs(baseline) >= MIN_BASELINE
+            else f"{MIN_BASELINE:g}, the floor under its starting |C₀| = {abs(baseline):.4g}"
+        )
+        what = (
+            f"the cost grew to {cost:.4g}, over the limit {factor:g} × {base:.4g} = "
+            f"{threshold:.4g} ({factor:g} times {of})"
+        )
     raise DivergenceError(
         f"gradient descent diverged at step {k} with learning rate {eta:g}: {what}",
         help=f"use a smaller learning rate, e.g. --lr {eta / 10:.3g}, or a decaying --schedule",

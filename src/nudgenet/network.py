@@ -102,14 +102,24 @@ def feedforward(network: Network, theta: Vector, X: Matrix) -> list[Matrix]:
 
 def _feedforward(network: Network, theta: Vector, X: Matrix) -> list[Matrix]:
     """:func:`feedforward` without input checks, for loops that checked X once up front."""
+    return _forward(network, theta, X)[0]
+
+
+def _forward(network: Network, theta: Vector, X: Matrix) -> tuple[list[Matrix], Matrix]:
+    """[X, a¹, …, aᴸ] as :func:`_feedforward`, and the output layer's pre-activations zᴸ.
+
+    The cross-entropy is computed from zᴸ (see :mod:`nudgenet.cost`); keeping it costs
+    nothing, since σ(z) is a new array.
+    """
     views = network.layout.views(theta)
     activations = [X.astype(theta.dtype, copy=False)]
+    z = activations[0]
     for l, (W, b) in enumerate(views, 1):
         z = activations[-1] @ W.T  # (m, n_in) @ (n_in, n_out) -> (m, n_out)
         z += b
         sigma = network.out if l == len(views) else network.hidden
         activations.append(sigma.function(z))
-    return activations
+    return activations, z
 
 
 def output(network: Network, theta: Vector, X: Matrix) -> Matrix:

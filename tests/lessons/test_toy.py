@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from nudgenet import ConfigError, descend, parse_cost, run_descent
 from nudgenet.lessons.toy import (
+    DIVERGENCE_FACTOR,
     PARABOLA,
     TWO_VALLEYS,
     CostFunction,
@@ -81,6 +83,23 @@ def test_too_large_a_rate_diverges_and_says_why() -> None:
     why = divergence_reason(run.function, 1.1, run.final_point)
     assert "1 − 1.1·2 = -1.2" in why
     assert "η < 2/C'' = 1" in why
+
+
+def test_the_blow_up_message_states_the_threshold_descend_applied() -> None:
+    run = run_descent(PARABOLA, 0.0, 1.1)  # C₀ = 9: stopped once C > 1000 × 9
+    assert run.diverged is not None
+    found = re.search(
+        r"cost reached ([\d.e+]+), over ([\d.e+]+) × max\(\|C₀\|, 1\) = ([\d.e+]+) × "
+        r"([\d.e+]+) = ([\d.e+]+)",
+        run.diverged,
+    )
+    assert found, run.diverged
+    cost, factor, factor_again, base, threshold = (float(g) for g in found.groups())
+    assert factor == factor_again == DIVERGENCE_FACTOR
+    assert base == max(abs(run.costs[0]), 1.0) == 9
+    assert threshold == pytest.approx(factor * base, rel=5e-4) == 9000
+    assert cost > threshold
+    assert max(s.cost for s in run.steps) <= threshold  # every step taken was under it
 
 
 def test_a_run_that_leaves_the_domain_is_stopped_not_raised() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nudgenet.backprop import cost_and_gradient
-from nudgenet.cost import get_cost
+from nudgenet.backprop import cost_and_gradient, evaluate_cost
 from nudgenet.init import init_params
 from nudgenet.layout import Layout
 from nudgenet.network import Network, feedforward
@@ -164,7 +163,7 @@ def test_stacked_evaluation_is_each_members_cost_and_accuracy():
         costs, accuracies = stacked_evaluate(net, Theta, X, Y, labels, cost)
         for k in range(5):
             a = feedforward(net, Theta[k], X)[-1]
-            np.testing.assert_allclose(costs[k], get_cost(cost, net.output).value(a, Y),
+            np.testing.assert_allclose(costs[k], evaluate_cost(net, Theta[k], X, Y, cost),
                                        rtol=1e-12)  # fmt: skip
             assert accuracies[k] == np.mean(np.argmax(a, axis=1) == labels)
 

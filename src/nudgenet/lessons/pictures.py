@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import plots
-from ..cost import get_cost
+from ..backprop import evaluate_cost
 from ..data import Dataset, to_inputs
 from ..errors import ConfigError, ShapeError
 from ..model import Model
@@ -508,13 +508,14 @@ def outputs_figure(
     """
     labels = np.asarray(labels)
     _check_index(index, len(labels))
-    a = feedforward(model.network, model.theta, _inputs(model, images[index : index + 1]))[-1]
+    x = _inputs(model, images[index : index + 1])
+    a = feedforward(model.network, model.theta, x)[-1]
     n_classes = a.shape[1]
     label = int(labels[index])
     guess = int(np.argmax(a[0]))
     y = np.zeros_like(a)
     y[0, label] = 1.0
-    cost = get_cost(model.cost, model.network.output).value(a, y)
+    cost = evaluate_cost(model.network, model.theta, x, y, model.cost)  # cross-entropy from z
     fig, (left, right) = plots.figure(1, 2, size=(8.4, 3.9), width_ratios=(1, 1.9))
     left.imshow(images[index], cmap="gray_r", vmin=0, vmax=255)
     left.set_xticks([])

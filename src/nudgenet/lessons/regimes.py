@@ -596,9 +596,12 @@ def _member_run(label: str, result: MemberResult, per_epoch: int, epochs: int) -
     if result.diverged_step is not None:
         taken = result.diverged_step  # the step whose cost blew up was not taken
         costs.append(math.inf)  # the run blew up: its history ends at infinity
+        limit = f"{DIVERGENCE_FACTOR:g} times its start"
+        if result.divergence_limit is not None:
+            limit = f"{result.divergence_limit:.4g} ({limit})"
         diverged = (
             f"at step {taken} (epoch {taken // per_epoch + 1}) the batch cost became non-finite "
-            f"or more than {DIVERGENCE_FACTOR:g} times its start; the run stopped there"
+            f"or more than {limit}; the run stopped there"
         )
     return _Raw(
         label=label,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._types import Vector
-from ..descent import Step, descend
+from ..descent import Step, descend, divergence_threshold
 from ..errors import ConfigError, DivergenceError
 from ..schedules import Schedule, check_learning_rate
 from .formula import CostFunction, parse_cost
@@ -266,9 +266,11 @@ def _blow_up(function: CostFunction, theta: Vector, k: int, first_cost: float,
     base = max(abs(first_cost), 1.0)
     if not math.isfinite(cost):
         return f"at step {k} the cost became {cost:g}"
-    if factor is not None and cost > factor * base:
+    # The threshold descend applied, to the baseline max(|C₀|, 1) that _follow gave it.
+    if factor is not None and cost > (threshold := divergence_threshold(base, factor)):
         return (
-            f"at step {k} the cost reached {cost:.4g}, over {factor:g} × max(|C₀|, 1) = {base:.4g}"
+            f"at step {k} the cost reached {cost:.4g}, over {factor:g} × max(|C₀|, 1) = "
+            f"{factor:g} × {base:.4g} = {threshold:.4g}"
         )
     return f"at step {k} the slope reached {math.hypot(*slope):.4g}, too steep to follow"
 

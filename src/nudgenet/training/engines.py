@@ -106,7 +106,12 @@ def epoch_runner(
     engine: str, network: Network, theta: Vector, X: Matrix, Y: Matrix, *, batch_size: int,
     schedule: Schedule, momentum: float, l2: float, cost: str, baseline: float,
 ) -> EpochRunner:  # fmt: skip
-    """The runner of ``engine`` ("reference" or "fast", as :func:`choose_engine` returns)."""
+    """The runner of ``engine`` ("reference" or "fast", as :func:`choose_engine` returns).
+
+    ``baseline`` is the cost at θ₀ of what the steps measure: the training set's C plus the
+    L2 term (λ/2)‖W‖², so that a step counts as diverged only against its own kind of cost
+    (:func:`~nudgenet.descent.divergence_threshold`).
+    """
     return RUNNERS[engine](
         network, theta, X, Y, batch_size=batch_size, schedule=schedule, momentum=momentum,
         l2=l2, cost=cost, baseline=baseline,

@@ -41,11 +41,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._types import Matrix, Vector
-from ..descent import Step, _check_divergence
+from ..descent import DIVERGENCE_FACTOR, Step, _check_divergence, divergence_threshold
 from ..network import Network
 from ..schedules import Schedule, check_learning_rate
 
-DIVERGENCE_FACTOR = 10.0  # as descend's default: the cost may not exceed 10× its start
 # A batch is cut into slices that threads share only where each slice gets at least this
 # many examples: smaller ones are not worth waking a second thread for (measured on 2 cores,
 # two threads break even with one at a batch of about 40).
@@ -177,7 +176,6 @@ class _Compiled:
         self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
         self.steps = -(-n // self.batch_size)
         self.hidden, self.output, self.cost = _codes(kernels, network, cost)
-        self.tiny = self.dtype.type(np.finfo(self.dtype).tiny)
         self.layers = layer_table(network, kernels.CHUNK)
 
 
@@ -208,7 +206,8 @@ class FastEpochs(_Compiled):
         self.schedule = schedule
         self.momentum = float(momentum)
         self.l2 = float(l2)
-        self.threshold = DIVERGENCE_FACTOR * max(abs(baseline), 1e-12)
+        # The kernels compare each step's cost, L2 term included, with the rule of descend.
+        self.threshold = divergence_threshold(baseline, DIVERGENCE_FACTOR)
         self.baseline = baseline
         slices = slice_count(self.batch_size)
         self.acts, self.D, self.D_prev, self.partial = work_buffers(
@@ -236,7 +235,7 @@ class FastEpochs(_Compiled):
         args = (
             self.theta, self.velocity, self.gradient, self.X, self.Y, order, self.batch_size,
             etas, self.momentum, self.l2, self.threshold, self.layers, self.hidden,
-            self.output, self.cost, self.tiny, self.acts, self.D, self.D_prev, self.partial,
+            self.output, self.cost, self.acts, self.D, self.D_prev, self.partial,
             self.costs, self.norms,
         )  # fmt: skip
         if threads == 1:
@@ -306,7 +305,7 @@ class FastStack(_Compiled):
         self.Theta = Theta
         self.momentum = np.asarray(momentum, dtype=np.float64)
         self.l2 = np.asarray(l2, dtype=np.float64)
-        self.thresholds = DIVERGENCE_FACTOR * np.maximum(np.abs(baselines), 1e-12)
+        self.thresholds = np.array([divergence_threshold(b, DIVERGENCE_FACTOR) for b in baselines])
         self.acts, self.D, self.D_prev, self.partial = work_buffers(
             network, self.k.CHUNK, slice_count(self.batch_size), self.dtype, K
         )
@@ -349,7 +348,7 @@ class FastStack(_Compiled):
             args = (
                 self.Theta, self.velocity, self.gradient, self.X, self.Y, orders, which,
                 self.batch_size, etas, counts, self.momentum, self.l2, self.thresholds,
-                self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts,
+                self.layers, self.hidden, self.output, self.cost, self.acts,
                 self.D, self.D_prev, self.partial, self.costs, self.norms, self.done,
                 self.status,
             )  # fmt: skip
@@ -364,7 +363,7 @@ class FastStack(_Compiled):
         args = (
             self.Theta[k], self.velocity[k], self.gradient[k], self.X, self.Y, order,
             self.batch_size, etas, self.momentum[k], self.l2[k], self.thresholds[k],
-            self.layers, self.hidden, self.output, self.cost, self.tiny, self.acts[k],
+            self.layers, self.hidden, self.output, self.cost, self.acts[k],
             self.D[k], self.D_prev[k], self.partial[k], self.costs[k], self.norms[k],
         )  # fmt: skip
         with _numba_threads(threads):

@@ -9,6 +9,7 @@ The mathematics is :mod:`nudgenet.backprop`'s, step for step (notation as there:
 examples, W has shape (n_out, n_in), θ = [W¹, b¹, …, Wᴸ, bᴸ]):
 
     aˡ = σ(aˡ⁻¹ Wˡᵀ + bˡ)                 forward, a⁰ = the batch's rows of X
+    C                                     from aᴸ (quadratic) or zᴸ (cross-entropy, ``_logit_cost``)
     δᴸ = ∂C/∂zᴸ                           the output error (see ``_output_error``)
     ∂C/∂Wˡ = δˡᵀ aˡ⁻¹   ∂C/∂bˡ = Σ δˡ      summed over the batch (1/m is inside δᴸ)
     δˡ⁻¹ = (δˡ Wˡ) ⊙ σ′(aˡ⁻¹)
@@ -421,8 +422,44 @@ def _back_through(D, W, D_prev):
 
 
 @njit(**_OPTIONS)
-def _output_error(A, Y, rows, m, output, cost, tiny, D, scratch):
-    """D = δᴸ = ∂C/∂zᴸ for the chunk, (n_out, r); returns the chunk's Σ of per-example costs.
+def _logit_cost(Z, Y, rows, output):
+    """The chunk's Σ of per-example cross-entropies, from the output layer's z; Z is (n, r).
+
+    As ``cost.cross_entropy_terms``, exact where a = σ(z) rounds to 0 or 1:
+    sigmoid: softplus(z) − y z = max(z, 0) − y z + ln(1 + e^(−|z|))      (∂/∂z = σ(z) − y);
+    softmax: Σ_j y_j (LSE(z) − z_j), LSE(z) = z_max + ln(1 + Σ_{k≠max} e^(z_k − z_max))
+    (∂/∂z_j = a_j − y_j for rows of y that sum to 1).
+    """
+    n, r = Z.shape
+    zero = Z.dtype.type(0)
+    total = 0.0
+    if output == SIGMOID:
+        for j in range(n):
+            z = Z[j]
+            for i in range(r):
+                v = z[i]
+                total += max(v, zero) - Y[rows[i], j] * v + math.log1p(math.exp(-abs(v)))
+        return total
+    for i in range(r):
+        top_at = 0
+        top = Z[0, i]
+        for j in range(1, n):
+            if Z[j, i] > top:
+                top_at, top = j, Z[j, i]
+        others = zero
+        for j in range(n):
+            if j != top_at:
+                others += math.exp(Z[j, i] - top)
+        gap = math.log1p(others)
+        for j in range(n):
+            total += Y[rows[i], j] * ((top - Z[j, i]) + gap)
+    return total
+
+
+@njit(**_OPTIONS)
+def _output_error(A, Y, rows, m, output, cost, D, scratch):
+    """D = δᴸ = ∂C/∂zᴸ for the chunk, (n_out, r); for the quadratic cost, returns the chunk's
+    Σ of per-example costs (cross-entropy's comes from z, by :func:`_logit_cost`).
 
     As ``backprop.output_error``: (a − y)/m for cross-entropy with its own output layer;
     otherwise (2/m)(a − y) times σ′ (sigmoid) or the softmax Jacobian.
@@ -465,20 +502,13 @@ def _output_error(A, Y, rows, m, output, cost, tiny, D, scratch):
             a = A[j]
             d = D[j]
             for i in range(r):
-                y = Y[rows[i], j]
-                d[i] = (a[i] - y) / m_
-                if output == SIGMOID:  # per-output yes/no cross-entropy
-                    total -= y * math.log(max(a[i], tiny)) + (one - y) * math.log(
-                        max(one - a[i], tiny)
-                    )
-                else:  # categorical cross-entropy
-                    total -= y * math.log(max(a[i], tiny))
+                d[i] = (a[i] - Y[rows[i], j]) / m_
     return total
 
 
 @njit(**_OPTIONS)
 def _chunk_gradient(
-    theta, X, Y, rows, r, m, layers, hidden, output, cost, tiny, acts, D, D_prev, grad
+    theta, X, Y, rows, r, m, layers, hidden, output, cost, acts, D, D_prev, grad
 ):  # fmt: skip
     """Add the gradient of the rows X[rows[:r]] (a chunk of a batch of m) into ``grad``.
 
@@ -488,6 +518,7 @@ def _chunk_gradient(
     costs (the caller divides by m).
     """
     L = layers.shape[0]
+    logit_total = 0.0
     # Forward: aˡ = σ(Wˡ aˡ⁻¹ + bˡ), kept for every layer.
     for l in range(L):
         n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
@@ -499,11 +530,14 @@ def _chunk_gradient(
         else:
             p_at = layers[l - 1, 3]
             _hidden_affine(acts[p_at : p_at + n_in * r].reshape((n_in, r)), W, b, Z)
+        if l == L - 1 and cost == CROSS_ENTROPY:
+            logit_total = _logit_cost(Z, Y, rows, output)  # from zᴸ, before σ overwrites it
         _activate(Z, output if l == L - 1 else hidden, D_prev)  # D_prev: free as scratch
     n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
     delta = D[: n_out * r].reshape((n_out, r))
     A = acts[a_at : a_at + n_out * r].reshape((n_out, r))
-    total = _output_error(A, Y, rows, m, output, cost, tiny, delta, D_prev)
+    total = _output_error(A, Y, rows, m, output, cost, delta, D_prev)  # quadratic: Σ costs
+    total += logit_total  # cross-entropy: Σ costs from zᴸ (0 for the quadratic cost)
     # Backward: ∂C/∂Wˡ += δˡ aˡ⁻¹ᵀ, ∂C/∂bˡ += Σ δˡ, then δˡ⁻¹ = (Wˡᵀ δˡ) ⊙ σ′(aˡ⁻¹).
     for l in range(L - 1, -1, -1):
         n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
@@ -569,7 +603,7 @@ def _finish_step(
 
 @njit(**_OPTIONS)
 def _slice_gradient(
-    w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D, D_prev,
+    w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D, D_prev,
     into,
 ):  # fmt: skip
     """Sum the gradient of slice w of S of the batch X[order[lo:hi]] into ``into`` (zeroed
@@ -589,7 +623,7 @@ def _slice_gradient(
     for start in range(first, last, CHUNK):
         r = min(CHUNK, last - start)
         total += _chunk_gradient(
-            theta, X, Y, order[start:end], r, m, layers, hidden, output, cost, tiny,
+            theta, X, Y, order[start:end], r, m, layers, hidden, output, cost,
             acts[w], D[w], D_prev[w], into,
         )  # fmt: skip
     return total
@@ -613,7 +647,7 @@ def _add_slices(partial, totals, grad):
 @njit(**_ENTRY)
 def run_steps(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
-    hidden, output, cost, tiny, acts, D, D_prev, partial, costs, norms,
+    hidden, output, cost, acts, D, D_prev, partial, costs, norms,
 ):  # fmt: skip
     """Take ``len(etas)`` SGD steps over consecutive batches of ``order``; stop early if needed.
 
@@ -634,7 +668,7 @@ def run_steps(
         for w in range(S):
             into = grad if S == 1 else partial[w]  # one slice: straight into the gradient
             totals[w] = _slice_gradient(
-                w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D,
+                w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D,
                 D_prev, into,
             )  # fmt: skip
         total = totals[0] if S == 1 else _add_slices(partial, totals, grad)
@@ -649,7 +683,7 @@ def run_steps(
 @njit(parallel=True, **_ENTRY)
 def run_steps_parallel(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
-    hidden, output, cost, tiny, acts, D, D_prev, partial, costs, norms,
+    hidden, output, cost, acts, D, D_prev, partial, costs, norms,
 ):  # fmt: skip
     """:func:`run_steps` with the S = len(partial) slices of each batch run in parallel.
 
@@ -665,7 +699,7 @@ def run_steps_parallel(
         hi = min(lo + batch_size, n)
         for w in prange(S):
             totals[w] = _slice_gradient(
-                w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, tiny, acts, D,
+                w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D,
                 D_prev, partial[w],
             )  # fmt: skip
         total = _add_slices(partial, totals, grad)
@@ -680,7 +714,7 @@ def run_steps_parallel(
 @njit(parallel=True, **_ENTRY)
 def run_members(
     Theta, Velocity, Grad, X, Y, orders, which, batch_size, Etas, counts, momentum, l2,
-    thresholds, layers, hidden, output, cost, tiny, Acts, D, D_prev, Partial, Costs, Norms,
+    thresholds, layers, hidden, output, cost, Acts, D, D_prev, Partial, Costs, Norms,
     done, status,
 ):  # fmt: skip
     """:func:`run_steps` for each network k of a stack, the networks shared among the threads.
@@ -694,5 +728,5 @@ def run_members(
         done[k], status[k] = run_steps(
             Theta[k], Velocity[k], Grad[k], X, Y, orders[which[k]], batch_size,
             Etas[k, : counts[k]], momentum[k], l2[k], thresholds[k], layers, hidden, output,
-            cost, tiny, Acts[k], D[k], D_prev[k], Partial[k], Costs[k], Norms[k],
+            cost, Acts[k], D[k], D_prev[k], Partial[k], Costs[k], Norms[k],
         )  # fmt: skip

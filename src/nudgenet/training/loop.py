@@ -27,10 +27,10 @@ from numpy.typing import NDArray
 
 from .. import options
 from .._types import Matrix, Vector
-from ..backprop import check_targets
-from ..cost import get_cost, one_hot
+from ..backprop import check_targets, l2_term
+from ..cost import get_cost, one_hot, output_cost
 from ..descent import Step
-from ..network import Network, _feedforward
+from ..network import Network, _forward
 from ..schedules import LEARNING_RATE, build_schedule
 from .engines import RUNNERS, blas_threads, choose_engine, epoch_runner
 
@@ -142,7 +142,7 @@ def train(
         Which engine takes the steps; "auto" picks :func:`choose_engine`'s choice.
     """
     network.check_inputs(X)
-    check_targets(network, X, Y)
+    check_targets(network, X, Y, settings.cost)
     X = X.astype(theta.dtype, copy=False)
     Y = Y.astype(theta.dtype, copy=False)
     if labels is None:
@@ -173,12 +173,13 @@ def train(
                      test_accuracy, seconds)  # fmt: skip
 
     # Epoch 0: the untrained network, the baseline against which learning (and a blow-up)
-    # is measured.
+    # is measured. A step's cost carries the L2 term (λ/2)‖W‖², so its baseline does too.
     start_record = measure(0, 0, float(schedule(0)), 0.0)
     yield start_record
+    baseline = start_record.train_cost + (l2_term(network, theta, s.l2) if s.l2 else 0.0)
     runner = epoch_runner(
         engine, network, theta, X, Y, batch_size=s.batch_size, schedule=schedule,
-        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=start_record.train_cost,
+        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline,
     )  # fmt: skip
     k = 0
     for epoch in range(1, s.epochs + 1):
@@ -192,7 +193,10 @@ def train(
 def _cost_and_accuracy(
     network: Network, theta: Vector, X: Matrix, Y: Matrix, labels: Any, cost: str
 ) -> tuple[float, float]:
-    """The cost C(θ) on (X, Y) and the fraction of correct guesses, from one forward pass."""
-    a = _feedforward(network, theta, X)[-1]  # (n, n_out)
-    C = get_cost(cost, network.output).value(a, Y.astype(a.dtype, copy=False))
+    """The cost C(θ) on (X, Y) and the fraction of correct guesses, from one forward pass
+    (cross-entropy from the output layer's pre-activations z, as in training)."""
+    activations, z = _forward(network, theta, X)
+    a = activations[-1]  # (n, n_out)
+    C = output_cost(get_cost(cost, network.output), network.output, z, a,
+                    Y.astype(a.dtype, copy=False))  # fmt: skip
     return C, float(np.mean(np.argmax(a, axis=1) == np.asarray(labels)))

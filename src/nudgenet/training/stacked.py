@@ -29,9 +29,10 @@ that share a seed share one shuffle (it is drawn once per seed). A full batch (b
 or ≥ n) is the whole set for everyone, passed once with shape (1, n, n_in) and broadcast.
 
 **Divergence.** A member whose batch cost becomes NaN/inf, or exceeds 10 times its epoch-0
-training cost (the rule of :func:`~nudgenet.training.loop.train`), is frozen at that step: θ_k is
-kept, it is never updated again, and it is marked diverged at step k. The others go on
-unchanged, because no batched operation mixes members.
+training cost (L2 term included, as in the batch costs: the rule of
+:func:`~nudgenet.training.loop.train`), is frozen at that step: θ_k is kept, it is never
+updated again, and it is marked diverged at step k. The others go on unchanged, because no
+batched operation mixes members.
 
 A member reproduces ``train`` on its own: its θ bit for bit with the fast engine, to
 rounding with the reference one (float64 ~1e-12 relative, float32 ~1e-5: batched and single
@@ -51,7 +52,8 @@ from numpy.typing import NDArray
 from .. import options
 from .._types import Array, Matrix
 from ..backprop import check_targets
-from ..cost import get_cost, one_hot
+from ..cost import cross_entropy_terms, get_cost, one_hot
+from ..descent import DIVERGENCE_FACTOR, divergence_threshold
 from ..errors import ConfigError
 from ..init import init_params
 from ..layout import Layout
@@ -61,8 +63,6 @@ from . import fast
 from .engines import choose_engine
 from .loop import steps_per_epoch
 from .recipe import seed_streams
-
-DIVERGENCE_FACTOR = 10.0  # as train: frozen once the cost exceeds 10× its epoch-0 value
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ class MemberResult:
     member: Member
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per epoch, as train
     diverged_step: int | None = None  # the step whose cost exploded; None if it never did
+    divergence_limit: float | None = None  # the batch cost above which it counts as diverged
     theta: Array | None = None  # the final θ (for a diverged member: θ before that step)
 
 
@@ -127,33 +128,43 @@ def stacked_feedforward(network: Network, Theta: Array, X: Array) -> list[Array]
 
     X has shape (K, m, n_in), or (1, m, n_in) to show every member the same examples.
     """
+    return stacked_forward(network, Theta, X)[0]
+
+
+def stacked_forward(network: Network, Theta: Array, X: Array) -> tuple[list[Array], Array]:
+    """:func:`stacked_feedforward`'s activations, and the output layer's pre-activations zᴸ
+    (K, m, n_out), from which cross-entropy is computed."""
     views = stacked_views(network.layout, Theta)
     activations = [X]
+    z = X
     for l, (W, b) in enumerate(views, 1):
         z = np.matmul(activations[-1], W.transpose(0, 2, 1))  # (K,m,n_in)@(K,n_in,n_out)
         z += b[:, None, :]
         sigma = network.out if l == len(views) else network.hidden
         activations.append(sigma.function(z))
-    return activations
+    return activations, z
 
 
-def stacked_costs(cost: str, output: str, a: Array, Y: Array) -> Array:
-    """The cost of each member on its batch, shape (K,): the formulas of :mod:`nudgenet.cost`."""
+def stacked_costs(cost: str, output: str, z: Array, a: Array, Y: Array) -> Array:
+    """The cost of each member on its batch, shape (K,): the formulas of :mod:`nudgenet.cost`.
+
+    Quadratic from the outputs a, (1/m) Σ_x Σ_j (a_j − y_j)²; cross-entropy from the
+    pre-activations z, (1/m) Σ_x Σ_j [softplus(z_j) − y_j z_j] for sigmoid outputs and
+    (1/m) Σ_x Σ_j y_j (LSE(z) − z_j) for softmax, exact where a saturates (both with
+    ∂C/∂z = (a − y)/m).
+    """
     m = a.shape[1]
-    tiny = np.finfo(a.dtype).tiny
     if cost == "quadratic":
         diff = a - Y
         return np.einsum("kij,kij->k", diff, diff) / m  # (1/m) Σ_x Σ_j (a_j − y_j)²
-    c = get_cost(cost, output)  # validates the name
-    if c.matching_output == "softmax" and output == "softmax":
-        return -np.sum(Y * np.log(np.maximum(a, tiny)), axis=(1, 2)) / m
-    return (
-        -np.sum(
-            Y * np.log(np.maximum(a, tiny)) + (1.0 - Y) * np.log(np.maximum(1.0 - a, tiny)),
-            axis=(1, 2),
-        )
-        / m
-    )
+    get_cost(cost, output)  # validates the name
+    return np.sum(cross_entropy_terms(z, Y, output), axis=(1, 2)) / m
+
+
+def stacked_l2_terms(layout: Layout, Theta: Array, l2: Array) -> Array:
+    """Each member's weight decay (λ_k/2)‖W_k‖² over its weights (not biases), shape (K,)."""
+    squares = sum(np.einsum("kij,kij->k", W, W) for W, _ in stacked_views(layout, Theta))
+    return 0.5 * l2 * squares
 
 
 def stacked_evaluate(
@@ -184,7 +195,7 @@ def stacked_evaluate(
             z += b[:, None, :]
             a = (network.out if l == network.layout.n_layers else network.hidden).function(z)
         r = a.shape[1]
-        totals += stacked_costs(cost, network.output, a, Y[None, block]) * r
+        totals += stacked_costs(cost, network.output, z, a, Y[None, block]) * r
         right += np.count_nonzero(np.argmax(a, axis=2) == np.asarray(labels)[None, block], axis=1)
     return totals / n, right / n
 
@@ -231,9 +242,9 @@ def stacked_cost_and_gradient(
     (costs, grads) : ndarrays of shapes (K,) and (K, n_params)
     """
     layout = network.layout
-    activations = stacked_feedforward(network, Theta, X)
+    activations, z = stacked_forward(network, Theta, X)
     a = activations[-1]  # (K, m, n_out)
-    costs = stacked_costs(cost, network.output, a, Y)
+    costs = stacked_costs(cost, network.output, z, a, Y)
     grad = np.empty_like(Theta) if out is None else out
     weights = stacked_views(layout, Theta)
     grads = stacked_views(layout, grad)
@@ -248,9 +259,9 @@ def stacked_cost_and_gradient(
             delta = np.matmul(delta, weights[l][0])  # (K,m,n_out)@(K,n_out,n_in) -> (K,m,n_in)
             delta *= network.hidden.derivative(activations[l])  # type: ignore[misc]
     if l2 is not None and np.any(l2):
+        costs = costs + stacked_l2_terms(layout, Theta, l2)  # (λ_k/2)‖W_k‖²
         for W, dW in ((w, g) for (w, _), (g, _) in zip(weights, grads, strict=True)):
-            costs = costs + 0.5 * l2 * np.einsum("kij,kij->k", W, W)
-            dW += l2[:, None, None] * W
+            dW += l2[:, None, None] * W  # its gradient, λ_k W_k
     return costs, grad
 
 
@@ -320,7 +331,7 @@ def _train_stacked(
     options.COST.check(cost)
     options.DTYPE.check(dtype)
     network.check_inputs(X)
-    check_targets(network, X, Y)
+    check_targets(network, X, Y, cost)
     if test is not None:
         network.check_inputs(test[0], "the test inputs")
         test = (test[0].astype(dtype, copy=False), test[1])
@@ -414,10 +425,14 @@ class _Stack:
         return orders, self.which  # (seeds, n), (K,)
 
     def runner(self, engine: str) -> StackEpochs:
-        """The epochs of ``engine``, after the epoch-0 records (their costs are the baselines)."""
-        baseline = np.array([max(abs(r.history[0]["train_cost"]), 1e-12) for r in self.results])
+        """The epochs of ``engine``, after the epoch-0 records: their costs, plus each
+        member's L2 term at θ₀ as in its batch costs, are the baselines of divergence."""
         momentum = np.array([m.momentum for m in self.members])
         l2 = np.array([m.l2 for m in self.members])
+        baseline = np.array([r.history[0]["train_cost"] for r in self.results])
+        baseline += stacked_l2_terms(self.network.layout, self.Theta, l2)
+        for result, b in zip(self.results, baseline.tolist(), strict=True):
+            result.divergence_limit = divergence_threshold(b, DIVERGENCE_FACTOR)
         epochs = _fast_epochs if engine == "fast" else _batched_epochs
         return epochs(self.network, self.Theta, self.X, self.Y, self.batch_size, self.cost,
                       momentum, l2, baseline, self.schedules, self.results,
@@ -471,6 +486,7 @@ def _batched_epochs(
     decay = l2.astype(Theta.dtype)
     velocity = np.zeros_like(Theta) if mu.any() else None
     grad = np.empty_like(Theta)
+    limits = np.array([divergence_threshold(b, DIVERGENCE_FACTOR) for b in baseline.tolist()])
     X_shared, Y_shared = X[None], Y[None]  # (1, n, n_in): a full batch, broadcast
 
     def epoch(first: int, orders: NDArray[np.intp], which: NDArray[np.intp]) -> None:
@@ -486,7 +502,7 @@ def _batched_epochs(
             costs, _ = stacked_cost_and_gradient(network, Theta, Xb, Yb, cost, l2=decay, out=grad)
             norms = np.sqrt(np.einsum("kp,kp->k", grad, grad))
             exploded = ~np.isfinite(costs) | ~np.isfinite(norms)
-            exploded |= costs > DIVERGENCE_FACTOR * baseline
+            exploded |= costs > limits
             for k in np.flatnonzero(active & exploded):
                 results[k].diverged_step = step
             active[...] &= ~exploded
