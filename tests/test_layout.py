@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nudgenet import ConfigError, Layout, ShapeError
-from nudgenet.layout import SEED_SIZES
+from nudgenet import ConfigError, Layout, ShapeError, options
+from nudgenet.layout import LAYER_SIZE, MAX_PARAMS, SEED_SIZES
 
 
 def test_seed_network_has_13002_parameters() -> None:
@@ -211,3 +211,29 @@ def test_views_of_a_strided_theta_still_write_through() -> None:
     b[1] = 4.0
     assert storage[4] == 3.0
     assert storage[10] == 4.0
+
+
+def test_layer_sizes_are_capped_saying_why() -> None:
+    """A layer wider than options.LAYER_SIZE allows is refused with the memory it needs."""
+    assert LAYER_SIZE is options.LAYER_SIZE
+    assert LAYER_SIZE.high == 10_000
+    Layout((784, 10_000, 10))
+    with pytest.raises(ConfigError) as info:
+        Layout((784, 10_000_000, 10))
+    message = str(info.value)
+    assert "layer 1 of sizes 784,10000000,10 has 10,000,000 neurons" in message
+    assert "limit of 10,000 per layer" in message
+    assert "800 GB" in message
+    assert info.value.help
+
+
+def test_parameter_count_is_capped_saying_why() -> None:
+    assert MAX_PARAMS is options.MAX_PARAMS
+    Layout((784, 5000, 5000, 10))  # 28.9 M
+    with pytest.raises(ConfigError) as info:
+        Layout((784, 9000, 9000, 10))
+    message = str(info.value)
+    assert "88,164,010 weights and biases" in message
+    assert "limit of 50,000,000" in message
+    assert "705 MB apiece" in message
+    assert info.value.help

@@ -8,6 +8,10 @@ updating θ moves every weight and bias at once, and a gradient is a vector of �
 
 Notation: layer l maps n_in = sizes[l] activations to n_out = sizes[l+1];
 W has shape (n_out, n_in) and b has shape (n_out,).
+
+A layout is refused when it could not be held in memory (:data:`LAYER_SIZE`,
+:data:`MAX_PARAMS`), with a message that says so, rather than failing later in an
+allocation with a MemoryError.
 """
 
 from __future__ import annotations
@@ -20,9 +24,27 @@ from itertools import pairwise
 import numpy as np
 
 from ._types import Array, Matrix, Vector
+from .constraints import Range
 from .errors import ConfigError, ShapeError
 
 SEED_SIZES = (784, 16, 16, 10)
+
+LAYER_SIZE = Range("layer size", 1, 10_000, "neurons in one layer", integer=True)
+"""Neurons in one layer: 1 to 10,000 (the seed's hidden layers have 16).
+
+Activations hold one number per neuron per example, and the whole test set goes through
+the network at once: 10,000 images through a 10,000-wide layer is 800 MB in float64, and
+backpropagation keeps every layer's activations of a batch. :mod:`nudgenet.options`, the
+table of every option's range, offers it as ``options.LAYER_SIZE``.
+"""
+
+MAX_PARAMS = 50_000_000
+"""Most weights and biases a network may have (the seed has 13,002).
+
+θ, its gradient ∇C and the momentum velocity each hold one float per parameter: at this
+size 400 MB apiece in float64, over 1 GB while training, and a saved model or θ snapshot
+as much again. Also offered as ``options.MAX_PARAMS``.
+"""
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,7 @@ class Layout:
                 help="e.g. 784,16,16,10",
             )
         sizes = tuple(int(n) for n in sizes)
+        _check_fits(sizes)
         object.__setattr__(self, "sizes", sizes)
         # Each layer contributes n_out*n_in weights then n_out biases.
         offsets = [0]
@@ -136,6 +159,39 @@ class Layout:
             if index < start + n_w + w_shape[0]:
                 return layer, "bias", (index - start - n_w,)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_fits(sizes: tuple[int, ...]) -> None:
+    """Refuse sizes whose activations or parameters would not fit in memory (see
+    :data:`LAYER_SIZE` and :data:`MAX_PARAMS`), before anything is allocated for them."""
+    shown = ",".join(map(str, sizes))
+    for layer, n in enumerate(sizes):
+        if not LAYER_SIZE.contains(n):
+            limit = int(LAYER_SIZE.high or 0)
+            raise ConfigError(
+                f"layer {layer} of sizes {shown} has {n:,} neurons, more than the limit of "
+                f"{limit:,} per layer: activations hold one number per neuron per example, "
+                f"so the 10,000 test images alone would need {_bytes(n * 10_000 * 8)} "
+                "in float64 at that width",
+                help=f"use layers of at most {limit:,} neurons (the seed's hidden layers "
+                "have 16), e.g. --sizes 784,100,10",
+            )
+    n_params = sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))
+    if n_params > MAX_PARAMS:
+        raise ConfigError(
+            f"sizes {shown} have {n_params:,} weights and biases, more than the limit of "
+            f"{MAX_PARAMS:,}: θ, its gradient and the momentum velocity each hold one float "
+            f"per parameter, {_bytes(n_params * 8)} apiece in float64 at that size",
+            help="use fewer or narrower layers (the seed's 784,16,16,10 has 13,002 parameters)",
+        )
+
+
+def _bytes(n: int) -> str:
+    """A byte count for people: ``800 MB``, ``64 GB``."""
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:,.0f} {unit}"
+    return f"{n} bytes"
 
 
 def _is_size(n: object) -> bool:

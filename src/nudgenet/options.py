@@ -20,6 +20,8 @@ from .activations import ACTIVATIONS, OUTPUTS
 from .constraints import Choice, Range
 from .cost import COSTS
 from .init import INITS
+from .layout import LAYER_SIZE as LAYER_SIZE  # the caps on a layout live beside it
+from .layout import MAX_PARAMS as MAX_PARAMS
 from .schedules import LEARNING_RATE as LEARNING_RATE  # η's range lives beside the schedules
 from .schedules import SCHEDULES
 
@@ -59,4 +61,3 @@ SEED = Range(
     integer=True,
     hint="seeds are whole numbers from 0 to 4294967295",
 )
-LAYER_SIZE = Range("layer size", 1, None, "neurons in one layer", integer=True)

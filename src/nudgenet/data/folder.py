@@ -9,6 +9,7 @@ each split's images and labels of equal counts.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..errors import DataError
 from .dataset import Dataset, check_images, check_labels
 from .idx import read_idx
 
-__all__ = ["DATA_HELP", "MNIST_FILES", "is_complete", "load_folder"]
+__all__ = ["DATA_HELP", "MNIST_FILES", "is_complete", "is_folder", "load_folder"]
 
 MNIST_FILES = (
     "train-images-idx3-ubyte",
@@ -38,12 +39,37 @@ def _spellings(name: str) -> tuple[str, ...]:
     return (name, f"{name}.gz", dotted, f"{dotted}.gz")
 
 
+def _mode(path: Path, folder: Path) -> int | None:
+    """``path``'s file type and permissions (``st_mode``), or None if it does not exist.
+
+    A folder we may not enter must not read as an empty one (``Path.is_file`` says False,
+    or raises, depending on the Python version): it is a DataError naming the folder.
+    """
+    try:
+        return path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise DataError(
+            f"data folder {folder} cannot be read: {exc.strerror or exc}",
+            help="check the permissions of the folder and of the folders above it "
+            "(they must be readable and searchable, r-x), or copy the files somewhere readable",
+        ) from exc
+
+
+def is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; DataError if permissions hide the answer."""
+    mode = _mode(path, path)
+    return mode is not None and stat.S_ISDIR(mode)
+
+
 def _find_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     """Map each of MNIST_FILES to the file present in ``folder``; list those missing."""
     found: dict[str, Path] = {}
     missing: list[str] = []
     for name in MNIST_FILES:
-        hit = next((folder / s for s in _spellings(name) if (folder / s).is_file()), None)
+        modes = ((folder / s, _mode(folder / s, folder)) for s in _spellings(name))
+        hit = next((p for p, mode in modes if mode is not None and stat.S_ISREG(mode)), None)
         if hit is None:
             missing.append(name)
         else:
@@ -53,7 +79,7 @@ def _find_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 def is_complete(folder: Path) -> bool:
     """True when ``folder`` holds all four standard files."""
-    return folder.is_dir() and not _find_files(folder)[1]
+    return is_folder(folder) and not _find_files(folder)[1]
 
 
 def load_folder(path: str | os.PathLike[str], name: str | None = None) -> Dataset:
@@ -73,10 +99,10 @@ def load_folder(path: str | os.PathLike[str], name: str | None = None) -> Datase
     Raises
     ------
     DataError
-        If the folder or any file is missing, or a file has the wrong format.
+        If the folder or any file is missing or unreadable, or a file has the wrong format.
     """
     folder = Path(path)
-    if not folder.is_dir():
+    if not is_folder(folder):
         raise DataError(
             f"data folder not found: {folder}",
             help=DATA_HELP,

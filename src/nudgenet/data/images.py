@@ -51,6 +51,13 @@ NOISE_SIGMAS = 3.0
 MAX_PIXELS = 50_000_000
 """Larger images are refused before decoding: they are not digit drawings, and would eat memory."""
 
+MAX_WORKING_PIXELS = 1 << 22
+"""Larger images are shrunk by a whole factor (area averaging) to at most this, 2048², as soon
+as they are decoded. Preprocessing works in float64 with a few temporaries, some 30 bytes a
+pixel: a 50 KB PNG of :data:`MAX_PIXELS` blank pixels would otherwise cost 1.5 GB. A digit
+that fills a tenth of such a frame still spans hundreds of pixels, for a 20-pixel box.
+"""
+
 _READ_ERRORS = (
     OSError,
     ValueError,
@@ -320,7 +327,8 @@ def _read_grey(path: Path, invert: bool | None) -> tuple[NDArray[np.float64], bo
             with Image.open(path) as opened:
                 _check_size(opened, path)
                 opened.load()
-                image = ImageOps.exif_transpose(opened)
+                # Shrinking first keeps the EXIF orientation and saves transposing a copy.
+                image = ImageOps.exif_transpose(_shrink(opened))
                 return _flatten(image, invert)
     except ImageError:
         raise
@@ -335,7 +343,9 @@ def _read_grey(path: Path, invert: bool | None) -> tuple[NDArray[np.float64], bo
             help="save the drawing as PNG or JPEG",
         ) from None
     except Image.DecompressionBombError:
-        raise _too_large(path, "more than Pillow's safety limit") from None
+        # Pillow refuses, in Image.open, images of over twice its MAX_IMAGE_PIXELS.
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or MAX_PIXELS)
+        raise _too_large(path, f"over {limit:,}") from None
     except _READ_ERRORS as e:
         raise ImageError(
             f"cannot read image {path}: the file is damaged or truncated ({e})",
@@ -362,9 +372,44 @@ def _check_size(image: Image.Image, path: Path) -> None:
         raise _too_large(path, f"{w}×{h} = {w * h:,}")
 
 
+def _is_transparent(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def _to_l(image: Image.Image) -> Image.Image:
+    """An opaque image of 8-bit mode as 8-bit greyscale ("L")."""
+    if image.mode == "L":
+        return image
+    try:
+        return image.convert("L")
+    except ValueError:  # modes such as LAB or HSV convert to L only through RGB
+        return image.convert("RGB").convert("L")
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """``image`` reduced by a whole factor to at most :data:`MAX_WORKING_PIXELS` pixels.
+
+    Averaging needs values that average: palette indices and bilevel pixels become grey
+    first, 16-bit ones 32-bit, and transparent images are averaged premultiplied, so the
+    arbitrary colour under transparent pixels does not bleed into the strokes.
+    """
+    w, h = image.size
+    factor = math.ceil(math.sqrt(w * h / MAX_WORKING_PIXELS))
+    if factor <= 1:
+        return image
+    if _is_transparent(image):
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        return rgba.convert("RGBa").reduce(factor).convert("RGBA")
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    elif not image.mode.startswith(("I", "F")):
+        image = _to_l(image)
+    return image.reduce(factor)
+
+
 def _flatten(image: Image.Image, invert: bool | None) -> tuple[NDArray[np.float64], bool | None]:
     """Greyscale 0..1 pixels of a decoded image, composited onto a background if transparent."""
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+    if _is_transparent(image):
         la = np.asarray(image.convert("RGBA").convert("LA"), dtype=np.float64) / 255.0
         return _composite(la[..., 0], la[..., 1], invert)
     if image.mode.startswith(("I", "F")):
@@ -373,12 +418,7 @@ def _flatten(image: Image.Image, invert: bool | None) -> tuple[NDArray[np.float6
         hi = float(a.max(initial=0.0))
         full = 1.0 if hi <= 1.0 else 255.0 if hi <= 255.0 else 65535.0 if hi <= 65535.0 else hi
         return np.clip(a / full, 0.0, 1.0), invert
-    if image.mode != "L":
-        try:
-            image = image.convert("L")
-        except ValueError:  # modes such as LAB or HSV convert to L only through RGB
-            image = image.convert("RGB").convert("L")
-    return np.asarray(image, dtype=np.float64) / 255.0, invert
+    return np.asarray(_to_l(image), dtype=np.float64) / 255.0, invert
 
 
 def _composite(

@@ -17,7 +17,7 @@ from ..errors import DataError
 from .dataset import Dataset
 from .embedded import load_mini
 from .fetch import CHECKSUMS, data_home, download
-from .folder import DATA_HELP, is_complete, load_folder
+from .folder import DATA_HELP, is_complete, is_folder, load_folder
 
 __all__ = ["DATASET_CHOICES", "FASHION_SYSTEM_DIR", "load_dataset"]
 
@@ -69,7 +69,7 @@ def load_dataset(
             folder = download(spec, root if root is not None else data_home())
         return load_folder(folder, name=spec)
     path = Path(spec).expanduser()
-    if not path.exists():
+    if not is_folder(path) and not path.exists():  # is_folder: DataError if unreadable
         raise DataError(
             f"unknown data set {spec!r}: not one of {', '.join(DATASET_CHOICES)}, "
             "and no such folder exists",
