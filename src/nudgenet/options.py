@@ -50,8 +50,16 @@ BATCH_SIZE = Range(
     must="a non-negative integer",
     hint="0 means the whole training set in every step (full-batch descent)",
 )
+MAX_EPOCHS = 100_000
+"""Most passes over the training set one run may ask for: each epoch keeps a record (and,
+with snapshots, a copy of θ), so the count bounds what a run holds; the recipes need 100."""
 EPOCHS = Range(
-    "epochs", 1, None, "passes over the training set", integer=True, must="a positive integer"
+    "epochs",
+    1,
+    MAX_EPOCHS,
+    "passes over the training set",
+    integer=True,
+    must=f"a positive integer up to {MAX_EPOCHS:,}",
 )
 SEED = Range(
     "seed",

@@ -11,6 +11,7 @@ from nudgenet import ConfigError, Model, ShapeError, load_mini, to_inputs
 from nudgenet.cli import main
 from nudgenet.lessons.pictures import (
     FIGURES,
+    MAX_CURVE_POINTS,
     Mistake,
     confusion_figure,
     confusion_matrix,
@@ -130,6 +131,18 @@ def test_learning_rate_curve_matches_the_recorded_history(tmp_path: Path, schedu
     else:
         assert np.all(np.diff(curve.learning_rate) <= 0)
         assert curve.learning_rate[-1] < 1.0
+
+
+def test_learning_rate_curve_of_a_model_claiming_a_trillion_epochs_is_a_bounded_sample(
+    model: Model,
+) -> None:
+    claims = Model(model.network, model.theta, settings={**model.settings, "epochs": 10**12},
+                   history=model.history)  # fmt: skip
+    curve = learning_rate_curve(claims)
+    assert len(curve.steps) == MAX_CURVE_POINTS
+    assert curve.steps[0] == 0
+    assert curve.steps[-1] == 100 * 10**12 - 1
+    assert np.all(np.diff(curve.steps) > 0)
 
 
 def test_learning_rate_curve_needs_the_settings(model: Model) -> None:

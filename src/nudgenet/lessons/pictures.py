@@ -144,6 +144,10 @@ def confusion_matrix(labels: ArrayLike, guesses: ArrayLike, n: int = 10) -> NDAr
     return counts
 
 
+MAX_CURVE_POINTS = 20_000
+"""Most steps at which the learning-rate curve is evaluated (evenly spaced when it has more)."""
+
+
 @dataclass(frozen=True)
 class Mistake:
     """One misclassified image: where it is, what it is, and what the network said."""
@@ -242,7 +246,11 @@ def learning_rate_curve(model: Model, n_train: int | None = None) -> LearningRat
     schedule = make_schedule(
         settings["schedule"], settings["lr"], total_steps=total, steps_per_epoch=per_epoch
     )
-    steps = np.arange(total)
+    # A curve needs no more points than a figure has pixels; a model file may claim any
+    # number of epochs, so the steps drawn are a bounded sample of them.
+    steps = np.unique(
+        np.linspace(0, max(total - 1, 0), min(total, MAX_CURVE_POINTS)).astype(np.int64)
+    )
     rates = np.array([schedule(int(k)) for k in steps], dtype=np.float64)
     return LearningRateCurve(steps, rates, per_epoch)
 
