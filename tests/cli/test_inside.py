@@ -10,6 +10,7 @@ from clitools import run, run_json
 
 from nudgenet import Model
 from nudgenet.cli import main
+from nudgenet.lessons.nudges import percent
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FAST = ["--examples", "200"]
@@ -108,6 +109,34 @@ def test_nudges_lists_13002_components_and_the_step_matches_first_order(
     assert [p["learning_rate"] for p in by_eta] == pytest.approx([0.005, 0.05, 0.5])
     assert by_eta[0]["relative_difference"] < by_eta[-1]["relative_difference"]
     assert plot.read_bytes()[:8] == PNG
+
+
+@pytest.mark.parametrize("eta", ["0.1", "1"])
+def test_nudges_says_the_promise_holds_or_fails_as_measured(
+    without_snapshots: Path, eta: str, capsys
+) -> None:
+    argv = ["nudges", str(without_snapshots), *FAST, "--lr", eta]
+    result = run_json(capsys, *argv)
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    tolerance = result["promise_tolerance"]
+    assert f"it holds while off by at most {100 * tolerance:.3g}%" in out
+    checks = result["first_order_by_learning_rate"]
+    rows = [line for line in out.splitlines() if line.startswith("    η = ")]
+    assert len(rows) == len(checks) == 3
+    for row, check in zip(rows, checks, strict=True):
+        off = percent(check["relative_difference"])
+        assert check["holds"] == (check["relative_difference"] <= tolerance)
+        assert row.endswith(f"holds to {off}" if check["holds"] else f"fails: off by {off}")
+    holding = [c["learning_rate"] for c in checks if c["holds"]]
+    failing = [c["learning_rate"] for c in checks if not c["holds"]]
+    summary = result["promise"]
+    assert f"  {summary}" in out
+    if not failing:
+        assert summary.startswith(f"it holds at every η here, up to {max(holding):g}")
+    elif holding:
+        assert f"holds up to η = {max(holding):g} and fails from η = {min(failing):g}" in summary
+    assert "fails for large ones" not in out
 
 
 def test_nudges_example_wants_its_label_up(capsys) -> None:

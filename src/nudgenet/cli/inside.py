@@ -34,6 +34,7 @@ from ..lessons.landscape import (
     trajectory_directions,
 )
 from ..lessons.nudges import (
+    PROMISE_TOLERANCE,
     ExampleWants,
     FirstOrderCheck,
     Nudge,
@@ -41,6 +42,8 @@ from ..lessons.nudges import (
     example_wants,
     first_order_check,
     largest_nudges,
+    percent,
+    promise_summary,
 )
 from ..lessons.symmetry import compare_initialisations, draw_first_layer
 from ..model import Model
@@ -323,6 +326,8 @@ class _Reading:
             "ratio_largest_to_median": self.ratio_median,
             "first_order": self.check.as_dict(),
             "first_order_by_learning_rate": [p.as_dict() for p in self.promises],
+            "promise_tolerance": PROMISE_TOLERANCE,
+            "promise": promise_summary(self.promises),
             "example": self.wants.as_dict(),
         }
 
@@ -434,13 +439,17 @@ def _print_first_order(r: _Reading) -> None:
     print(f"\none step θ → θ − η∇C with η = {eta:g}, to first order ΔC ≈ ∇C·Δθ = −η‖∇C‖²:")
     print(f"  predicted ΔC = {check.predicted_change:+.6g}")
     print(f"  actual    ΔC = {check.actual_change:+.6g}  (C(θ − η∇C) − C(θ))")
-    print(f"  relative difference {100 * check.relative_difference:.2f}%")
-    print("  the promise holds for small steps and fails for large ones, where C bends:")
+    print(f"  relative difference {percent(check.relative_difference)}")
+    print(
+        f"  the promise at {len(r.promises)} step sizes (it holds while off by at most "
+        f"{percent(PROMISE_TOLERANCE)}):"
+    )
     for p in r.promises:
         print(
             f"    η = {p.learning_rate:<8g} predicted {p.predicted_change:+.4g}  "
-            f"actual {p.actual_change:+.4g}  off by {100 * p.relative_difference:.1f}%"
+            f"actual {p.actual_change:+.4g}  {p.verdict()}"
         )
+    print(f"  {promise_summary(r.promises)}")
 
 
 def _print_wants(wants: ExampleWants, *, quadratic_sigmoid: bool) -> None:
