@@ -457,7 +457,7 @@ def _print_wants(wants: ExampleWants, *, quadratic_sigmoid: bool) -> None:
     article = "an" if wants.label == 8 else "a"  # "an 8", "a 7"
     print(
         f"\nwhat training image #{wants.index} ({article} {wants.label}) wants, alone "
-        f"(its own cost Cₓ = {wants.cost:.4f}):"
+        f"(its own cost Cₓ = {wants.cost:.4g}):"
     )
     print(
         f"  {'output':>6} {'activation':>11} {'wants':>6} {'∂Cₓ/∂b':>10} {'bias nudge':>11}"

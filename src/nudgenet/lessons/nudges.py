@@ -452,7 +452,7 @@ def draw_example_wants(wants: ExampleWants, network: Network) -> Figure:
     ax.set_yticks([])
     article = "an" if wants.label == 8 else "a"  # "an 8", "a 7"
     ax.set_title(f"training image #{wants.index}: {article} {wants.label}", fontsize=11)
-    left.suptitle(f"its cost Cₓ = {wants.cost:.3f}", fontsize=10, y=0.08)
+    left.suptitle(f"its cost Cₓ = {wants.cost:.3g}", fontsize=10, y=0.08)
     axes = right.subplots(rows, cols)
     image = None
     for j, a in enumerate(np.ravel(axes)):
