@@ -731,7 +731,7 @@ def compare_schedules(
     """Run one problem with several learning-rate schedules from the same starting η.
 
     A schedule starts large to travel fast and shrinks to settle: from a rate too large to
-    hold constant, the decaying ones still reach the bottom.
+    hold constant, the decaying ones end far lower (on the toy, at the bottom).
 
     Parameters
     ----------
