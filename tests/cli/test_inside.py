@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from clitools import run, run_json
 
-from nudgenet import Model
+from nudgenet import Model, evaluate_cost, load_mini, one_hot, to_inputs
 from nudgenet.cli import main
+from nudgenet.lessons.landscape import in_plane_fraction, percent_range, trajectory_directions
+from nudgenet.lessons.nudges import percent
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FAST = ["--examples", "200"]
@@ -110,6 +112,34 @@ def test_nudges_lists_13002_components_and_the_step_matches_first_order(
     assert plot.read_bytes()[:8] == PNG
 
 
+@pytest.mark.parametrize("eta", ["0.1", "1"])
+def test_nudges_says_the_promise_holds_or_fails_as_measured(
+    without_snapshots: Path, eta: str, capsys
+) -> None:
+    argv = ["nudges", str(without_snapshots), *FAST, "--lr", eta]
+    result = run_json(capsys, *argv)
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    tolerance = result["promise_tolerance"]
+    assert f"it holds while off by at most {100 * tolerance:.3g}%" in out
+    checks = result["first_order_by_learning_rate"]
+    rows = [line for line in out.splitlines() if line.startswith("    η = ")]
+    assert len(rows) == len(checks) == 3
+    for row, check in zip(rows, checks, strict=True):
+        off = percent(check["relative_difference"])
+        assert check["holds"] == (check["relative_difference"] <= tolerance)
+        assert row.endswith(f"holds to {off}" if check["holds"] else f"fails: off by {off}")
+    holding = [c["learning_rate"] for c in checks if c["holds"]]
+    failing = [c["learning_rate"] for c in checks if not c["holds"]]
+    summary = result["promise"]
+    assert f"  {summary}" in out
+    if not failing:
+        assert summary.startswith(f"it holds at every η here, up to {max(holding):g}")
+    elif holding:
+        assert f"holds up to η = {max(holding):g} and fails from η = {min(failing):g}" in summary
+    assert "fails for large ones" not in out
+
+
 def test_nudges_example_wants_its_label_up(capsys) -> None:
     result = run_json(capsys, "nudges", *FAST, "--image", "2")
     example = result["example"]
@@ -201,7 +231,8 @@ def test_landscape_draws_the_training_path(with_snapshots: Path, tmp_path: Path,
     path = np.array(result["trajectory"])
     assert path.shape == (len(snapshots), 2) == (3, 2)
     np.testing.assert_allclose(path[-1], 0.0, atol=1e-9)  # training ends at θ, the centre
-    assert 0 < result["trajectory_in_plane"] < 0.5  # a random plane misses most of the path
+    low, high = result["trajectory_in_plane"]
+    assert 0 < low <= high < 0.5  # a random plane misses most of the path
     assert result["path_plane"] is not None
     along = np.array(result["path_plane_trajectory"])
     assert along.shape == (3, 2)
@@ -212,7 +243,42 @@ def test_landscape_draws_the_training_path(with_snapshots: Path, tmp_path: Path,
     code, out, _ = run(capsys, *argv)
     assert code == 0
     assert "training path: 3 snapshots" in out
-    assert "nearly perpendicular" in out
+    assert "nearly perpendicular" in " ".join(out.split())  # the report is wrapped
+
+
+def test_landscape_states_how_much_of_the_path_its_plane_holds(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "three-epochs.npz"
+    argv = ["train", "--epochs", "3", "--snapshots", "--out", str(model), "--json"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    argv = ["landscape", str(model), *FAST_PLANE, "--out", str(tmp_path)]
+    result = run_json(capsys, *argv)
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    text = " ".join(out.split())  # the report is wrapped
+    # The numbers the report states, recomputed here from the model itself.
+    saved = Model.load(model)
+    theta, snapshots = saved.theta.astype(np.float64), saved.snapshots.astype(np.float64)
+    data = load_mini()
+    X = to_inputs(data.train_images[:200], np.float64)
+    Y = one_hot(data.train_labels[:200], dtype=np.float64)
+    along = trajectory_directions(snapshots, theta)
+    shares = in_plane_fraction(snapshots, theta, along)
+    epochs = result["path_plane_epochs"]
+    np.testing.assert_allclose(epochs["in_plane"], shares, rtol=1e-9)
+    away = np.linalg.norm(snapshots - theta, axis=1) > 0
+    low, high = shares[away].min(), shares[away].max()
+    assert result["path_plane_in_plane"] == pytest.approx([low, high])
+    assert high < 1.0  # the path does not lie whole in its plane, and the report says so
+    assert f"the path's own plane holds {percent_range(low, high)} of each epoch's offset" in text
+    real = evaluate_cost(saved.network, snapshots[0], X, Y)
+    assert epochs["costs"][0] == pytest.approx(real)
+    a, b = epochs["coords"][0]
+    shown = evaluate_cost(saved.network, theta + a * along[0] + b * along[1], X, Y)
+    assert epochs["plane_costs"][0] == pytest.approx(shown)
+    assert f"the start's real cost is C = {real:.4g}, the plane shows {shown:.4g} there" in text
+    low, high = result["trajectory_in_plane"]
+    assert f"The random plane holds only {percent_range(low, high)}" in text
 
 
 def test_landscape_of_a_model_without_snapshots(

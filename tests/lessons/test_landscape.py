@@ -20,11 +20,15 @@ from nudgenet import (
     to_inputs,
 )
 from nudgenet.lessons.landscape import (
+    PathOnPlane,
+    PlaneSlice,
     draw_line,
     draw_plane,
     in_plane_fraction,
     line_slice,
     normalize_per_layer,
+    path_on_plane,
+    percent_range,
     plane_slice,
     project,
     random_directions,
@@ -209,9 +213,89 @@ def test_figures_are_written(theta, batch, tmp_path: Path) -> None:
     line_fig = draw_line(line)
     assert np.allclose(line_fig.axes[0].lines[0].get_ydata(), line.costs)
     files = save(line_fig, tmp_path / "line.png")
-    plane_fig = draw_plane(plane, path, in_plane=0.5)
+    plane_fig = draw_plane(plane, path)
     path_line = [ln for ln in plane_fig.axes[0].lines if len(ln.get_xdata()) == 3]
     np.testing.assert_allclose(path_line[0].get_xydata(), path)
     files += save(plane_fig, tmp_path / "plane.png")
     files += save(draw_plane(plane, directions="trajectory"), tmp_path / "path.png")
     assert all(f.read_bytes()[:8] == PNG for f in files)
+
+
+# --------------------------------------------------------------------------- the path, honestly
+
+
+def _bent_path(theta: np.ndarray, d: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, list]:
+    """Snapshots with a known share in the plane: in-plane part a·d₁ + b·d₂, and a part off it."""
+    rng = np.random.default_rng(5)
+    A = np.column_stack(d)
+    off = rng.normal(size=len(theta))
+    off -= A @ np.linalg.lstsq(A, off, rcond=None)[0]  # perpendicular to the plane
+    off *= np.linalg.norm(d[0]) / np.linalg.norm(off)
+    rows, shares = [], []
+    for a, b, z in [(-0.8, -0.3, 0.05), (-0.4, 0.1, 0.3), (-0.1, 0.05, 0.2), (0.0, 0.0, 0.0)]:
+        inside, outside = a * d[0] + b * d[1], z * off
+        rows.append(theta + inside + outside)
+        total = np.linalg.norm(inside + outside)
+        shares.append(np.linalg.norm(inside) / total if total else 1.0)
+    return np.stack(rows), shares
+
+
+def test_path_on_plane_says_how_much_of_each_snapshot_it_holds(theta, batch) -> None:
+    X, Y = batch
+    net = Network()
+    d = random_directions(net.layout, theta, np.random.default_rng(1))
+    snapshots, shares = _bent_path(theta, d)
+    path = path_on_plane(net, theta, snapshots, X, Y, d)
+    np.testing.assert_allclose(path.in_plane, shares, rtol=1e-9)
+    np.testing.assert_allclose(path.coords, project(snapshots, theta, d))
+    np.testing.assert_allclose(path.distances, np.linalg.norm(snapshots - theta, axis=1))
+    # The real cost of each snapshot, and the (different) cost at its point on the plane.
+    for k, snapshot in enumerate(snapshots):
+        a, b = path.coords[k]
+        assert path.costs[k] == pytest.approx(evaluate_cost(net, snapshot, X, Y))
+        assert path.plane_costs[k] == pytest.approx(
+            evaluate_cost(net, theta + a * d[0] + b * d[1], X, Y)
+        )
+    assert path.costs[1] != pytest.approx(path.plane_costs[1])  # 30% off the plane
+    # The range leaves out θ itself, whose share is 1 by convention only.
+    assert path.in_plane[-1] == 1.0
+    assert path.shown == (pytest.approx(min(shares[:3])), pytest.approx(max(shares[:3])))
+    assert path.shown[1] < 1.0
+    assert set(path.as_dict()) == {"coords", "distances", "in_plane", "costs", "plane_costs"}
+
+
+def test_percent_range_never_rounds_up_to_all() -> None:
+    assert percent_range(0.2551, 0.9968) == "25.5–99.6%"
+    assert percent_range(0.9999, 0.9999) == "99.9%"
+    assert percent_range(1.0, 1.0) == "100%"
+
+
+def test_the_path_figure_colours_points_by_their_real_cost() -> None:
+    grid = np.linspace(-1.0, 1.0, 5)
+    plane = PlaneSlice(grid, grid, np.exp(np.add.outer(grid, grid)), cost=1.0)
+    # The start lies mostly in the plane, but its real cost (3.0) is not the plane's (0.4).
+    path = PathOnPlane(
+        coords=np.array([[-0.9, -0.6], [-0.3, 0.1], [0.0, 0.0]]),
+        distances=np.array([1.0, 0.4, 0.0]),
+        in_plane=np.array([0.97, 0.31, 1.0]),
+        costs=np.array([3.0, 0.9, 1.0]),
+        plane_costs=np.array([0.4, 0.8, 1.0]),
+    )
+    fig = draw_plane(plane, path, directions="trajectory")
+    ax = fig.axes[0]
+    filled = ax.collections[0]
+    points = ax.collections[-1]
+    np.testing.assert_allclose(points.get_offsets(), path.coords)
+    np.testing.assert_allclose(points.get_array(), path.costs)  # the real costs, not the plane's
+    # One colour scale for the contours and the points: the colour bar reads both.
+    assert points.norm is filled.norm
+    assert points.get_cmap().name == filled.get_cmap().name
+    assert filled.norm.vmin <= path.costs.min()
+    assert filled.norm.vmax >= path.costs.max()
+    start, band = (points.to_rgba(c) for c in (path.costs[0], path.plane_costs[0]))
+    assert not np.allclose(start, band)  # a mismatch shows as a colour off its band
+    assert len([a for a in fig.axes if a is not ax]) == 1  # one colour bar
+    title = ax.get_title()
+    assert "31–97%" in title
+    assert "100%" not in title
+    assert "start: real C = 3" in " ".join(t.get_text() for t in ax.texts)

@@ -21,12 +21,15 @@ from nudgenet import (
     to_inputs,
 )
 from nudgenet.lessons.nudges import (
+    PROMISE_TOLERANCE,
+    FirstOrderCheck,
     component_description,
     component_name,
     draw_example_wants,
     example_wants,
     first_order_check,
     largest_nudges,
+    promise_summary,
 )
 from nudgenet.plots import save
 
@@ -141,6 +144,38 @@ def test_first_order_prediction_fails_for_large_steps(theta, batch) -> None:
     small, large = (first_order_check(net, theta, X, Y, eta) for eta in (0.01, 3.0))
     assert large.relative_difference > 0.2 > small.relative_difference
     assert large.actual_change > large.predicted_change  # the cost bends up: less than promised
+
+
+def _check(eta: float, off: float) -> FirstOrderCheck:
+    """A step whose real change is 1 and whose prediction is ``off`` of it away."""
+    return FirstOrderCheck(eta, 2.0, 1.0, -(1.0 + off), -1.0)
+
+
+@pytest.mark.parametrize(
+    ("off", "verdict"),
+    [(0.0253, "holds to 2.53%"), (0.018, "holds to 1.8%"), (0.0999, "holds to 9.99%"),
+     (0.1001, "fails: off by 10%"), (0.422, "fails: off by 42.2%")],
+)  # fmt: skip
+def test_the_verdict_is_the_measured_error_against_the_tolerance(off, verdict) -> None:
+    check = _check(1.0, off)
+    assert check.relative_difference == pytest.approx(off)
+    assert check.verdict() == verdict
+    assert check.holds() == (off <= PROMISE_TOLERANCE) == check.as_dict()["holds"]
+
+
+def test_the_summary_follows_the_numbers_not_the_rule_of_thumb() -> None:
+    # Near a minimum even η = 1 is only 2% off: the promise holds at every step tried.
+    near_minimum = [_check(0.01, 0.0002), _check(0.1, 0.002), _check(1.0, 0.018)]
+    assert promise_summary(near_minimum) == (
+        "it holds at every η here, up to 1: over these steps C stays close to its tangent"
+    )
+    fresh = [_check(0.01, 0.0025), _check(0.1, 0.027), _check(1.0, 0.42)]
+    assert promise_summary(fresh).startswith("it holds up to η = 0.1 and fails from η = 1")
+    assert promise_summary([_check(1.0, 0.5), _check(10.0, 2.0)]).startswith("it fails at every")
+    odd = promise_summary([_check(0.1, 0.3), _check(1.0, 0.01)])
+    assert odd == "it holds at η = 1 only (1 of 2 steps fail)"
+    with pytest.raises(ConfigError, match="no first-order checks"):
+        promise_summary([])
 
 
 def test_first_order_check_uses_a_given_gradient_and_keeps_theta(theta, batch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +227,28 @@ def test_outputs_figure_bars_are_the_output_activations(model: Model, mini) -> N
     assert f"label: {mini.test_labels[3]}" in fig.axes[0].get_title()
     with pytest.raises(ConfigError, match="out of range"):
         outputs_figure(model, mini.test_images, mini.test_labels, index=2000)
+
+
+def test_outputs_figure_prints_a_small_cost_in_significant_digits(tmp_path: Path, mini) -> None:
+    model = _train(tmp_path / "sure.npz", "--batch-size", "10")
+    # The network made surer of itself: the output layer's z scaled up pushes every output
+    # towards 0 or 1, so the images it gets right cost next to nothing.
+    theta = model.theta.copy()
+    W, b = model.network.layout.views(theta)[-1]
+    W *= 4.0
+    b *= 4.0
+    model = replace(model, theta=theta)
+    X = to_inputs(mini.test_images, model.theta.dtype)
+    a = feedforward(model.network, model.theta, X)[-1]
+    Y = np.eye(10)[mini.test_labels]
+    costs = np.sum((a - Y) ** 2, axis=1)
+    index = int(np.argmin(costs))  # the image the model is surest of: a cost far below 0.001
+    assert costs[index] < 5e-4
+    title = outputs_figure(model, mini.test_images, mini.test_labels, index=index).axes[1]
+    title = title.get_title()
+    assert title.endswith(f" = {costs[index]:.3g}")
+    assert float(title.rsplit(" = ", 1)[1]) == pytest.approx(costs[index], rel=5e-3)
+    assert "0.000" not in title
 
 
 # --------------------------------------------------------------------------- draw_all

@@ -294,7 +294,8 @@ def test_figures(tmp_path: Path, toy: Comparison, network: Comparison) -> None:
     assert labels[:4] == [f"η = {s.learning_rate:g}: {s.regime_text}" for s in network.summaries]
     assert labels[0] == "η = 0.001: slow (5/5)"
     assert labels[2].startswith("η = 10: oscillates (")
-    assert ax.get_legend().get_title().get_text() == "mean of 5 seeds, band: min–max"
+    title = ax.get_legend().get_title().get_text()
+    assert title == "thick: mean of 5 seeds, thin: each seed; band: min–max"
     assert ax.get_yscale() == "log"
     drawn = ax.get_lines()[1].get_ydata()
     np.testing.assert_allclose(drawn, np.mean([r.costs for r in network.summaries[1].runs], 0))
@@ -305,6 +306,54 @@ def test_figures(tmp_path: Path, toy: Comparison, network: Comparison) -> None:
     toy_labels = [line.get_label() for line in plot_comparison(toy).axes[0].get_lines()]
     assert toy_labels == ["η = 0.01: slow", "η = 0.1: converges", "η = 0.9: oscillates",
                           "η = 1.1: diverges"]  # fmt: skip
+
+
+def test_coinciding_curves_all_stay_visible(toy: Comparison) -> None:
+    # On (w − 3)², |1 − 2η| = 0.8 for η = 0.1 and 0.9: the same costs, step by step.
+    lines = {line.get_label().split(":")[0]: line for line in plot_comparison(toy).axes[0].lines}
+    below, above = lines["η = 0.1"], lines["η = 0.9"]
+    np.testing.assert_allclose(below.get_ydata(), above.get_ydata(), rtol=1e-12)
+    assert above.get_zorder() > below.get_zorder()
+    assert above.get_linewidth() < below.get_linewidth()  # the one beneath shows as a border
+    assert above.get_markersize() < below.get_markersize()
+    assert above.get_linestyle() != below.get_linestyle()
+    assert above.get_marker() != below.get_marker()
+    looks = [(ln.get_linestyle(), ln.get_marker()) for ln in lines.values()]
+    assert len(set(looks)) == len(looks) == 4
+    assert all(ln.get_visible() and ln.get_alpha() in (None, 1.0) for ln in lines.values())
+
+
+def test_a_cost_of_exactly_zero_stays_on_the_axis() -> None:
+    # η = 0.5 lands on w = 3 in one step: C = 0 exactly, which a log axis cannot show.
+    c = compare_rates("toy", [0.01, 0.5, 0.9])
+    assert c.runs[1].costs == (9.0, 0.0)
+    ax = plot_comparison(c).axes[0]
+    assert ax.get_yscale() == "symlog"
+    zero = next(ln for ln in ax.lines if ln.get_label().startswith("η = 0.5"))
+    np.testing.assert_array_equal(zero.get_ydata(), [9.0, 0.0])  # drawn, not masked
+    assert ax.get_ylim()[0] <= 0.0
+    threshold = ax.yaxis.get_transform().linthresh
+    assert threshold == 1e-5  # the smallest positive cost, 1.4e-5, rounded down
+    assert "C = 0 shows" in ax.get_ylabel()
+    # Without a zero, the axis stays logarithmic.
+    assert plot_comparison(compare_rates("toy", [0.1, 0.9])).axes[0].get_yscale() == "log"
+
+
+def test_the_network_figure_draws_every_seed(network: Comparison) -> None:
+    ax = plot_comparison(network).axes[0]
+    for s in network.summaries:
+        (mean,) = [ln for ln in ax.lines if ln.get_label() == f"{s.label}: {s.regime_text}"]
+        seeds = [ln for ln in ax.lines if ln.get_label().startswith(f"_{s.label}, seed ")]
+        assert [ln.get_label() for ln in seeds] == [f"_{s.label}, seed {r.seed}" for r in s.runs]
+        for line, run in zip(seeds, s.runs, strict=True):
+            np.testing.assert_allclose(line.get_ydata(), run.costs)  # each seed, unaveraged
+            assert line.get_linewidth() < mean.get_linewidth()
+            assert line.get_zorder() < mean.get_zorder()
+            assert line.get_color() == mean.get_color()
+    # At η = 10 the seeds bounce: some seed's cost rises on an epoch where the mean's falls.
+    ten = next(s for s in network.summaries if s.learning_rate == 10.0)
+    mean_rises = np.diff(ten.curve()[0]) > 0
+    assert any(np.any((np.diff(r.costs) > 0) & ~mean_rises) for r in ten.runs)
 
 
 def test_spread_examples() -> None:

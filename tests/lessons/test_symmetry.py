@@ -25,6 +25,7 @@ from nudgenet.lessons.symmetry import (
     hidden_neurons,
     neuron_groups,
     train_and_count,
+    weight_norm,
 )
 from nudgenet.plots import save
 
@@ -156,6 +157,17 @@ def test_the_random_run_must_be_random(small_data) -> None:
         compare_initialisations(Network(), X, Y, TrainSettings(), seed=0, random_init="constant")
 
 
+def test_one_weight_scale_keeps_a_small_run_visible() -> None:
+    big, small = np.array([[1.4, -0.9]]), np.array([[0.03, -0.01]])
+    norm = weight_norm([big, small])
+    assert (norm.vmin, norm.vmax) == (-1.4, 1.4)
+    # A 47× smaller run still gets about a seventh of the colour, not a 47th.
+    assert float(norm(0.03)) - 0.5 == pytest.approx(0.5 * np.sqrt(0.03 / 1.4))
+    assert float(norm(-1.4)) == 0.0
+    assert float(norm(1.4)) == 1.0
+    assert type(weight_norm([big, 0.5 * big])).__name__ == "Normalize"  # similar: linear
+
+
 def test_first_layer_figure(small_data, tmp_path: Path) -> None:
     X, Y, test = small_data
     runs = compare_initialisations(
@@ -167,5 +179,15 @@ def test_first_layer_figure(small_data, tmp_path: Path) -> None:
     constant, random = images[:16], images[16:]
     assert all(np.array_equal(constant[0], im) for im in constant)
     assert not np.array_equal(random[0], random[1])
+    # One colour scale for both runs, symmetric about 0, and one colour bar for it.
+    shown = [im for ax in fig.get_axes() for im in ax.get_images()]
+    norm = shown[0].norm
+    assert all(im.norm is norm for im in shown)
+    largest = max(float(np.max(np.abs(im.get_array()))) for im in shown)
+    assert norm.vmin == -norm.vmax == pytest.approx(-largest)
+    assert float(norm(0.0)) == pytest.approx(0.5)  # white is zero in every panel
+    bars = [ax for ax in fig.get_axes() if not ax.get_images() and ax.get_ylabel()]
+    assert len(bars) == 1
+    assert "one scale for every run" in bars[0].get_ylabel()
     (path,) = save(fig, tmp_path / "symmetry.png")
     assert path.read_bytes()[:8] == PNG

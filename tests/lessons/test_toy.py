@@ -266,6 +266,28 @@ def test_the_figure_draws_the_path(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == PNG
 
 
+@pytest.mark.parametrize("eta", [0.001, 0.01, 0.1, 0.9, 1.1])
+def test_the_step_labels_never_overlap(eta: float) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    run = run_descent(PARABOLA, 0.0, eta)
+    fig = plot_descent(run)
+    FigureCanvasAgg(fig).draw()  # lays the figure out, as saving it does
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in fig.axes[0].texts if t.get_text().startswith("w_")]
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert 2 <= len(labels) <= 3
+    assert labels[0].get_text() == "w_0 = 0"
+    for i, a in enumerate(boxes):
+        for b in boxes[:i]:
+            assert not a.overlaps(b), [t.get_text() for t in labels]
+    for label in labels:  # each names the step it sits on
+        k = int(label.get_text().split(" = ")[0][2:])
+        assert label.xy == pytest.approx((run.points[k][0], run.costs[k]))
+    if eta == 0.1:  # well spread: the first three steps, as the lecture note names them
+        assert [t.get_text() for t in labels] == ["w_0 = 0", "w_1 = 0.6", "w_2 = 1.08"]
+
+
 def test_the_landscape_figure_and_a_diverging_one(tmp_path: Path) -> None:
     landscape = plot_descent(run_descent("x**2 + 3*y**2", (2.0, 1.0), 0.1))
     assert save(landscape, tmp_path / "bowl.png")[0].read_bytes()[:8] == PNG

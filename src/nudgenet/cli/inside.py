@@ -23,17 +23,19 @@ from ..errors import ConfigError
 from ..init import INITS, init_params
 from ..lessons.landscape import (
     LineSlice,
+    PathOnPlane,
     PlaneSlice,
     draw_line,
     draw_plane,
-    in_plane_fraction,
     line_slice,
+    path_on_plane,
+    percent_range,
     plane_slice,
-    project,
     random_directions,
     trajectory_directions,
 )
 from ..lessons.nudges import (
+    PROMISE_TOLERANCE,
     ExampleWants,
     FirstOrderCheck,
     Nudge,
@@ -41,6 +43,8 @@ from ..lessons.nudges import (
     example_wants,
     first_order_check,
     largest_nudges,
+    percent,
+    promise_summary,
 )
 from ..lessons.symmetry import compare_initialisations, draw_first_layer
 from ..model import Model
@@ -323,6 +327,8 @@ class _Reading:
             "ratio_largest_to_median": self.ratio_median,
             "first_order": self.check.as_dict(),
             "first_order_by_learning_rate": [p.as_dict() for p in self.promises],
+            "promise_tolerance": PROMISE_TOLERANCE,
+            "promise": promise_summary(self.promises),
             "example": self.wants.as_dict(),
         }
 
@@ -434,20 +440,24 @@ def _print_first_order(r: _Reading) -> None:
     print(f"\none step θ → θ − η∇C with η = {eta:g}, to first order ΔC ≈ ∇C·Δθ = −η‖∇C‖²:")
     print(f"  predicted ΔC = {check.predicted_change:+.6g}")
     print(f"  actual    ΔC = {check.actual_change:+.6g}  (C(θ − η∇C) − C(θ))")
-    print(f"  relative difference {100 * check.relative_difference:.2f}%")
-    print("  the promise holds for small steps and fails for large ones, where C bends:")
+    print(f"  relative difference {percent(check.relative_difference)}")
+    print(
+        f"  the promise at {len(r.promises)} step sizes (it holds while off by at most "
+        f"{percent(PROMISE_TOLERANCE)}):"
+    )
     for p in r.promises:
         print(
             f"    η = {p.learning_rate:<8g} predicted {p.predicted_change:+.4g}  "
-            f"actual {p.actual_change:+.4g}  off by {100 * p.relative_difference:.1f}%"
+            f"actual {p.actual_change:+.4g}  {p.verdict()}"
         )
+    print(f"  {promise_summary(r.promises)}")
 
 
 def _print_wants(wants: ExampleWants, *, quadratic_sigmoid: bool) -> None:
     article = "an" if wants.label == 8 else "a"  # "an 8", "a 7"
     print(
         f"\nwhat training image #{wants.index} ({article} {wants.label}) wants, alone "
-        f"(its own cost Cₓ = {wants.cost:.4f}):"
+        f"(its own cost Cₓ = {wants.cost:.4g}):"
     )
     print(
         f"  {'output':>6} {'activation':>11} {'wants':>6} {'∂Cₓ/∂b':>10} {'bias nudge':>11}"
@@ -499,11 +509,9 @@ class _Landscape:
     plane: PlaneSlice  # over two random directions
     n_params: int
     n_snapshots: int | None = None  # None: the model kept no θ snapshots
-    path: np.ndarray | None = None  # the snapshots projected on the random plane
-    share: float | None = None  # how much of the path the random plane shows
+    path: PathOnPlane | None = None  # the snapshots on the random plane
     path_plane: PlaneSlice | None = None  # over the path's own two directions
-    along_path: np.ndarray | None = None  # the snapshots projected on that plane
-    along_share: float | None = None
+    along_path: PathOnPlane | None = None  # the snapshots on that plane
 
     def as_dict(self, args: argparse.Namespace) -> dict[str, Any]:
         return {
@@ -515,10 +523,16 @@ class _Landscape:
             "plane": self.plane.as_dict(),
             "span": args.span,
             "resolution": args.resolution,
-            "trajectory": None if self.path is None else self.path.tolist(),
-            "trajectory_in_plane": self.share,
+            "trajectory": None if self.path is None else self.path.coords.tolist(),
+            # [least, most] share of any snapshot's offset from θ that the plane holds
+            "trajectory_in_plane": None if self.path is None else list(self.path.shown),
+            "trajectory_epochs": None if self.path is None else self.path.as_dict(),
             "path_plane": None if self.path_plane is None else self.path_plane.as_dict(),
-            "path_plane_trajectory": None if self.along_path is None else self.along_path.tolist(),
+            "path_plane_trajectory": (
+                None if self.along_path is None else self.along_path.coords.tolist()
+            ),
+            "path_plane_in_plane": None if self.along_path is None else list(self.along_path.shown),
+            "path_plane_epochs": None if self.along_path is None else self.along_path.as_dict(),
         }
 
 
@@ -573,20 +587,19 @@ def _slice(
     if snapshots is None:
         return landscape
     landscape = replace(landscape, n_snapshots=len(snapshots),
-                        path=project(snapshots, theta, directions),
-                        share=_path_share(snapshots, theta, directions))  # fmt: skip
+                        path=path_on_plane(network, theta, snapshots, X, Y, directions,
+                                           cost=cost))  # fmt: skip
     along = _path_directions(snapshots, theta)
     if along is None:
         return landscape
-    along_path = project(snapshots, theta, along)
+    along_path = path_on_plane(network, theta, snapshots, X, Y, along, cost=cost)
     # Wide enough to hold the whole path, however far training went.
-    reach = max(args.span, 1.15 * float(np.max(np.abs(along_path))))
+    reach = max(args.span, 1.15 * float(np.max(np.abs(along_path.coords))))
     wide = np.linspace(-reach, reach, args.resolution)
     return replace(
         landscape,
         path_plane=plane_slice(network, theta, X, Y, along, wide, wide, cost=cost),
         along_path=along_path,
-        along_share=_path_share(snapshots, theta, along),
     )
 
 
@@ -594,11 +607,10 @@ def _draw_landscape(ls: _Landscape, out: Path, svg: bool) -> list[Path]:
     """The line, the random plane and, when there is one, the path's plane, into ``out``."""
     written = save_figure(out / "landscape-line.png", svg, draw_line, ls.line)
     written += save_figure(out / "landscape-plane.png", svg, draw_plane, ls.plane, ls.path,
-                           directions="random", in_plane=ls.share)  # fmt: skip
+                           directions="random")  # fmt: skip
     if ls.path_plane is not None:
         written += save_figure(out / "landscape-path.png", svg, draw_plane, ls.path_plane,
-                               ls.along_path, directions="trajectory",
-                               in_plane=ls.along_share)  # fmt: skip
+                               ls.along_path, directions="trajectory")  # fmt: skip
     return written
 
 
@@ -620,21 +632,38 @@ def _print_landscape(ls: _Landscape, args: argparse.Namespace) -> None:
         f"{args.span:g}] (1 moves each layer by its own size); C from {plane.costs.min():.4f} "
         f"to {plane.costs.max():.4f}"
     )
-    if ls.share is not None:
-        shown = f"{100 * ls.share:.0f}% of the distance from the start of training to θ"
+    if ls.path is not None:
+        shown = f"{percent_range(*ls.path.shown)} of each epoch's offset from θ"
         why = (
             f"only {shown}: in {ls.n_params:,} dimensions, random directions are nearly "
             "perpendicular to it"
-            if ls.share < 0.25
+            if ls.path.shown[1] < 0.25
             else shown
         )
         _wrap(
-            f"training path: {ls.n_snapshots} snapshots. The random plane shows {why}"
-            + (". landscape-path.png uses the path's own plane." if ls.path_plane else "."),
+            f"training path: {ls.n_snapshots} snapshots (θ after each epoch, epoch 0 first). "
+            f"The random plane holds {why}"
+            + (". landscape-path.png uses the path's own plane." if ls.along_path else "."),
             "  ",
         )
+        if ls.along_path is not None:
+            _print_path_plane(ls.along_path)
     elif args.model:
         print("  (no θ snapshots in this model: train with --snapshots to see the path)")
+
+
+def _print_path_plane(path: PathOnPlane) -> None:
+    """How much of each snapshot the path's plane holds, and what that costs the contours."""
+    away = path.distances > 0
+    shares = " ".join(f"{np.floor(1000 * f + 1e-9) / 10:g}" for f in path.in_plane[away])
+    _wrap(
+        f"the path's own plane holds {percent_range(*path.shown)} of each epoch's offset from "
+        f"θ, epoch by epoch (%): {shares}. A point keeps only that share, so the contours "
+        f"under it are not its cost: the start's real cost is C = {path.costs[0]:.4g}, the "
+        f"plane shows {path.plane_costs[0]:.4g} there (the points are coloured by their real "
+        "cost, on the contours' colour scale).",
+        "  ",
+    )
 
 
 def _path_directions(snapshots: Any, theta: Any) -> tuple[Any, Any] | None:
@@ -645,11 +674,6 @@ def _path_directions(snapshots: Any, theta: Any) -> tuple[Any, Any] | None:
         return trajectory_directions(snapshots, theta)
     except ConfigError:  # e.g. every snapshot on one line: no plane to show
         return None
-
-
-def _path_share(snapshots: Any, theta: Any, directions: Any) -> float:
-    """The share of the distance from the first snapshot (the start) to θ that the plane shows."""
-    return float(in_plane_fraction(snapshots[:1], theta, directions)[0])
 
 
 # --------------------------------------------------------------------------- shared

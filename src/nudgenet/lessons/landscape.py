@@ -13,8 +13,11 @@
 * **Trajectory**: θ snapshots saved during training (``nudgenet train --snapshots``) are
   placed on the plane by least squares: the (α, β) whose point is nearest each snapshot.
   Random directions are nearly orthogonal to any fixed vector in 13,002 dimensions, so the
-  path mostly lies off a random plane; the plane of the path's two principal directions
-  (:func:`trajectory_directions`) shows it whole.
+  path mostly lies off a random plane. The plane of the path's two principal directions
+  (:func:`trajectory_directions`) holds more of it, but not all: a snapshot's drawn point
+  keeps only the part of its offset from θ that lies in the plane, so :func:`path_on_plane`
+  reports that share for every snapshot, with the snapshot's real cost beside the cost the
+  plane shows at its point.
 
 Every function returns numbers; nothing is drawn here except by the ``draw_*`` functions.
 All costs are computed in float64.
@@ -341,6 +344,91 @@ def in_plane_fraction(points: Matrix, theta: Vector, directions: tuple[Vector, V
     return np.divide(in_plane, total, out=np.ones_like(total), where=total > 0)
 
 
+@dataclass(frozen=True)
+class PathOnPlane:
+    """Training snapshots placed on a plane, with what the plane keeps and loses of each."""
+
+    coords: Array  # (k, 2): (α, β) of each snapshot's nearest point on the plane
+    distances: Array  # (k,): ‖θ_e − θ‖, each snapshot's offset from the plane's centre
+    in_plane: Array  # (k,): the share of that offset the plane holds (1 at θ itself)
+    costs: Array  # (k,): the real cost C(θ_e) of each snapshot
+    plane_costs: Array  # (k,): the cost at its point on the plane, what the contours show
+
+    @property
+    def shown(self) -> tuple[float, float]:
+        """The least and most of any snapshot's offset that the plane holds (θ itself left out).
+
+        One number hides how the share changes along the path (the start can lie almost in the
+        plane while the last epochs, close to θ, mostly do not), so the range is reported.
+        """
+        away = self.in_plane[self.distances > 0]
+        if not len(away):
+            return 1.0, 1.0
+        return float(away.min()), float(away.max())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {
+            "coords": self.coords.tolist(),
+            "distances": self.distances.tolist(),
+            "in_plane": self.in_plane.tolist(),
+            "costs": self.costs.tolist(),
+            "plane_costs": self.plane_costs.tolist(),
+        }
+
+
+def path_on_plane(
+    network: Network,
+    theta: Vector,
+    snapshots: Matrix,
+    X: Matrix,
+    Y: Matrix,
+    directions: tuple[Vector, Vector],
+    *,
+    cost: str = "quadratic",
+) -> PathOnPlane:
+    """Project each snapshot on the plane θ + α·d₁ + β·d₂ and say how faithful its point is.
+
+    A drawn point stands for a snapshot only as far as the snapshot lies in the plane, so
+    each one gets its in-plane share (:func:`in_plane_fraction`), its real cost C(θ_e) and
+    the cost at its projection: 2·k cost evaluations.
+
+    Examples
+    --------
+    >>> net = Network((1, 1))
+    >>> X, Y = np.array([[1.0]]), np.array([[1.0]])
+    >>> d = (np.array([1.0, 0.0]), np.array([0.0, 1.0]))  # the plane is all of θ-space
+    >>> p = path_on_plane(net, np.zeros(2), np.array([[1.0, 1.0], [0.0, 0.0]]), X, Y, d)
+    >>> p.in_plane.tolist(), bool(np.allclose(p.costs, p.plane_costs)), p.shown
+    ([1.0, 1.0], True, (1.0, 1.0))
+    """
+    theta, X, Y = _float64(theta, X, Y)
+    P = np.atleast_2d(np.asarray(snapshots, dtype=np.float64))
+    coords = np.atleast_2d(project(P, theta, directions))
+    A = np.column_stack([np.asarray(d, dtype=np.float64) for d in directions])
+    return PathOnPlane(
+        coords=coords,
+        distances=np.linalg.norm(P - theta, axis=1),
+        in_plane=in_plane_fraction(P, theta, directions),
+        costs=np.array([evaluate_cost(network, p, X, Y, cost) for p in P]),
+        plane_costs=np.array([evaluate_cost(network, theta + A @ c, X, Y, cost) for c in coords]),
+    )
+
+
+def percent_range(low: float, high: float) -> str:
+    """Shares as a range of percentages, "25.5–99.7%", cut (not rounded) to one decimal.
+
+    Cutting keeps 99.7% from reading as 100%, the claim that the plane holds it all.
+
+    Examples
+    --------
+    >>> percent_range(0.2551, 0.9979), percent_range(1.0, 1.0)
+    ('25.5–99.7%', '100%')
+    """
+    low_text, high_text = (f"{np.floor(1000 * x + 1e-9) / 10:g}" for x in (low, high))
+    return f"{high_text}%" if low_text == high_text else f"{low_text}–{high_text}%"
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -397,38 +485,45 @@ def draw_line(line: LineSlice) -> Figure:
 
 def draw_plane(
     plane: PlaneSlice,
-    path: Array | None = None,
+    path: PathOnPlane | Array | None = None,
     *,
     directions: str = "random",
-    in_plane: float | None = None,
 ) -> Figure:
     """Contours of the plane slice, θ marked at the centre, and an optional projected path.
+
+    A :class:`PathOnPlane` is drawn as points coloured by each snapshot's *real* cost C(θ_e)
+    with the contours' own colour levels and colour bar: a point whose colour differs from
+    the band it sits in is a snapshot the plane misrepresents. The title gives the range of
+    each snapshot's offset from θ that the plane holds.
 
     Parameters
     ----------
     plane : PlaneSlice
-    path : ndarray of shape (k, 2), optional
-        (α, β) of each training snapshot, first to last.
+    path : PathOnPlane, or ndarray of shape (k, 2) of (α, β) only, optional
+        The training snapshots, first to last.
     directions : "random" or "trajectory", for the axis labels.
-    in_plane : float, optional
-        The share of the distance from the start of training to θ that the plane shows.
     """
     from matplotlib.colors import LogNorm, Normalize
 
     from ..plots import figure
 
+    on_plane = path if isinstance(path, PathOnPlane) else None
+    coords = on_plane.coords if on_plane is not None else path
     fig, ax = figure(size=(6.4, 5.3))
-    low, high = float(plane.costs.min()), float(plane.costs.max())
+    values = [plane.costs.ravel()] + ([on_plane.costs] if on_plane is not None else [])
+    low, high = float(min(v.min() for v in values)), float(max(v.max() for v in values))
     if high <= low:
         high = low + 1e-12
-    # Log-spaced contours: the interesting part, the valley around θ, is where C is small.
-    if low > 0:
-        levels, norm = np.geomspace(low, high, 16), LogNorm(low, high)
-    else:
-        levels, norm = np.linspace(low, high, 16), Normalize(low, high)
-    filled = ax.contourf(
-        plane.alphas, plane.betas, plane.costs, levels=levels, norm=norm, cmap="viridis"
-    )
+    # Log-spaced levels: the interesting part, the valley around θ, is where C is small. The
+    # fill is fine-grained (64 bands) and the points use its norm and colour map, so a point
+    # has the colour the plane has where C equals the point's real cost; the white lines mark
+    # 16 levels.
+    log = low > 0
+    fine = np.geomspace(low, high, 65) if log else np.linspace(low, high, 65)
+    levels = fine[::4]
+    cmap = "viridis"
+    norm = LogNorm(low, high) if log else Normalize(low, high)
+    filled = ax.contourf(plane.alphas, plane.betas, plane.costs, levels=fine, norm=norm, cmap=cmap)
     ax.contour(
         plane.alphas,
         plane.betas,
@@ -438,23 +533,30 @@ def draw_plane(
         linewidths=0.4,
         alpha=0.6,
     )
-    fig.colorbar(
-        filled, ax=ax, label="cost C (log-spaced contours)", ticks=levels[::3], format="%.3g"
-    )
-    ax.plot([0], [0], "*", color="red", ms=14, mec="white", label=f"θ: C = {plane.cost:.4g}")
-    if path is not None and len(path):
-        ax.plot(
-            path[:, 0],
-            path[:, 1],
-            "-o",
-            color="white",
-            mec="black",
-            ms=5,
-            lw=1.5,
-            label="training path (θ after each epoch)",
-        )
+    label = "cost C (log scale)" if log else "cost C"
+    if on_plane is not None:
+        label += "; points: the real C(θ_e)"
+    fig.colorbar(filled, ax=ax, label=label, ticks=fine[::16], format="%.3g")
+    # Under the path, which ends here: a short path (a random plane) would vanish beneath it.
+    ax.plot([0], [0], "*", color="red", ms=14, mec="white", label=f"θ: C = {plane.cost:.4g}",
+            zorder=1.5)  # fmt: skip
+    if coords is not None and len(coords):
+        plain = "training path (θ after each epoch)"
+        ax.plot(coords[:, 0], coords[:, 1], "-", color="white", lw=1.2, zorder=2,
+                label=None if on_plane is not None else plain)  # fmt: skip
+        start = "start"
+        if on_plane is not None:
+            ax.scatter(coords[:, 0], coords[:, 1], c=on_plane.costs, cmap=cmap, norm=norm, s=55,
+                       edgecolors="black", linewidths=0.6, zorder=3,
+                       label="θ after each epoch, coloured by its real cost")  # fmt: skip
+            start = (
+                f"start: real C = {on_plane.costs[0]:.3g},\n"
+                f"the plane shows {on_plane.plane_costs[0]:.3g} here"
+            )
+        else:
+            ax.plot(coords[:, 0], coords[:, 1], "o", color="white", mec="black", ms=5, zorder=3)
         ax.annotate(
-            "start", path[0], textcoords="offset points", xytext=(6, 6), color="white", fontsize=9
+            start, coords[0], textcoords="offset points", xytext=(6, 6), color="white", fontsize=8
         )
     if directions == "random":
         kind, unit = "random direction", "1 = each layer's own size"
@@ -467,8 +569,8 @@ def draw_plane(
         if directions == "random"
         else "The cost on the plane of the training path"
     )
-    if in_plane is not None:
-        title += f"\n(it shows {100 * in_plane:.0f}% of the distance from the path's start to θ)"
+    if on_plane is not None:
+        title += f"\n(it holds {percent_range(*on_plane.shown)} of each epoch's offset from θ)"
     ax.set_title(title)
     ax.set_aspect("equal")
     ax.legend(fontsize=8, loc="upper right")

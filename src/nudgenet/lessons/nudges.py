@@ -9,7 +9,9 @@ things about its weight or bias θᵢ:
   another's means the cost is ten times as sensitive to it.
 
 To first order, one step Δθ = −η∇C changes the cost by ΔC ≈ ∇C · Δθ = −η‖∇C‖², a promise
-that holds for small η and fails for large ones, where the landscape bends.
+that holds while the step is too short for the landscape's bend to matter. How short that is
+depends on θ (near a minimum even η = 1 can be off by only a few percent), so
+:func:`promise_summary` says where it holds from what :func:`first_order_check` measures.
 
 The cost is an average over examples, so its gradient is the average of what each example
 "wants". One example wants its label's output neuron to brighten and every other output to
@@ -161,6 +163,22 @@ def largest_nudges(
 
 # --------------------------------------------------------------------------- one step
 
+#: The first-order promise is said to hold while it is off by at most this share of the real
+#: change: a few percent is the curvature's small print, tens of percent a broken promise.
+PROMISE_TOLERANCE = 0.10
+
+
+def percent(share: float) -> str:
+    """A share as a percentage to 3 significant digits, whole from 1000% up.
+
+    Examples
+    --------
+    >>> percent(0.00314), percent(0.422), percent(40.92), percent(float("inf"))
+    ('0.314%', '42.2%', '4,092%', 'inf%')
+    """
+    value = 100 * share
+    return f"{value:.3g}%" if abs(value) < 1000 else f"{value:,.0f}%"
+
 
 @dataclass(frozen=True)
 class FirstOrderCheck:
@@ -179,10 +197,59 @@ class FirstOrderCheck:
             return 0.0 if self.predicted_change == 0.0 else float("inf")
         return abs(self.actual_change - self.predicted_change) / abs(self.actual_change)
 
+    def holds(self, tolerance: float = PROMISE_TOLERANCE) -> bool:
+        """Whether the prediction is off by at most ``tolerance`` of the real change."""
+        return self.relative_difference <= tolerance
+
+    def verdict(self, tolerance: float = PROMISE_TOLERANCE) -> str:
+        """The measured error against ``tolerance``: "holds to 2.66%" or "fails: off by 42.2%"."""
+        off = percent(self.relative_difference)
+        return f"holds to {off}" if self.holds(tolerance) else f"fails: off by {off}"
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready values (an infinite relative difference becomes None)."""
         r = self.relative_difference
-        return {**asdict(self), "relative_difference": r if np.isfinite(r) else None}
+        return {
+            **asdict(self),
+            "relative_difference": r if np.isfinite(r) else None,
+            "holds": self.holds(),
+        }
+
+
+def promise_summary(checks: list[FirstOrderCheck], tolerance: float = PROMISE_TOLERANCE) -> str:
+    """Where the first-order promise holds among ``checks``, in words, from what was measured.
+
+    "Small steps hold, large ones fail" is the rule of thumb; near a minimum even η = 1 can be
+    only a few percent off, so the sentence follows the numbers instead.
+
+    Examples
+    --------
+    >>> def check(eta, actual):
+    ...     return FirstOrderCheck(eta, 1.0, 1.0 + actual, -eta, actual)
+    >>> promise_summary([check(0.1, -0.099), check(1.0, -0.6)])
+    'it holds up to η = 0.1 and fails from η = 1, where C bends away from its tangent'
+    >>> promise_summary([check(0.1, -0.1), check(1.0, -0.98)])
+    'it holds at every η here, up to 1: over these steps C stays close to its tangent'
+    """
+    if not checks:
+        raise ConfigError("no first-order checks to summarise")
+    ordered = sorted(checks, key=lambda c: c.learning_rate)
+    good = [c.learning_rate for c in ordered if c.holds(tolerance)]
+    bad = [c.learning_rate for c in ordered if not c.holds(tolerance)]
+    if not bad:
+        return (
+            f"it holds at every η here, up to {good[-1]:g}: over these steps C stays close to "
+            "its tangent"
+        )
+    if not good:
+        return f"it fails at every η here, from {bad[0]:g}: C bends within even the shortest step"
+    if good[-1] < bad[0]:
+        return (
+            f"it holds up to η = {good[-1]:g} and fails from η = {bad[0]:g}, where C bends away "
+            "from its tangent"
+        )
+    names = ", ".join(f"{eta:g}" for eta in good)
+    return f"it holds at η = {names} only ({len(bad)} of {len(ordered)} steps fail)"
 
 
 def first_order_check(
@@ -385,7 +452,7 @@ def draw_example_wants(wants: ExampleWants, network: Network) -> Figure:
     ax.set_yticks([])
     article = "an" if wants.label == 8 else "a"  # "an 8", "a 7"
     ax.set_title(f"training image #{wants.index}: {article} {wants.label}", fontsize=11)
-    left.suptitle(f"its cost Cₓ = {wants.cost:.3f}", fontsize=10, y=0.08)
+    left.suptitle(f"its cost Cₓ = {wants.cost:.3g}", fontsize=10, y=0.08)
     axes = right.subplots(rows, cols)
     image = None
     for j, a in enumerate(np.ravel(axes)):

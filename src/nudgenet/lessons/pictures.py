@@ -553,7 +553,7 @@ def outputs_figure(
     formula = r"$\sum_j (a_j - y_j)^2$" if model.cost == "quadratic" else f"({model.cost}) C"
     right.set_title(
         f"guess {guess}, the brightest output: {verdict}\n"
-        f"cost of this image {formula} = {cost:.3f}",
+        f"cost of this image {formula} = {cost:.3g}",  # 3 digits: 0.00023 is not 0.000
         fontsize="medium",
     )
     right.legend(loc="upper center", ncols=2, fontsize="small", frameon=False)

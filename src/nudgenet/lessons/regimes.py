@@ -734,7 +734,7 @@ def compare_schedules(
     """Run one problem with several learning-rate schedules from the same starting η.
 
     A schedule starts large to travel fast and shrinks to settle: from a rate too large to
-    hold constant, the decaying ones still reach the bottom.
+    hold constant, the decaying ones end far lower (on the toy, at the bottom).
 
     Parameters
     ----------
@@ -791,10 +791,16 @@ _COLOURS = {
 def plot_comparison(comparison: Comparison) -> Figure:
     """All cost curves in one figure (log scale): one line per rate or schedule, and its regime.
 
-    On the network each line is the mean over the seeds, with a band from the lowest to the
+    On the network each thick line is the mean over the seeds, each thin line of its colour one
+    seed (a mean smooths away the bouncing of single runs), with a band from the lowest to the
     highest seed, and the legend gives the label most seeds got with its count. Beside the
     costs: for rates on the toy, w_k against the bottom w = 3 (overshooting shows there, not
     in the cost); for schedules, η_k on the same axis as the costs.
+
+    Runs can coincide (on (w − 3)², η = 0.1 and η = 0.9 have the same costs, since
+    |1 − 2η| = 0.8 for both), so each later line is drawn above, thinner and in another dash and
+    marker, and every one stays visible. A cost of exactly 0 has no place on a log axis: then
+    the axis is symmetric-log, linear near 0, so the run still shows.
     """
     from .. import plots
 
@@ -806,29 +812,44 @@ def plot_comparison(comparison: Comparison) -> Figure:
     # Rates are coloured by regime; schedules by name, the same in both panels.
     colours = [_COLOURS[s.regime] if c.varied == "rate" else f"C{i % 10}"
                for i, s in enumerate(summaries)]  # fmt: skip
-    styles = _line_styles(c)
-    for s, colour, style in zip(summaries, colours, styles, strict=True):
+    looks = _looks(len(summaries))
+    seeds = len(c.seeds) > 1
+    drawn = [np.asarray(r.costs, dtype=np.float64) for r in c.runs]
+    linear = _linear_threshold(drawn)  # None: every cost is positive, a log axis holds them
+
+    def shown(values: np.ndarray) -> np.ndarray:
+        keep = np.isfinite(values) & ((values > 0) if linear is None else (values >= 0))
+        return np.where(keep, values, np.nan)
+
+    for s, colour, look in zip(summaries, colours, looks, strict=True):
         mean, low, high = s.curve()
-        positive = mean > 0  # log scale: 0, inf and NaN are not drawn
         k = np.arange(len(mean))
-        ax.plot(k, np.where(positive, mean, np.nan), style, marker="o", markersize=2.5,
-                color=colour, label=f"{s.label}: {s.regime_text}")  # fmt: skip
+        ax.plot(k, shown(mean), color=colour, label=f"{s.label}: {s.regime_text}", **look)
         if len(s.runs) > 1:
-            ax.fill_between(k, np.where(low > 0, low, np.nan), high, color=colour, alpha=0.15,
-                            linewidth=0)  # fmt: skip
+            ax.fill_between(k, shown(low), shown(high), color=colour, alpha=0.1, linewidth=0)
+    if seeds:  # after the means, so get_lines() lists those first; drawn beneath them
+        for s, colour in zip(summaries, colours, strict=True):
+            for run in s.runs:
+                costs = np.asarray(run.costs, dtype=np.float64)
+                ax.plot(np.arange(len(costs)), shown(costs), color=colour, linewidth=0.7,
+                        alpha=0.55, zorder=1.5, label=f"_{s.label}, seed {run.seed}")  # fmt: skip
     if c.problem == "network":
         # Where a huge η ends: sigmoid outputs saturated at 0 for every digit, C = 1 exactly.
         ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1)
         ax.annotate("C = 1: every output 0 (saturated)", (0.5, 1.0), xycoords=("axes fraction",
                     "data"), xytext=(0, -4), textcoords="offset points", ha="center", va="top",
                     fontsize=8, color="0.4")  # fmt: skip
-    ax.set_yscale("log")
+    if linear is None:
+        ax.set_yscale("log")
+        ax.set_ylabel("cost C (log scale)")
+    else:
+        ax.set_yscale("symlog", linthresh=linear, linscale=0.5)
+        ax.set_ylabel(f"cost C (log scale; linear below {linear:.0e}, so C = 0 shows)")
     ax.set_xlabel(c.unit if c.unit == "step" else "epoch (0: untrained)")
-    ax.set_ylabel("cost C (log scale)")
     what = "learning rates" if c.varied == "rate" else "schedules"
     ax.set_title(f"The cost under different {what}", fontsize=11)
     n = len(c.seeds)
-    legend = f"mean of {n} seeds, band: min–max" if n > 1 else None
+    legend = f"thick: mean of {n} seeds, thin: each seed; band: min–max" if n > 1 else None
     ax.legend(loc="best", fontsize=8, title=legend, title_fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(c.description, fontsize=9)
@@ -836,10 +857,11 @@ def plot_comparison(comparison: Comparison) -> Figure:
         return fig
     side = axes[1]
     if c.varied == "schedule":
-        for s, colour in zip(summaries, colours, strict=True):
+        for s, colour, look in zip(summaries, colours, looks, strict=True):
             rates = max((run.learning_rates for run in s.runs), key=len)  # the same for every seed
             k = np.arange(len(rates)) / c.steps_per_unit
-            side.plot(k, rates, color=colour, label=s.label)
+            side.plot(k, rates, color=colour, label=s.label,
+                      **{**look, "marker": None})  # fmt: skip
         side.set_xlabel(c.unit if c.unit == "step" else "epoch")
         if c.problem == "toy":
             side.axhline(2 / TOY_CURVATURE, color="0.3", linestyle="--", linewidth=1,
@@ -848,11 +870,11 @@ def plot_comparison(comparison: Comparison) -> Figure:
         side.set_title("The schedules: η at each step", fontsize=11)
         side.legend(loc="best", fontsize=8)
     else:
-        for s, colour, style in zip(summaries, colours, styles, strict=True):
+        for s, colour, look in zip(summaries, colours, looks, strict=True):
             (run,) = s.runs  # the toy has no seeds
             assert run.points is not None
-            side.plot(np.arange(len(run.points)), run.points, style, marker="o", markersize=2.5,
-                      color=colour, label=f"{run.label}: {run.regime}")  # fmt: skip
+            side.plot(np.arange(len(run.points)), run.points, color=colour,
+                      label=f"{run.label}: {run.regime}", **look)  # fmt: skip
         side.axhline(TOY_TARGET, color="0.3", linestyle="--", linewidth=1,
                      label=f"the bottom, w = {TOY_TARGET:g}")  # fmt: skip
         side.set_ylim(-5.0, 9.0)  # a diverging run leaves the picture
@@ -864,13 +886,53 @@ def plot_comparison(comparison: Comparison) -> Figure:
     return fig
 
 
-def _line_styles(c: Comparison) -> list[str]:
-    """Solid lines, except that rates sharing a regime's colour get dashes, dots, …"""
-    if c.varied != "rate":
-        return ["-"] * len(c.summaries)
-    seen: dict[str, int] = {}
-    styles = []
-    for s in c.summaries:
-        n = seen[s.regime] = seen.get(s.regime, 0) + 1
-        styles.append(("-", "--", ":", "-.")[(n - 1) % 4])
-    return styles
+_DASHES = ("-", "--", "-.", ":")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _looks(n: int) -> list[dict[str, Any]]:
+    """How each of n curves is drawn, so that curves lying on each other all stay visible.
+
+    The i-th curve is drawn above the ones before it, thinner, with smaller markers of another
+    shape and another dash: where two coincide, the earlier one shows as a border around the
+    later one.
+
+    Examples
+    --------
+    >>> [(look["linestyle"], look["marker"], look["linewidth"]) for look in _looks(2)]
+    [('-', 'o', 3.2), ('--', 's', 1.2)]
+    """
+    widths = np.linspace(3.2, 1.2, n) if n > 1 else np.array([1.6])
+    sizes = np.linspace(5.5, 3.0, n) if n > 1 else np.array([3.0])
+    return [
+        {
+            "linestyle": _DASHES[i % len(_DASHES)],
+            "marker": _MARKERS[i % len(_MARKERS)],
+            "linewidth": round(float(widths[i]), 3),
+            "markersize": round(float(sizes[i]), 3),
+            "zorder": 2.0 + i / max(n, 1),
+        }
+        for i in range(n)
+    ]
+
+
+def _linear_threshold(histories: Sequence[np.ndarray]) -> float | None:
+    """Where a symmetric-log cost axis turns linear, or None when every cost is positive.
+
+    Only a run that hits C = 0 exactly needs one: below the smallest positive cost, rounded
+    down to a power of ten, the axis is linear, so 0 sits just under every other point.
+
+    Examples
+    --------
+    >>> _linear_threshold([np.array([9.0, 0.0]), np.array([9.0, 3.2e-5])])
+    1e-05
+    >>> _linear_threshold([np.array([9.0, 1.0])]) is None
+    True
+    """
+    values = np.concatenate([np.asarray(h, dtype=np.float64).ravel() for h in histories])
+    values = values[np.isfinite(values)]
+    if not np.any(values == 0):
+        return None
+    positive = values[values > 0]
+    smallest = float(positive.min()) if len(positive) else 1.0
+    return float(10.0 ** np.floor(np.log10(smallest)))

@@ -27,6 +27,7 @@ from ..training.loop import Epoch, TrainSettings, train
 from ..training.recipe import seed_streams
 
 if TYPE_CHECKING:
+    from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
 
 DEFAULT_TOLERANCE = 1e-6
@@ -226,11 +227,49 @@ def compare_initialisations(
     return constant, random
 
 
+def _signed_sqrt(x: Any) -> Any:
+    return np.sign(x) * np.sqrt(np.abs(x))
+
+
+def _signed_square(x: Any) -> Any:
+    return np.sign(x) * np.square(x)
+
+
+def weight_norm(weights: list[Matrix], ratio: float = 10.0) -> Normalize:
+    """One colour scale for every weight matrix, symmetric about 0, from −m to m.
+
+    m is the largest |weight| of all. The scale is linear, unless some matrix's largest
+    |weight| is under m / ``ratio``: then it is a signed square root, sign(w)·√|w|, under
+    which a weight 100× smaller than m still gets a tenth of the colour, so the smaller
+    matrix keeps a visible pattern on the shared scale (the colour bar says how small).
+
+    Examples
+    --------
+    >>> norm = weight_norm([np.array([[0.5, -1.0]]), np.array([[0.2]])])
+    >>> type(norm).__name__, norm.vmin, norm.vmax
+    ('Normalize', -1.0, 1.0)
+    >>> norm = weight_norm([np.array([[1.0]]), np.array([[-0.01]])])
+    >>> type(norm).__name__, round(float(norm(0.01)) - 0.5, 3), float(norm(-1.0))
+    ('FuncNorm', 0.05, 0.0)
+    """
+    from matplotlib.colors import FuncNorm, Normalize
+
+    largest = [float(np.max(np.abs(W))) if np.size(W) else 0.0 for W in weights]
+    limit = max(largest, default=0.0) or 1.0
+    smallest = min((m for m in largest if m > 0), default=limit)
+    if smallest * ratio >= limit:
+        return Normalize(-limit, limit)
+    return FuncNorm((_signed_sqrt, _signed_square), vmin=-limit, vmax=limit)
+
+
 def draw_first_layer(runs: tuple[SymmetryRun, ...], network: Network) -> Figure:
     """Each run's first-layer weights as one 28×28 image per hidden neuron, side by side.
 
-    Red is a positive weight, blue a negative one, white zero; each run has its own colour
-    scale, centred at 0, since a constant start and a random one differ in size.
+    Red is a positive weight, blue a negative one, white zero, on one colour scale for both
+    runs, symmetric about 0, with one colour bar: the same colour is the same weight in either
+    panel. A constant start can end with weights dozens of times smaller than a random one's;
+    a linear scale would then paint the constant run white, so when the runs' largest weights
+    differ by more than 10× the scale is symmetric-log (:func:`weight_norm`).
     """
     from ..plots import DIVERGING, figure
 
@@ -243,21 +282,23 @@ def draw_first_layer(runs: tuple[SymmetryRun, ...], network: Network) -> Figure:
     n_hidden = network.sizes[1]
     cols = int(np.ceil(np.sqrt(n_hidden)))
     rows = int(np.ceil(n_hidden / cols))
-    fig, _ = figure(size=(5.2 * len(runs), 5.2))
+    fig, _ = figure(size=(5.2 * len(runs) + 1.4, 5.2))
     fig.clear()
-    subfigs = np.atleast_1d(fig.subfigures(1, len(runs), wspace=0.04))
-    for subfig, run in zip(subfigs, runs, strict=True):
-        W = network.layout.views(run.theta)[0][0]  # (n_hidden, 784)
-        limit = float(np.max(np.abs(W))) or 1.0
+    # One panel per run and a narrow one for the colour bar that they all share.
+    *subfigs, bar = fig.subfigures(1, len(runs) + 1, wspace=0.04,
+                                   width_ratios=[5.2] * len(runs) + [1.4])  # fmt: skip
+    weights = [network.layout.views(run.theta)[0][0] for run in runs]  # each (n_hidden, 784)
+    norm = weight_norm(weights)
+    image = None
+    for subfig, run, W in zip(subfigs, runs, weights, strict=True):
         axes = subfig.subplots(rows, cols)
-        image = None
         for j, ax in enumerate(np.ravel(axes)):
             ax.set_xticks([])
             ax.set_yticks([])
             if j >= n_hidden:
                 ax.set_axis_off()
                 continue
-            image = ax.imshow(W[j].reshape(side, side), cmap=DIVERGING, vmin=-limit, vmax=limit)
+            image = ax.imshow(W[j].reshape(side, side), cmap=DIVERGING, norm=norm)
             ax.set_title(f"neuron {j}", fontsize=7, pad=2)
         distinct = run.distinct[0]
         accuracy = run.test_accuracy
@@ -267,8 +308,20 @@ def draw_first_layer(runs: tuple[SymmetryRun, ...], network: Network) -> Figure:
             + (f", test accuracy {100 * accuracy:.1f}%" if accuracy is not None else ""),
             fontsize=11,
         )
-        if image is not None:
-            subfig.colorbar(image, ax=axes, shrink=0.6, label="weight (red +, blue −)")
+    if image is not None:
+        from matplotlib.colors import FuncNorm
+
+        label = "weight, one scale for every run (red +, blue −)"
+        ticks = None
+        if isinstance(norm, FuncNorm):
+            label += "\ncolour by sign(w)·√|w|: small ones show"
+            m = norm.vmax
+            small = min(float(np.max(np.abs(W))) for W in weights)  # the faintest run's reach
+            ticks = sorted({-m, -m / 4, -small, 0.0, small, m / 4, m})
+        cax = bar.add_axes((0.05, 0.2, 0.14, 0.6))
+        colorbar = bar.colorbar(image, cax=cax, label=label, format="%.2g")
+        if ticks is not None:
+            colorbar.set_ticks(ticks)
     epochs = len(runs[0].history) - 1
     fig.suptitle(
         f"First-layer weights after {epochs} epoch{'s' * (epochs != 1)} of training: each tile "

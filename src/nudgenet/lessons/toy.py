@@ -490,7 +490,7 @@ def _draw_curve(ax: Any, run: Descent, w: np.ndarray, max_arrows: int) -> None:
     costs = np.array([f.cost([v]) for v in w])
     name = f.variables[0]
     ax.scatter(w, costs, color="tab:blue", s=22, zorder=3, label=f"{name}_k, the value at step k")
-    for k in range(min(len(w), 3)):  # name the first few, as the lecture note does
+    for k in _steps_to_label(ax, w, costs):  # name a few, as the lecture note does
         ax.annotate(f"{name}_{k} = {w[k]:.4g}", (w[k], costs[k]), textcoords="offset points",
                     xytext=(8, 4), fontsize=8, color="tab:blue")  # fmt: skip
     for k in range(min(len(w) - 1, max_arrows)):
@@ -505,6 +505,35 @@ def _draw_curve(ax: Any, run: Descent, w: np.ndarray, max_arrows: int) -> None:
     ax.set_ylabel(f"cost C({f.variables[0]})")
     ax.legend(loc="best", fontsize=8)
     ax.grid(True, alpha=0.3)
+
+
+#: How far apart two labelled points must be, as shares of the axes' width and height: a
+#: label such as "w_12 = 2.999" at fontsize 8 spans about 0.14 of the curve's panel and 0.04
+#: of its height, so points closer than this in both directions would print over each other.
+LABEL_GAP = (0.17, 0.06)
+
+
+def _steps_to_label(ax: Any, w: np.ndarray, costs: np.ndarray, most: int = 3) -> list[int]:
+    """The steps whose w_k gets a label: the earliest ones far enough from every label before.
+
+    Small steps put w_0, w_1, w_2 almost on one spot, and labelling each would print them
+    over one another; a step is labelled only when its point is at least :data:`LABEL_GAP`
+    away (across or up) from each labelled one, so the labels name spread-out steps instead.
+    """
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    with np.errstate(invalid="ignore", over="ignore"):
+        u = (np.asarray(w, dtype=np.float64) - x0) / ((x1 - x0) or 1.0)
+        v = (np.asarray(costs, dtype=np.float64) - y0) / ((y1 - y0) or 1.0)
+    chosen: list[int] = []
+    for k in range(len(u)):
+        if len(chosen) == most:
+            break
+        if not (np.isfinite(u[k]) and np.isfinite(v[k]) and 0 <= u[k] <= 1 and 0 <= v[k] <= 1):
+            continue
+        if all(abs(u[k] - u[j]) >= LABEL_GAP[0] or abs(v[k] - v[j]) >= LABEL_GAP[1]
+               for j in chosen):  # fmt: skip
+            chosen.append(k)
+    return chosen
 
 
 def _draw_landscape(ax: Any, run: Descent, path: np.ndarray, max_arrows: int) -> None:
