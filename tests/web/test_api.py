@@ -14,7 +14,9 @@ import httpx
 import numpy as np
 import pytest
 
-from nudgenet import Model, load_mini, preprocess, to_inputs
+from nudgenet import Model, load_mini, one_hot, preprocess, to_inputs
+from nudgenet.cost import quadratic
+from nudgenet.lessons.verdict import judge_training, network_yardsticks
 from nudgenet.web import create_app
 from nudgenet.web.app import MAX_BODY_BYTES
 
@@ -340,6 +342,15 @@ def test_training_streams_its_progress_and_learns(fresh_url: str, digits: list) 
     status = httpx.get(f"{fresh_url}/api/train").json()
     assert status["state"] == "finished"
     assert [h["epoch"] for h in status["history"]] == [0, 1, 2]
+    # Its verdict is the one the lessons give the same epochs, against the same yardsticks.
+    mini = load_mini()
+    yardsticks = network_yardsticks(one_hot(mini.train_labels[:500]), quadratic, mini.test_labels)
+    expected = judge_training(status["history"], yardsticks).as_dict()
+    assert seen["state"][-1]["verdict"] == status["verdict"] == expected
+    # Two epochs on 500 images leave C well above C_const/5: it is still on its way down.
+    assert status["history"][-1]["train_cost"] > yardsticks.constant_cost / 5
+    assert status["verdict"]["verdict"] == "slow"
+    assert status["verdict"]["advice"] == "train more epochs or use a larger η"
     info = httpx.get(f"{fresh_url}/api/model?network=training").json()
     assert info["history"] == status["history"]
     image, _ = digits[0]
@@ -518,6 +529,8 @@ def test_descend_the_notes_example(url: str) -> None:
     assert distances == sorted(distances, reverse=True)  # every step nearer to 3
     assert body["converged"] is True
     assert body["diverged"] is None
+    assert body["verdict"] == "converges"
+    assert body["advice"] is None
     assert points[-1]["w"] == pytest.approx(3.0, abs=1e-6)
     assert body["valleys"] == [[pytest.approx(3.0), pytest.approx(0.0)]]
     w, cost = body["curve"]["w"], body["curve"]["cost"]
@@ -530,14 +543,47 @@ def test_descend_overshoots_and_diverges_visibly(url: str) -> None:
     ws = [p["w"] for p in overshoot["points"][:4]]
     assert ws[1] > 3 > ws[2]  # jumps across the bottom ...
     assert overshoot["converged"] is True  # ... and still settles
+    assert overshoot["verdict"] == "converges"
     away = descend(url, start=0, learning_rate=1.1, steps=100).json()
     assert away["converged"] is False
+    assert away["verdict"] == "diverges"
+    assert away["advice"].startswith("use a smaller η (below 2/C'' = 1,")
     assert "cost" in away["diverged"]
     assert "η < 2/C'' = 1" in away["why"]
     costs = [p["cost"] for p in away["points"]]
     assert costs == sorted(costs)  # every step higher than the last
     # The chart is drawn around the start and the valley, so the ball flies off it.
     assert away["curve"]["w"][-1] < max(p["w"] for p in away["points"])
+
+
+@pytest.mark.parametrize(
+    ("expression", "start", "eta", "verdict"),
+    [
+        ("(w-3)^2", 0.0, 1.0, "oscillates"),  # w = 0, 6, 0, 6, …: |1 − ηC''| = 1
+        ("(w-3)^2", 0.0, 0.99, "oscillates"),
+        ("(w-3)^2", 0.0, 1.05, "diverges"),
+        ("w", 0.0, 0.1, "unbounded"),
+        ("w^4 - 3*w^2 + w", 2.0, 0.1, "converges"),  # over the hill at w ≈ 0.17
+        ("(w^2-1)^2", 1.5, 0.4, "oscillates"),  # ±1.5 between the valleys
+    ],
+)
+def test_descend_gives_the_verdict_of_the_library_and_the_cli(
+    url: str, capsys: pytest.CaptureFixture[str], expression: str, start: float, eta: float,
+    verdict: str,
+) -> None:  # fmt: skip
+    from clitools import run_json
+
+    from nudgenet import run_descent
+
+    body = descend(url, expression=expression, start=start, learning_rate=eta, steps=100).json()
+    api = run_descent(expression.replace("^", "**"), start, eta, steps=100).verdict
+    cli = run_json(capsys, "descend", expression, f"--w0={start}", "--lr", str(eta))
+    assert body["verdict"] == api.regime == cli["verdict"] == verdict
+    assert body["reason"] == api.reason == cli["verdict_reason"]
+    assert body["advice"] == api.advice == cli["advice"]
+    if verdict == "converges":
+        assert body["crossing"] == {"step": 0, "hill": pytest.approx(0.16994, abs=1e-5),
+                                    "length": pytest.approx(2.1)}  # fmt: skip
 
 
 def test_descend_two_valleys_and_other_functions(url: str) -> None:

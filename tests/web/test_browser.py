@@ -234,6 +234,12 @@ def test_train_and_watch_the_cost_curve_grow(page: Any) -> None:
     assert page.evaluate("learn.epochs.length") == 6  # epochs 0..5
     assert page.locator("#weight-grid canvas").count() == 16
     assert "Test accuracy" in page.locator("#job-state").inner_text()
+    verdict = page.evaluate("learn.job.verdict")  # as the server sent it
+    assert verdict["verdict"] in ("slow", "converges", "oscillates", "diverges", "stalls")
+    assert (
+        f"Verdict: {verdict['verdict']}: {verdict['reason']}."
+        in page.locator("#job-state").inner_text()
+    )
     assert page.locator("#start").is_enabled()
     assert page.locator("#pause").is_disabled()
     shot(page, "web-learn", "#learn")
@@ -291,8 +297,9 @@ def test_step_the_playground_towards_3(page: Any) -> None:
     assert "descending" in page.locator("#descend-state").inner_text()
     shot(page, "web-descend", "#descend")
     page.locator("#run").click()  # run to the end
-    page.wait_for_function("document.querySelector('#descend-state').dataset.state === 'converged'")
+    page.wait_for_function("document.querySelector('#descend-state').dataset.state === 'converges'")
     assert abs(table_ws(page)[-1] - 3) < 1e-5
+    assert "converges: it reached the bottom" in page.locator("#descend-state").inner_text()
 
 
 def test_a_rate_too_large_flies_off(page: Any) -> None:
@@ -302,13 +309,43 @@ def test_a_rate_too_large_flies_off(page: Any) -> None:
     page.wait_for_function("descend.result !== null && descend.result.learning_rate === 1.2")
     for _ in range(3):
         page.locator("#step").click()
-    assert "diverging" in page.locator("#descend-state").inner_text()
+    assert (
+        "uphill: the step jumped across the bottom and landed higher"
+        in page.locator("#descend-state").inner_text()
+    )
     ws = table_ws(page)
     assert [abs(w - 3) for w in ws] == sorted(abs(w - 3) for w in ws)  # farther every step
     page.locator("#run").click()
-    page.wait_for_function("document.querySelector('#descend-state').dataset.state === 'diverged'")
-    assert "η < 2/C'' = 1" in page.locator("#descend-state").inner_text()
+    page.wait_for_function("document.querySelector('#descend-state').dataset.state === 'diverges'")
+    text = page.locator("#descend-state").inner_text()
+    assert "η < 2/C'' = 1" in text
+    assert "Help: use a smaller η (below 2/C'' = 1," in text
     shot(page, "web-descend-diverging", "#descend")
+
+
+def test_eta_one_bounces_and_the_page_says_what_the_server_says(page: Any) -> None:
+    from nudgenet import run_descent
+
+    page.goto(page.url.split("#")[0] + "#descend")
+    page.wait_for_function("descend.result !== null")
+    page.locator("#lr-slider").fill("0")  # η = 10^0 = 1: w = 0, 6, 0, 6, …
+    page.wait_for_function("descend.result !== null && descend.result.learning_rate === 1")
+    page.locator("#step").click()
+    first = page.locator("#descend-state").inner_text()
+    assert "w = 6" in first
+    assert "level: the step jumped across the bottom and landed just as high" in first  # C = 9
+    assert "landed lower" not in first
+    page.locator("#run").click()
+    state = "document.querySelector('#descend-state').dataset.verdict"
+    page.wait_for_function(f"{state} === 'oscillates'")
+    verdict = run_descent("(w-3)**2", 0.0, 1.0, steps=100).verdict  # the page asks for 100
+    text = page.locator("#descend-state").inner_text()
+    assert text == (
+        f"step 100: w = 0, C(w) = 9 — oscillates: {verdict.reason}. Help: {verdict.advice}."
+    )
+    assert "never comes closer: C − C* stays 9" in text
+    assert "a larger η" not in text
+    shot(page, "web-descend-bouncing", "#descend")
 
 
 def test_a_bad_formula_is_explained(page: Any) -> None:

@@ -4,7 +4,8 @@
 prints the table of every step; ``learning-rate`` runs the parabola or the digit network at
 several learning rates (or schedules) and names what each did. Both render what
 :mod:`nudgenet.lessons.toy` and :mod:`nudgenet.lessons.regimes` compute, on a cost read by
-:mod:`nudgenet.lessons.formula`.
+:mod:`nudgenet.lessons.formula`; every verdict and every ``help:`` line after a run comes
+from :mod:`nudgenet.lessons.verdict`, so they name a run as the web page and the Python API do.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ from ..lessons.toy import (
     flat_point_kind,
     plot_descent,
     run_descent,
-    steepest_curvature,
     valleys,
 )
+from ..lessons.verdict import RULES, crossing_text
 from .common import (
     add_choices,
     add_json,
@@ -58,16 +59,7 @@ from .common import (
 
 HEAD_ROWS = 6  # rows shown before "…" in a long table
 TAIL_ROWS = 4  # rows shown after it
-REGIME_RULES = (
-    "how a run is labelled, from its cost history c_0 ... c_K (first rule that holds):\n"
-    "  diverges    a cost is NaN/inf, or c_K > c_0 (it ended worse than it began)\n"
-    "  stalls      far from the best run (see slow) and the last half is flat to 0.1%:\n"
-    "              the slope died out, e.g. sigmoids saturated by a huge η\n"
-    "  oscillates  in the last half the cost rose (by > 1%) on ≥ 1/4 of the steps, or the\n"
-    "              slope flipped sign on ≥ 1/2 of them: it keeps jumping over the bottom\n"
-    "  slow        closed < 90% of the gap between c_0 and the best final cost of the runs\n"
-    "  converges   otherwise"
-)
+REGIME_RULES = RULES  # how every run is named: the verdict module's rules
 
 
 class _Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -121,16 +113,16 @@ def _add_learning_rate_parser(commands: Any) -> None:
     p = commands.add_parser(
         "learning-rate",
         help="the same problem at several learning rates or schedules: slow, converges, "
-        "oscillates, diverges or stalls",
+        "oscillates, diverges, stalls or unbounded",
         description="Run the lecture note's (w − 3)² (--on toy) or the 784-16-16-10 digit network\n"
         "(--on network) at several constant learning rates, or with several schedules from\n"
         "one starting rate; label what each run did and draw the cost curves.\n"
         "Toy history: C(w_k) after every step. Network history: the training cost over the\n"
         "training images after every epoch (epoch 0: untrained). The network trains every\n"
-        "rate once per seed (--seeds), all in one stack; each seed's runs are labelled\n"
-        "against that seed's best, and each rate gets the label most seeds got, with its\n"
-        "count, and the final cost and test accuracy as mean ± sample standard deviation\n"
-        "(ddof = 1) over the seeds.",
+        "rate once per seed (--seeds), all in one stack; each run is judged on its own,\n"
+        "against absolute yardsticks (not the other rates), and each rate gets the verdict\n"
+        "most seeds got, with its count, and the final cost and test accuracy as mean ±\n"
+        "sample standard deviation (ddof = 1) over the seeds.",
         epilog=REGIME_RULES,
         formatter_class=_Help,
     )
@@ -198,7 +190,7 @@ def run_descend(args: argparse.Namespace) -> int:
     flat = flat_point_kind(function, run.final_point) if run.converged else None
     # The curvature that explains a blow-up is read at the last point descend stepped from.
     last = run.steps[-1].point if run.steps else run.start
-    why = divergence_reason(function, args.lr, last) if run.diverged else None
+    why = divergence_reason(function, args.lr, last) if run.regime == "diverges" else None
     if args.json:
         print_json(_descent_json(run, check, minima, flat, why, figures))
         return 0
@@ -250,42 +242,56 @@ def _descent_report(run: Descent, check: Any, minima: Any, flat: str | None,
     last = len(run.steps)
     norm = math.hypot(*run.final_slope)
     where = ", ".join(f"{v} = {x:.8g}" for v, x in zip(f.variables, run.final_point, strict=True))
-    if run.diverged:
+    v = run.verdict
+    size = _size(slope_name, f.n)
+    if run.diverged and v.regime == "diverges":
         lines.append(f"DIVERGED: {run.diverged}; the steps grew instead of settling.")
-        lines.append(f"why: {why}.")
-        curvature = steepest_curvature(f, run.steps[-1].point if run.steps else run.start)
-        if curvature > 0:
-            lines.append(f"help: use a smaller --lr, below {2 / curvature:.4g}")
-        else:
-            lines.append("help: there is no valley floor this way; try another start or cost")
+    elif run.diverged:
+        lines.append(f"stopped: {run.diverged}.")
+    elif run.converged and v.regime == "converges":
+        lines.append(
+            f"converged after {_plural(last, 'step')}: the slope is flat, {size} = {norm:.3g} "
+            f"≤ {run.tol:g}, at {where} (C = {run.final_cost:.6g})"
+        )
     elif run.converged:
         lines.append(
-            f"converged after {_plural(last, 'step')}: the slope is flat, "
-            f"{_size(slope_name, f.n)} = {norm:.3g} ≤ {run.tol:g}, at {where} "
-            f"(C = {run.final_cost:.6g})"
+            f"the slope went flat after {_plural(last, 'step')}: {size} = {norm:.3g} ≤ "
+            f"{run.tol:g}, at {where} (C = {run.final_cost:.6g})"
         )
-        lines.append(f"this flat point is {flat}.")
     else:
         lines.append(
-            f"stopped after {_plural(last, 'step')} without converging: "
-            f"{_size(slope_name, f.n)} = {norm:.3g} > "
+            f"stopped after {_plural(last, 'step')}, the budget, with {size} = {norm:.3g} > "
             f"{run.tol:g} at {where} (C = {run.final_cost:.6g})"
         )
-        lines.append("help: take more --steps, or a larger --lr")
+    if flat is not None:
+        lines.append(f"this flat point is {flat}.")
+    lines.append(f"verdict: {v.regime} — {v.reason}.")
+    if why is not None:
+        lines.append(f"why: {why}.")
+    if v.advice is not None:
+        lines.append(f"help: {v.advice}")
     if minima and len(minima) > 1:
         w = f.variables[0]
         spots = " and ".join(f"{w} ≈ {m:.4f} (C = {c:.4g})" for m, c in minima)
-        lines.append(f"C has {len(minima)} valleys, at {spots};")
         reached = [(m, c) for m, c in minima if abs(m - run.final_point[0]) < 1e-3]
-        if reached and run.converged:
+        ending = ";" if reached and v.regime == "converges" else "."
+        lines.append(f"C has {len(minima)} valleys, at {spots}{ending}")
+        if ending == ";":
             (m, c), lowest = reached[0], min(cost for _, cost in minima)
             deepest = (
                 "the deepest" if c == lowest else f"not the deepest (that has C = {lowest:.4g})"
             )
-            lines.append(
-                f"from {w} = {run.start[0]:g} the ball rolled into the one at {w} ≈ {m:.4f}, "
-                f"{deepest}: where descent starts decides which valley it ends in."
-            )
+            if v.crossing is not None:
+                lines.append(
+                    f"from {w} = {run.start[0]:g} the ball ended in the one at {w} ≈ {m:.4f}, "
+                    f"{deepest}: the step size decided, not the start "
+                    f"({crossing_text(v.crossing, w)})."
+                )
+            else:
+                lines.append(
+                    f"from {w} = {run.start[0]:g} the ball rolled into the one at {w} ≈ "
+                    f"{m:.4f}, {deepest}: where descent starts decides which valley it ends in."
+                )
     return lines
 
 
@@ -356,6 +362,7 @@ def _descent_json(run: Descent, check: Any, minima: Any, flat: str | None, why: 
         "tol": run.tol,
         "steps": [s.as_dict(f.variables) for s in run.steps],
         "n_steps": len(run.steps),
+        **_verdict_json(run),
         "converged": run.converged,
         "diverged": run.diverged is not None,
         "divergence": run.diverged,
@@ -370,6 +377,13 @@ def _descent_json(run: Descent, check: Any, minima: Any, flat: str | None, why: 
     if f.n == 1:
         result["final_w"] = run.final_point[0]
     return result
+
+
+def _verdict_json(run: Descent) -> dict[str, Any]:
+    """The verdict's fields: ``verdict``, ``verdict_reason``, ``advice`` and ``crossing``."""
+    v = run.verdict.as_dict()
+    return {"verdict": v["verdict"], "verdict_reason": v["reason"], "advice": v["advice"],
+            "crossing": v["crossing"], "yardsticks": run.yardsticks.as_dict()}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- learning-rate
@@ -431,18 +445,49 @@ def _comparison_report(c: Comparison) -> list[str]:
         what = f"schedules from η = {c.runs[0].learning_rate:g}"
     lines = [
         f"{what} on {c.description}",
-        f"history: {c.history}; best final cost {c.reference:.4g}",
+        f"history: {c.history}; {_yardsticks_text(c)}",
         "",
     ]
     first = "η" if c.varied == "rate" else "schedule"
     width = max(len(first), *(len(_first_column(c, r)) for r in c.runs))
-    lines.append(f"{first:>{width}}  {'regime':<11}{'final cost':>11}{'best cost':>11}  why")
+    lines.append(f"{first:>{width}}  {'verdict':<11}{'final cost':>11}{'best cost':>11}  why")
     for run in c.runs:
         lines.append(
             f"{_first_column(c, run):>{width}}  {run.regime:<11}{run.final_cost:>11.4g}"
             f"{run.best_cost:>11.4g}  {run.verdict.reason}"
         )
-    return lines
+    return lines + _help_lines([run.verdict for run in c.runs])
+
+
+def _yardsticks_text(c: Comparison) -> str:
+    """What the verdicts were measured against, in words."""
+    y = c.yardsticks
+    if y.constant_cost is not None:
+        chance = f", chance accuracy {100 * y.chance:.1f}%" if y.chance is not None else ""
+        return (
+            f"each run judged on its own against C_const = {y.constant_cost:.3g}, the cost of "
+            f"the same outputs for every image (arrived: C ≤ C_const/5 = "
+            f"{y.constant_cost / 5:.3g}){chance}"
+        )
+    if y.floor is not None:
+        where = "" if y.minimum is None else f" at w = {y.minimum[0]:g}"
+        return (
+            f"each run judged against the floor C* = {y.floor:g}{where} (arrived: C − C* ≤ "
+            f"10⁻⁴ of the way from C_0)"
+        )
+    return "each run judged on its own"
+
+
+def _help_lines(verdicts: list[Any]) -> list[str]:
+    """One ``help:`` line per verdict that has advice, in the order they first appear."""
+    seen: dict[str, str] = {}
+    for v in verdicts:
+        if v.advice is not None and v.regime not in seen:
+            seen[v.regime] = v.advice
+    if not seen:
+        return []
+    width = max(len(regime) for regime in seen)
+    return ["", *(f"help: {regime:<{width}}  {advice}" for regime, advice in seen.items())]
 
 
 def _seeds_report(c: Comparison) -> list[str]:
@@ -451,14 +496,9 @@ def _seeds_report(c: Comparison) -> list[str]:
     if c.varied == "schedule":
         what = f"schedules from η = {c.runs[0].learning_rate:g}"
     n = len(c.seeds)
-    refs = [r for r in c.references if math.isfinite(r)]
-    best = (
-        f"{min(refs):.3g}–{max(refs):.3g}" if len(refs) > 1 else f"{refs[0]:.4g}" if refs else "—"
-    )
     lines = [
         f"{what} on {c.description}",
-        f"history: {c.history}; each seed's runs are labelled against that seed's best final "
-        f"cost ({best})",
+        f"history: {c.history}; {_yardsticks_text(c)}",
     ]
     if n > 1:
         lines.append(f"figures: {SPREAD.replace('the seeds', f'the {n} seeds')}; test accuracy "
@@ -472,14 +512,14 @@ def _seeds_report(c: Comparison) -> list[str]:
          s.test_accuracy.text("{:.2f}", None, scale=100))
         for s in c.summaries
     ]  # fmt: skip
-    header = (first, "regime", "final cost", "test accuracy (%)")
+    header = (first, "verdict", "final cost", "test accuracy (%)")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     lines.append(f"{header[0]:>{widths[0]}}  {header[1]:<{widths[1]}}  "
                  f"{header[2]:<{widths[2]}}  {header[3]}")  # fmt: skip
     for row in rows:
         lines.append(f"{row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  "
                      f"{row[2]:<{widths[2]}}  {row[3]}")  # fmt: skip
-    lines += ["", f"why ({seed_text(c.seeds)}; for each label, the reason of its first seed):"]
+    lines += ["", f"why ({seed_text(c.seeds)}; for each verdict, the reason of its first seed):"]
     disagree = []
     names = [f"{'η = ' if c.varied == 'rate' else ''}{_first_column(c, s)}" for s in c.summaries]
     width = max(len(name) for name in names)
@@ -498,8 +538,8 @@ def _seeds_report(c: Comparison) -> list[str]:
     if disagree:
         lines += ["", f"the seeds disagree at {'; '.join(disagree)}."]
     elif n > 1:
-        lines += ["", f"all {n} seeds agree on every label."]
-    return lines
+        lines += ["", f"all {n} seeds agree on every verdict."]
+    return lines + _help_lines([s.verdict for s in c.summaries])
 
 
 def _first_column(c: Comparison, run: Any) -> str:

@@ -4,34 +4,23 @@ The lecture note warns that a learning rate too small makes learning very slow, 
 large may overshoot and bounce around, or even diverge. This module shows it on the note's
 C(w) = (w − 3)² from w = 0 and on the seed's 784-16-16-10 sigmoid network with the quadratic
 cost, both trained by the same :func:`~nudgenet.descent.descend`, and names what each run did
-with :func:`classify`, a pure function of its cost history c₀, c₁, …, c_K:
+with the one classifier of every descent, :func:`nudgenet.lessons.verdict.judge` (its module
+docstring defines the verdicts slow, converges, oscillates, diverges, stalls and unbounded):
 
-* toy: c_k = C(w_k) after every step k (c₀ at the start);
-* network: c_k = the training cost C over the training images after epoch k (c₀: untrained).
-
-The rules, checked in this order (the "last half" is c_⌊K/2⌋ … c_K):
-
-1. **diverges**: some c_k is NaN or infinite, or c_K > c₀: it ended worse than it began.
-2. **stalls**: c_K is far from the reference (rule 4's test) and the last half is flat, its
-   range at most ``flat_tol`` (0.1%) of its size: the slope vanished before the bottom. On
-   the network a huge η saturates the sigmoids (every output pushed to 0, C = 1) and the
-   gradient dies there, so the cost stops falling without ever blowing up.
-3. **oscillates**: in the last half the cost rose (by more than ``rise_tol``, 1%, of its value)
-   on at least ``rise_fraction`` (a quarter) of the steps, or consecutive slopes pointed
-   opposite ways (∇C_k · ∇C_{k+1} < 0, when slopes are given) on at least ``flip_fraction``
-   (half) of them: it keeps jumping over the valley floor. (On the parabola the cost can fall
-   every step while w jumps from side to side of 3, hence the slope test.)
-4. **slow**: c_K − ref > ``slow_gap``·(c₀ − ref), where ref is the best final cost among the
-   runs compared: it closed less than 90% of the gap from its start to the best result.
-5. **converges**: otherwise.
+* toy: each run is a :func:`~nudgenet.lessons.toy.run_descent`, and its verdict is that run's,
+  measured against the parabola's floor C* = 0 at w = 3 (exactly what ``nudgenet descend``
+  says of the same rate and number of steps);
+* network: the history c_k is the training cost C over the training images after epoch k
+  (c₀: untrained), measured against absolute yardsticks, the constant-output cost C_const
+  (0.9: the same outputs for every image) and the chance accuracy (10 %), never against the
+  other rates: two rates that both saturate the sigmoids both *stall*.
 
 On the toy every run starts from w = 0, so the rate or schedule is the only difference.
 The network is trained once per seed (default 0–4) for every rate or schedule, all in one
 stack (:func:`~nudgenet.training.stacked.train_stacked`): the runs of one seed share θ₀ and see the
-same mini-batches in the same order, so within a seed the rate is still the only difference,
-and each seed's runs are labelled against the best final cost among that seed's runs. A
-:class:`Summary` then gathers each rate over the seeds: the label most seeds got, with its
-count, and the final training cost and test accuracy as mean ± sample standard deviation
+same mini-batches in the same order, so within a seed the rate is still the only difference.
+A :class:`Summary` then gathers each rate over the seeds: the verdict most seeds got, with
+its count, and the final training cost and test accuracy as mean ± sample standard deviation
 (ddof = 1), because one run is one draw of θ₀ and of the shuffles.
 """
 
@@ -40,11 +29,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..cost import get_cost
 from ..data import Dataset, load_mini, one_hot, to_inputs
 from ..errors import ConfigError
 from ..network import Network
@@ -52,19 +42,21 @@ from ..schedules import SCHEDULES, check_learning_rate, make_schedule
 from ..training.loop import steps_per_epoch
 from ..training.stacked import DIVERGENCE_FACTOR, Member, MemberResult, train_stacked
 from .toy import PARABOLA, run_descent
+from .verdict import VERDICTS, History, Verdict, Yardsticks, judge, network_yardsticks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-REGIMES = ("slow", "converges", "oscillates", "diverges", "stalls")
+REGIMES = VERDICTS
 PROBLEMS = ("toy", "network")
 
-#: Rates that show every regime: (w − 3)² has C'' = 2, so η < 0.5 creeps monotonically,
-#: 0.5 < η < 1 overshoots but shrinks (|1 − 2η| < 1) and η > 1 grows (|1 − 2η| > 1).
-TOY_RATES = (0.01, 0.1, 0.9, 1.1)
+#: Rates that show every regime: (w − 3)² has C'' = 2, so η < 0.5 creeps monotonically
+#: (0.01 too slowly for 30 steps), 0.5 < η < 1 overshoots but shrinks (|1 − 2η| < 1), η = 1
+#: bounces between 0 and 6 forever (|1 − 2η| = 1) and η > 1 grows (|1 − 2η| > 1).
+TOY_RATES = (0.01, 0.1, 0.9, 1.0, 1.1)
 #: On the network (2,000 images, 10 epochs of batch 10): 0.001 creeps, 1 learns, 10 bounces
-#: (chaotically: rounding alone can make a seed end on a low point and look converged), and
-#: 30 saturates every output to 0 within the first epoch and stalls there.
+#: (chaotically, so that rounding alone sends a seed's later epochs elsewhere), and 30
+#: saturates every output to 0 within the first epoch and stalls there.
 NETWORK_RATES = (0.001, 1.0, 10.0, 30.0)
 #: The network's seeds: each is one draw of θ₀ and of the shuffles.
 NETWORK_SEEDS = (0, 1, 2, 3, 4)
@@ -78,150 +70,6 @@ NETWORK_EXAMPLES = 2000
 NETWORK_BATCH_SIZE = 10
 TOY_TARGET = 3.0  # the bottom of (w − 3)²
 TOY_CURVATURE = 2.0  # C'' of (w − 3)²: constant rates above 2/C'' = 1 diverge
-
-
-# --------------------------------------------------------------------------- classification
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a run did: one of :data:`REGIMES`, and the numbers that decided it."""
-
-    regime: str
-    reason: str
-
-
-def classify(
-    costs: Sequence[float],
-    *,
-    reference: float | None = None,
-    slopes: Sequence[Sequence[float]] | None = None,
-    rise_tol: float = 0.01,
-    rise_fraction: float = 0.25,
-    flip_fraction: float = 0.5,
-    slow_gap: float = 0.1,
-    flat_tol: float = 1e-3,
-    unit: str = "step",
-) -> Verdict:
-    """Label a cost history *slow*, *converges*, *oscillates*, *diverges* or *stalls*.
-
-    The rules are the module's (see :mod:`nudgenet.lessons.regimes`), checked in the order
-    diverges, stalls, oscillates, slow, converges.
-
-    Parameters
-    ----------
-    costs : sequence of float, length K + 1
-        c₀ (the start) … c_K (the end).
-    reference : float, optional
-        The best final cost among the runs compared; without it nothing is *slow* or *stalls*.
-    slopes : sequence of K + 1 gradient vectors, optional
-        ∇C at each point of the history, to see overshooting that the cost alone hides.
-    rise_tol, rise_fraction, flip_fraction, slow_gap, flat_tol : float
-        The thresholds of the rules.
-    unit : str
-        What one entry of the history is ("step" or "epoch"), for the reason's wording.
-
-    Returns
-    -------
-    Verdict
-
-    Examples
-    --------
-    >>> classify([9.0, 5.8, 3.7, 2.4, 1.5]).regime
-    'converges'
-    >>> classify([9.0, 13.0, 18.7, 26.9]).regime
-    'diverges'
-    >>> classify([9.0, 8.6, 8.3, 7.9, 7.6], reference=0.0).regime
-    'slow'
-    >>> classify([2.5, 1.0, 1.0, 1.0, 1.0], reference=0.1).regime
-    'stalls'
-    >>> classify([1.0, 0.5, 0.6, 0.4, 0.55, 0.35, 0.5]).regime
-    'oscillates'
-    >>> classify([9.0, 0.36, 0.014], slopes=[[-6.0], [1.2], [-0.24]]).regime
-    'oscillates'
-    """
-    c = np.asarray(costs, dtype=np.float64)
-    if c.ndim != 1 or len(c) == 0:
-        raise ConfigError(f"a cost history must be a non-empty list of numbers, got {costs!r}")
-    if len(c) == 1:
-        return Verdict("converges", "no step was needed: the slope was flat at the start")
-    diverged = _diverges(c, unit)
-    if diverged is not None:
-        return diverged
-    first, last = float(c[0]), float(c[-1])
-    tail = c[(len(c) - 1) // 2 :]
-    far = reference is not None and last - reference > slow_gap * (first - reference)
-    return (
-        _stalls(tail, last, reference, far, flat_tol)
-        or _oscillates(c, tail, slopes, rise_tol, rise_fraction, flip_fraction, unit)
-        or (_slow(first, last, reference) if far else None)
-        or Verdict("converges", f"fell from {first:.3g} to {last:.3g}")
-    )
-
-
-# The rules of classify, one function each: the verdict where the rule applies, else None.
-
-
-def _diverges(c: np.ndarray, unit: str) -> Verdict | None:
-    """Rule 1: a cost that is NaN or infinite, or a last cost above the first."""
-    first, last = float(c[0]), float(c[-1])
-    if not np.all(np.isfinite(c)):
-        k = int(np.argmax(~np.isfinite(c)))
-        return Verdict("diverges", f"the cost became {c[k]:g} at {unit} {k}")
-    if last > first:
-        return Verdict("diverges", f"it ended above its start ({first:.3g} → {last:.3g})")
-    return None
-
-
-def _stalls(
-    tail: np.ndarray, last: float, reference: float | None, far: bool, flat_tol: float
-) -> Verdict | None:
-    """Rule 2: far from the reference, and the last half flat to within ``flat_tol``."""
-    spread = float(np.max(tail) - np.min(tail))
-    if far and spread <= flat_tol * max(float(np.mean(np.abs(tail))), 1e-300):
-        return Verdict(
-            "stalls",
-            f"stuck at {last:.3g}, far above the best {reference:.3g}: in the last half it "
-            f"moved by only {spread:.2g}, the slope died out",
-        )
-    return None
-
-
-def _oscillates(
-    c: np.ndarray,
-    tail: np.ndarray,
-    slopes: Sequence[Sequence[float]] | None,
-    rise_tol: float,
-    rise_fraction: float,
-    flip_fraction: float,
-    unit: str,
-) -> Verdict | None:
-    """Rule 3: in the last half the cost rose, or (with slopes) the slope flipped sign, on
-    enough of the steps."""
-    steps = len(tail) - 1
-    rises = int(np.sum(np.diff(tail) > rise_tol * np.abs(tail[:-1])))
-    if steps and rises >= rise_fraction * steps:
-        return Verdict("oscillates", f"the cost rose on {rises} of the last {steps} {unit}s")
-    if slopes is not None:
-        g = np.asarray(slopes, dtype=np.float64).reshape(len(c), -1)[(len(c) - 1) // 2 :]
-        flips = int(np.sum(np.sum(g[:-1] * g[1:], axis=1) < 0))
-        if steps and flips >= flip_fraction * steps:
-            return Verdict(
-                "oscillates",
-                f"the slope flipped sign on {flips} of the last {steps} {unit}s: it jumps "
-                "over the valley floor",
-            )
-    return None
-
-
-def _slow(first: float, last: float, reference: float | None) -> Verdict:
-    """Rule 4, for a run that ended far from the reference: how little of the gap it closed."""
-    assert reference is not None
-    closed = (first - last) / (first - reference)
-    return Verdict(
-        "slow",
-        f"closed only {100 * closed:.0f}% of the way from {first:.3g} to the best {reference:.3g}",
-    )
 
 
 # --------------------------------------------------------------------------- runs
@@ -266,7 +114,9 @@ class Run:
             "learning_rate": self.learning_rate,
             "schedule": self.schedule,
             "regime": self.regime,
+            "verdict": self.regime,
             "reason": self.verdict.reason,
+            "advice": self.verdict.advice,
             "final_cost": _finite(self.final_cost),
             "best_cost": _finite(self.best_cost),
             "costs": [_finite(c) for c in self.costs],
@@ -349,6 +199,11 @@ class Summary:
         return Counter(self.regimes).most_common(1)[0][0]
 
     @property
+    def verdict(self) -> Verdict:
+        """The verdict of the first seed that got :attr:`regime`: its reason and advice."""
+        return next(run.verdict for run in self.runs if run.regime == self.regime)
+
+    @property
     def count(self) -> int:
         """How many seeds got :attr:`regime`."""
         return self.regimes.count(self.regime)
@@ -400,6 +255,9 @@ class Summary:
             "learning_rate": self.learning_rate,
             "schedule": self.schedule,
             "regime": self.regime,
+            "verdict": self.regime,
+            "reason": self.verdict.reason,
+            "advice": self.verdict.advice,
             "count": self.count,
             "seeds": [r.seed for r in self.runs],
             "agree": self.agree,
@@ -423,8 +281,9 @@ class Comparison:
     history: str  # what the costs are: per step or per epoch
     unit: str  # "step" or "epoch": the x axis of the history
     steps_per_unit: int  # updates per unit (1 for the toy; batches per epoch on the network)
-    reference: float  # the best final cost among the runs
+    reference: float  # the best final cost among the runs (for reading, not for the verdicts)
     runs: tuple[Run, ...]  # toy: one per rate; network: per rate, one per seed
+    yardsticks: Yardsticks = field(default_factory=Yardsticks)  # what the verdicts measure against
     seeds: tuple[int, ...] = ()  # network: the seeds every rate was trained with
     references: tuple[float, ...] = ()  # network: each seed's best final cost
     test_set: str = ""  # network: what the test accuracy is measured on
@@ -444,6 +303,7 @@ class Comparison:
             "description": self.description,
             "history": self.history,
             "reference": _finite(self.reference),
+            "yardsticks": self.yardsticks.as_dict(),
             "runs": [r.as_dict() for r in self.runs],
         }
         if self.seeds:
@@ -477,6 +337,8 @@ class _Raw:
     diverged: str | None = None
     seed: int | None = None
     test_accuracy: float | None = None
+    verdict: Verdict | None = None  # toy: the verdict run_descent gave the run
+    yardsticks: Yardsticks | None = None  # toy: what run_descent measured it against
 
 
 def _best(costs: Sequence[float]) -> float:
@@ -484,22 +346,21 @@ def _best(costs: Sequence[float]) -> float:
     return min(finals) if finals else math.inf
 
 
-def _finish(raws: list[_Raw], *, unit: str, seeds: tuple[int, ...] = (), **fields: Any
-            ) -> Comparison:  # fmt: skip
-    """Classify every run against the best final cost among the runs of its seed."""
+def _finish(raws: list[_Raw], *, unit: str, yardsticks: Yardsticks,
+            seeds: tuple[int, ...] = (), **fields: Any) -> Comparison:  # fmt: skip
+    """Give every run its verdict: the toy's own, or the network's against the yardsticks."""
     by_seed = {s: _best([r.costs[-1] for r in raws if r.seed == s]) for s in (seeds or (None,))}
     runs = []
     for r in raws:
-        reference = by_seed[r.seed]
-        slopes = None if r.slopes is None else [[s] for s in r.slopes]
-        verdict = classify(r.costs, reference=reference if math.isfinite(reference) else None,
-                           slopes=slopes, unit=unit)  # fmt: skip
+        verdict = r.verdict or judge(
+            History(r.costs, stopped=r.diverged, accuracy=r.test_accuracy, unit=unit), yardsticks
+        )
         runs.append(Run(r.label, r.learning_rate, r.schedule, r.costs, r.learning_rates,
                         verdict, r.points, r.slopes, r.diverged, r.seed,
                         r.test_accuracy))  # fmt: skip
     return Comparison(reference=_best([r.costs[-1] for r in raws]), runs=tuple(runs), unit=unit,
-                      seeds=seeds, references=tuple(by_seed[s] for s in seeds),
-                      **fields)  # fmt: skip
+                      yardsticks=yardsticks, seeds=seeds,
+                      references=tuple(by_seed[s] for s in seeds), **fields)  # fmt: skip
 
 
 def _toy_run(label: str, lr: float, schedule: str, steps: int) -> _Raw:
@@ -517,6 +378,8 @@ def _toy_run(label: str, lr: float, schedule: str, steps: int) -> _Raw:
         points=tuple(p[0] for p in run.points),
         slopes=tuple(s[0] for s in run.slopes),
         diverged=run.diverged,
+        verdict=run.verdict,
+        yardsticks=run.yardsticks,
     )
 
 
@@ -645,7 +508,16 @@ def _network_fields(p: _NetworkProblem, varied: str) -> dict[str, Any]:
         "steps_per_unit": steps_per_epoch(len(p.X), p.batch_size),
         "seeds": p.seeds,
         "test_set": f"the {len(p.X_test):,} test images of {p.data_name}",
+        "yardsticks": network_yardsticks(
+            p.Y, get_cost("quadratic", p.network.output).value, p.test_labels
+        ),
     }
+
+
+def _toy_yardsticks(raws: Sequence[_Raw]) -> Yardsticks:
+    """The parabola's floor, as the first run that ended near it measured it."""
+    found = [r.yardsticks for r in raws if r.yardsticks is not None]
+    return next((y for y in found if y.floor is not None), found[0] if found else Yardsticks())
 
 
 def seed_text(seeds: Sequence[int]) -> str:
@@ -701,7 +573,7 @@ def compare_rates(
     Examples
     --------
     >>> [run.regime for run in compare_rates("toy").runs]
-    ['slow', 'converges', 'oscillates', 'diverges']
+    ['slow', 'converges', 'converges', 'oscillates', 'diverges']
     """
     _check_problem(on)
     rates = tuple(rates) if rates is not None else TOY_RATES if on == "toy" else NETWORK_RATES
@@ -712,6 +584,7 @@ def compare_rates(
     if on == "toy":
         fields = _toy_fields(steps, "rate")
         raws = [_toy_run(f"η = {lr:g}", lr, "constant", steps) for lr in rates]
+        fields["yardsticks"] = _toy_yardsticks(raws)
     else:
         p = _network_problem(examples, epochs, batch_size, seeds, data)
         fields = _network_fields(p, "rate")
@@ -770,6 +643,7 @@ def compare_schedules(
     if on == "toy":
         fields = _toy_fields(steps, "schedule")
         raws = [_toy_run(name, lr, name, steps) for name in schedules]
+        fields["yardsticks"] = _toy_yardsticks(raws)
     else:
         p = _network_problem(examples, epochs, batch_size, seeds, data)
         fields = _network_fields(p, "schedule")
@@ -785,6 +659,7 @@ _COLOURS = {
     "oscillates": "tab:orange",
     "diverges": "tab:red",
     "stalls": "tab:purple",
+    "unbounded": "tab:brown",
 }
 
 

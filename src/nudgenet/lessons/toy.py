@@ -10,6 +10,11 @@ down it.
 The formula is read, safely, and differentiated by :mod:`nudgenet.lessons.formula`, whose
 :func:`parse_cost` is importable from here too. Notation: θ = (w,) or (x, y); the slope of
 one variable is the gradient ∇C of two.
+
+Every run ends with a verdict from :func:`nudgenet.lessons.verdict.judge`, measured against
+what SymPy can say of the cost before a single step (:func:`landmarks`: its critical points
+and whether it is bounded below), so the command line, the web page and the learning-rate
+comparisons all name the same run the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +31,8 @@ from .._types import Vector
 from ..descent import Step, descend, divergence_threshold
 from ..errors import ConfigError, DivergenceError
 from ..schedules import Schedule, check_learning_rate
-from .formula import CostFunction, parse_cost
+from .formula import SMALL_DEGREE, CostFunction, parse_cost
+from .verdict import History, Verdict, Yardsticks, judge
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -36,6 +43,8 @@ PARABOLA = "(w-3)**2"
 TWO_VALLEYS = "w**4 - 3*w**2 + w"
 #: A cost that descend stops as exploded once it exceeds this factor times max(|C(θ₀)|, 1).
 DIVERGENCE_FACTOR = 1e3
+#: The highest total degree of a two-variable polynomial whose critical points SymPy solves for.
+SOLVE_DEGREE = 4
 
 
 # --------------------------------------------------------------------------- the descent
@@ -94,6 +103,13 @@ class Descent:
     final_slope: tuple[float, ...]
     converged: bool  # stopped because the slope was flat: ‖∇C‖ ≤ tol
     diverged: str | None  # what blew up, when descend stopped it; else None
+    verdict: Verdict  # what the run did (nudgenet.lessons.verdict)
+    yardsticks: Yardsticks  # what the verdict measured it against
+
+    @property
+    def regime(self) -> str:
+        """The verdict's name: slow, converges, oscillates, diverges, stalls or unbounded."""
+        return self.verdict.regime
 
     @property
     def costs(self) -> list[float]:
@@ -189,8 +205,10 @@ def run_descent(
     >>> run = run_descent("(w-3)**2", 0.0, 0.1)
     >>> [(round(s.slope[0], 6), round(s.new_point[0], 6)) for s in run.steps[:2]]
     [(-6.0, 0.6), (-4.8, 1.08)]
-    >>> run.converged, round(run.final_point[0], 6)
-    (True, 3.0)
+    >>> run.converged, round(run.final_point[0], 6), run.verdict.regime
+    (True, 3.0, 'converges')
+    >>> run_descent("(w-3)**2", 0.0, 1.0).verdict.regime  # w = 0, 6, 0, 6, … forever
+    'oscillates'
     """
     if isinstance(function, str):
         function = parse_cost(function)
@@ -201,6 +219,12 @@ def run_descent(
                              first_cost)  # fmt: skip
     final_cost, final_slope = function.objective(theta)
     flat = math.hypot(*final_slope) <= tol
+    points = [r.point for r in rows] + [tuple(theta.tolist())]
+    costs = [r.cost for r in rows] + [final_cost]
+    slopes = [r.slope for r in rows] + [tuple(final_slope.tolist())]
+    last = rows[-1].point if rows else start_point
+    sticks = yardsticks(function, points[-1], final_cost, slopes[-1], last)
+    history = History(costs, points, slopes, tol=tol, stopped=diverged)
     return Descent(
         function=function,
         start=start_point,
@@ -213,6 +237,8 @@ def run_descent(
         final_slope=tuple(final_slope.tolist()),
         converged=flat and diverged is None,
         diverged=diverged,
+        verdict=judge(history, sticks),
+        yardsticks=sticks,
     )
 
 
@@ -426,6 +452,246 @@ def divergence_reason(function: CostFunction, learning_rate: float,
     )
 
 
+# --------------------------------------------------------------------------- the yardsticks
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """A point where ∇C = 0, what it is, and C there."""
+
+    point: tuple[float, ...]
+    kind: str  # "minimum", "maximum", "saddle" or "flat" (the curvature cannot tell)
+    cost: float
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """What SymPy can say about a cost before any step: its flat points and its floor.
+
+    ``critical`` is None where no finite list is guaranteed (not a polynomial, or one of too
+    high a degree); ``bounded`` is None where neither the leading terms nor SymPy's sign
+    rules can tell whether C has a lower bound.
+    """
+
+    critical: tuple[CriticalPoint, ...] | None
+    bounded: bool | None
+    unbounded_why: str = ""  # why C has no lower bound, in words
+
+    @property
+    def minima(self) -> list[CriticalPoint]:
+        """The valley floors, left to right (by their first coordinate)."""
+        return [p for p in self.critical or () if p.kind == "minimum"]
+
+    @property
+    def hills(self) -> tuple[float, ...]:
+        """One variable: where the hilltops (maxima) are, left to right."""
+        return tuple(p.point[0] for p in self.critical or () if p.kind == "maximum")
+
+
+@lru_cache(maxsize=128)
+def landmarks(function: CostFunction) -> Landmarks:
+    """The critical points SymPy finds, and whether the cost is bounded below.
+
+    A polynomial's leading terms decide its floor: w³ falls to −∞ as w → −∞, −w² both ways,
+    x² − y² along y, while w⁴ − 3w² + w and x² + 10y² rise in every direction. Any other cost
+    is bounded when SymPy can prove it ≥ 0 (squares, abs, exp, sigmoid), else not known. The
+    critical points are the real roots of dC/dw for a polynomial of degree ≤ 12 in one
+    variable (as :func:`valleys`), or SymPy's solutions of ∇C = 0 for one of total degree
+    ≤ :data:`SOLVE_DEGREE` in two.
+
+    Examples
+    --------
+    >>> marks = landmarks(parse_cost("w**4 - 3*w**2 + w"))
+    >>> [(p.kind, round(p.point[0], 4)) for p in marks.critical]
+    [('minimum', -1.3008), ('maximum', 0.1699), ('minimum', 1.1309)]
+    >>> marks.bounded, landmarks(parse_cost("x**2 - y**2")).bounded
+    (True, False)
+    """
+    import sympy
+
+    symbols = [sympy.Symbol(v) for v in function.variables]
+    expression = function.expression
+    polynomial = _small_powers(expression) and bool(expression.is_polynomial(*symbols))
+    if polynomial:
+        poly = sympy.Poly(expression, *symbols)
+        bounded, why = _polynomial_floor(poly, symbols, expression)
+        critical = _polynomial_critical_points(function, poly, symbols)
+    else:
+        real = expression.subs({s: sympy.Symbol(str(s), real=True) for s in symbols})
+        bounded, why, critical = (True if real.is_nonnegative else None), "", None
+    return Landmarks(critical, bounded, why)
+
+
+def _small_powers(expression: Any, limit: int = 100) -> bool:
+    """Whether every power has an exponent of at most ``limit`` (expanding more is slow)."""
+    import sympy
+
+    return all(
+        not (p.exp.is_Number and abs(float(p.exp)) > limit) for p in expression.atoms(sympy.Pow)
+    )
+
+
+def _polynomial_floor(poly: Any, symbols: list[Any], expression: Any
+                      ) -> tuple[bool | None, str]:  # fmt: skip
+    """Whether a polynomial is bounded below, from its terms of the highest degree.
+
+    When those are ≥ 0 but vanish along some direction, SymPy's sign rules may still see
+    the formula as written (a sum of squares) is ≥ 0.
+    """
+    import sympy
+
+    degree = poly.total_degree()
+    top = sum((c * sympy.Mul(*(s**e for s, e in zip(symbols, m, strict=True)))
+               for m, c in poly.terms() if sum(m) == degree), sympy.Integer(0))  # fmt: skip
+    if len(symbols) == 1:
+        w = symbols[0]
+        lead = float(poly.LC())
+        if degree % 2 == 1:
+            way = "−∞" if lead > 0 else "+∞"
+            return False, f"its leading term {top} falls to −∞ as {w} → {way}"
+        if lead < 0:
+            return False, f"its leading term {top} falls to −∞ as {w} → ±∞"
+        return True, ""
+    # Two variables: the sign of the leading part around the unit circle.
+    t = np.linspace(0.0, 2 * math.pi, 721)
+    f = sympy.lambdify(symbols, top, "numpy")
+    values = np.broadcast_to(np.asarray(f(np.cos(t), np.sin(t)), dtype=np.float64), t.shape)
+    scale = float(np.max(np.abs(values)))
+    if float(np.min(values)) < -1e-9 * scale:
+        k = int(np.argmin(values))
+        direction = f"({math.cos(t[k]):.3g}, {math.sin(t[k]):.3g})"
+        return False, f"its leading part {top} falls to −∞ along the direction {direction}"
+    if float(np.min(values)) > 1e-9 * scale:
+        return True, ""
+    real = expression.subs({s: sympy.Symbol(str(s), real=True) for s in symbols})
+    return (True, "") if real.is_nonnegative else (None, "")
+
+
+def _polynomial_critical_points(function: CostFunction, poly: Any, symbols: list[Any]
+                                ) -> tuple[CriticalPoint, ...] | None:  # fmt: skip
+    """Every real critical point of a small polynomial, classified; None if too large."""
+    import sympy
+    from mpmath.libmp import NoConvergence
+
+    if len(symbols) == 1:
+        if poly.degree() > SMALL_DEGREE:
+            return None
+        slope = poly.diff(symbols[0])
+        if slope.degree() < 1:
+            return ()
+        try:
+            roots = slope.nroots(n=15, maxsteps=200)
+        except NoConvergence:
+            return None
+        found = sorted({round(float(sympy.re(r)), 12) for r in roots if abs(sympy.im(r)) <= 1e-9})
+        return tuple(CriticalPoint((w,), _kind_1d(poly, w), function.cost([w])) for w in found)
+    if poly.total_degree() > SOLVE_DEGREE:
+        return None
+    points = []
+    for solution in sympy.solve(list(function.gradient), symbols, dict=True):
+        if any(s not in solution or solution[s].free_symbols for s in symbols):
+            return None  # a whole line of critical points: no finite list
+        values = [complex(sympy.N(solution[s])) for s in symbols]
+        if any(abs(v.imag) > 1e-9 for v in values):
+            continue
+        point = tuple(float(v.real) for v in values)
+        points.append(CriticalPoint(point, _kind(function, point), function.cost(point)))
+    return tuple(sorted(points, key=lambda p: p.point))
+
+
+def _kind_1d(poly: Any, w: float) -> str:
+    """minimum, maximum or flat (an inflection): the first derivative that is not 0 there."""
+    derivative = poly.diff()
+    scale = max(1.0, *(abs(float(c)) for c in poly.coeffs()))
+    for order in range(2, poly.degree() + 1):
+        derivative = derivative.diff()
+        value = float(derivative.eval(w))
+        if abs(value) > 1e-7 * scale * math.factorial(order):
+            if order % 2 == 1:
+                return "flat"
+            return "minimum" if value > 0 else "maximum"
+    return "flat"
+
+
+def _kind(function: CostFunction, point: Sequence[float]) -> str | None:
+    """minimum, maximum, saddle or flat, from the eigenvalues of ∇²C; None if undefined."""
+    with np.errstate(all="ignore"):
+        hessian = function.curvature(point)
+    if not np.all(np.isfinite(hessian)):
+        return None
+    eigenvalues = np.linalg.eigvalsh(hessian)
+    scale = max(1.0, float(np.max(np.abs(eigenvalues))))
+    if np.all(eigenvalues > 1e-9 * scale):
+        return "minimum"
+    if np.all(eigenvalues < -1e-9 * scale):
+        return "maximum"
+    if np.any(eigenvalues > 1e-9 * scale) and np.any(eigenvalues < -1e-9 * scale):
+        return "saddle"
+    return "flat"
+
+
+def yardsticks(function: CostFunction, end: Sequence[float], cost: float,
+               slope: Sequence[float], last: Sequence[float] | None = None
+               ) -> Yardsticks:  # fmt: skip
+    """What a run that ended at θ_K = ``end`` is judged against (see :mod:`.verdict`).
+
+    The floor is the valley floor of the minimum whose valley θ_K lies in (one variable:
+    between the hilltops around it; two: the nearest minimum). Where SymPy gives no list,
+    it is estimated from the curvature at θ_K, C* ≈ C − ½∇Cᵀ(∇²C)⁻¹∇C, if C curves up there.
+    The curvature for the advice is the floor's, else that where the run last stepped from.
+    """
+    marks = landmarks(function)
+    end = tuple(float(x) for x in end)
+    finite = all(math.isfinite(x) for x in end) and math.isfinite(cost)
+    kind = _kind(function, end) if finite else None
+    floor = minimum = None
+    estimated = False
+    if marks.critical is not None and finite:
+        valley = _valley(marks, end)
+        if valley is not None:
+            floor, minimum = valley.cost, valley.point
+    elif finite and kind == "minimum" and all(map(math.isfinite, slope)):
+        with np.errstate(all="ignore"):
+            hessian = function.curvature(end)
+            delta = np.linalg.solve(hessian, np.asarray(slope, dtype=np.float64))
+        floor = cost - 0.5 * float(np.dot(slope, delta))
+        minimum = tuple((np.asarray(end) - delta).tolist())
+        estimated = True
+    where = minimum if minimum is not None else last
+    curvature = steepest_curvature(function, where) if where is not None else math.nan
+    lowest = min((p.cost for p in marks.minima), default=None)
+    return Yardsticks(
+        floor=floor,
+        minimum=minimum,
+        estimated=estimated,
+        lowest=lowest,
+        bounded=marks.bounded,
+        unbounded_why=marks.unbounded_why,
+        end=kind,
+        hills=marks.hills if function.n == 1 else (),
+        curvature=curvature if math.isfinite(curvature) else None,
+        variables=function.variables,
+    )
+
+
+def _valley(marks: Landmarks, end: tuple[float, ...]) -> CriticalPoint | None:
+    """The minimum whose valley ``end`` lies in; None if it sits on a hill or has none."""
+    minima = marks.minima
+    if not minima:
+        return None
+    if len(end) != 1:
+        return min(minima, key=lambda p: math.dist(p.point, end))
+    w = end[0]
+    tiny = 1e-9 * max(1.0, abs(w))
+    walls = [p.point[0] for p in marks.critical or () if p.kind != "minimum"]
+    if any(abs(x - w) <= tiny for x in walls):
+        return None
+    left = max((x for x in walls if x < w), default=-math.inf)
+    right = min((x for x in walls if x > w), default=math.inf)
+    inside = [p for p in minima if left < p.point[0] < right]
+    return inside[0] if inside else None
+
+
 # --------------------------------------------------------------------------- the picture
 
 
@@ -465,10 +731,7 @@ def plot_descent(run: Descent, *, max_arrows: int = 25) -> Figure:
     ax_slope.set_xlabel("step k")
     ax_slope.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_slope.set_ylabel(f"size of the slope {slope_name} (log scale)")
-    if run.converged:
-        verdict = f"flat after {len(run.steps)} steps"
-    else:
-        verdict = "diverged" if run.diverged else f"not flat after {len(run.steps)} steps"
+    verdict = f"{run.verdict.regime} after {len(run.steps)} steps"
     ax_slope.set_title(f"How steep, step by step: {verdict}", fontsize=11)
     ax_slope.grid(True, which="both", alpha=0.3)
     return fig

@@ -2,8 +2,10 @@
 
 The formula is read, within the playground's limits, by
 :func:`nudgenet.lessons.formula.playground_cost` (the parser of ``nudgenet descend``), and
-descended by :func:`nudgenet.lessons.toy.run_descent`; this module only adds the curve to
-draw, and turns what JSON cannot carry (NaN, ±inf) into null.
+descended by :func:`nudgenet.lessons.toy.run_descent`, which also gives the run its verdict
+(:mod:`nudgenet.lessons.verdict`, the same as ``nudgenet descend`` prints for the same run);
+this module only adds the curve to draw, and turns what JSON cannot carry (NaN, ±inf) into
+null. The page shows the verdict, its reason and its advice as they come.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def descend_cost(request: DescendRequest) -> dict[str, Any]:
     run = run_descent(function, [request.start], request.learning_rate, steps=request.steps)
     minima = valleys(function) if small_polynomial(function) else None
     last = run.steps[-1].point if run.steps else run.start
+    verdict = run.verdict.as_dict()
+    why = divergence_reason(function, request.learning_rate, last)
     points = [
         {"k": s.step, "w": s.point[0], "cost": s.cost, "slope": s.slope[0]} for s in run.steps
     ]
@@ -56,7 +60,11 @@ def descend_cost(request: DescendRequest) -> dict[str, Any]:
         "points": [{k: _finite(v) for k, v in p.items()} for p in points],
         "converged": run.converged,
         "diverged": run.diverged,
-        "why": divergence_reason(function, request.learning_rate, last) if run.diverged else None,
+        "why": why if run.regime == "diverges" else None,
+        "verdict": verdict["verdict"],
+        "reason": verdict["reason"],
+        "advice": verdict["advice"],
+        "crossing": verdict["crossing"],
         "valleys": [list(m) for m in minima] if minima is not None else None,
         "curve": {
             "w": grid.tolist(),

@@ -10,7 +10,9 @@ others read copies taken between steps.
 
 Events (each ``{"id": n, "event": name, "data": {...}}``, ids counting from 0):
 
-* ``state``    the job's state changed: running, paused, finished, stopped or failed;
+* ``state``    the job's state changed: running, paused, finished, stopped or failed (a
+  finished job, or one that failed by diverging, carries its ``verdict``, from
+  :func:`nudgenet.lessons.verdict.judge_training`, as ``nudgenet learning-rate`` judges);
 * ``steps``    cost points since the last ``steps`` event: ``[[step, cost], ...]``, each the
   mean cost of ``stride`` consecutive mini-batches, so a long job sends at most ~2,000;
 * ``epoch``    an :class:`~nudgenet.training.loop.Epoch` record (epoch 0 is the untrained network);
@@ -28,9 +30,11 @@ from typing import Any
 import numpy as np
 
 from .._types import Vector
+from ..cost import get_cost
 from ..data import Dataset
 from ..descent import Step
-from ..errors import NudgenetError
+from ..errors import DivergenceError, NudgenetError
+from ..lessons.verdict import judge_training, network_yardsticks
 from ..model import Model
 from ..training.loop import Epoch
 from ..training.recipe import Recipe, Run
@@ -70,6 +74,7 @@ class TrainingJob:
         self.stride = max(1, -(-self.total_steps // MAX_POINTS))
         self.state = "running"
         self.error: str | None = None
+        self.verdict: dict[str, Any] | None = None  # what the run did, once it has ended
         self.step = 0  # updates taken so far
         self.epoch = 0
         self.step_costs: list[float] = []  # each the mean of `stride` steps, as plotted
@@ -165,6 +170,7 @@ class TrainingJob:
             "epochs": self.spec.recipe.settings.epochs,
             "total_steps": self.total_steps,
             "error": self.error,
+            "verdict": self.verdict,
         }
 
     def _publish(self, event: str, data: dict[str, Any]) -> None:
@@ -180,6 +186,8 @@ class TrainingJob:
         try:
             self._train()
         except NudgenetError as exc:  # e.g. DivergenceError: a lesson, not a crash
+            if isinstance(exc, DivergenceError):
+                self.verdict = self._judge(exc.message)
             self._set_state("failed", exc.message + (f" (help: {exc.help})" if exc.help else ""))
         except Exception as exc:  # pragma: no cover - reported to the page, not raised
             self._set_state("failed", f"{type(exc).__name__}: {exc}")
@@ -218,7 +226,15 @@ class TrainingJob:
                 last_weights = time.monotonic()
         self._flush(points)
         self._take_snapshot()
+        self.verdict = self._judge()
         self._set_state("finished")
+
+    def _judge(self, stopped: str | None = None) -> dict[str, Any]:
+        """The run's verdict from its epochs, against the network's absolute yardsticks."""
+        t = self._training
+        cost = get_cost(self.spec.recipe.settings.cost, self.network.output)
+        yardsticks = network_yardsticks(t.Y, cost.value, t.test[1])
+        return judge_training(self.history, yardsticks, stopped).as_dict()
 
     def _count(self, record: Step, chunk: list[float], points: list[list[float]]) -> None:
         """Average the step costs in groups of ``stride`` into plotted points."""

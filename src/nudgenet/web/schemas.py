@@ -211,6 +211,14 @@ class Descent(BaseModel):
     converged: bool = Field(description="stopped because the slope was flat")
     diverged: str | None = Field(description="what blew up, when the run was stopped as diverged")
     why: str | None = Field(description="why it diverged: η times the curvature")
+    verdict: Literal["slow", "converges", "oscillates", "diverges", "stalls", "unbounded"] = Field(
+        description="what the run did (nudgenet.lessons.verdict), as `nudgenet descend` says"
+    )
+    reason: str = Field(description="the numbers that decided the verdict")
+    advice: str | None = Field(description="what to change, as follows from it (null: nothing)")
+    crossing: dict[str, float] | None = Field(
+        description="the first step that jumped over a hilltop: {step, hill, length}"
+    )
     valleys: list[list[float]] | None = Field(description="local minima [w, C(w)] when known")
     curve: dict[str, list[float | None]] = Field(description="{w: [...], cost: [...]} to draw")
 
@@ -248,6 +256,9 @@ class JobStatus(BaseModel):
     epochs: int = 0
     total_steps: int = 0
     error: str | None = None
+    verdict: dict[str, Any] | None = Field(
+        default=None, description="once finished (or diverged): {verdict, reason, advice}"
+    )
     settings: dict[str, Any] | None = None
     history: list[dict[str, Any]] = []
     stride: int = 1

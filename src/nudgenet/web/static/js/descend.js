@@ -171,37 +171,35 @@ export const descend = {
     this.showState(points);
   },
 
-  // What the steps so far show: creeping, overshooting, diverging or done.
+  // What the last step did, while stepping; at the end, the server's verdict of the whole run
+  // (the one `nudgenet descend` prints), its reason and its advice: never the page's own.
   showState(points) {
     const r = this.result;
     const state = $("#descend-state");
     const current = points[points.length - 1];
-    let verdict = "start: press Step to move w against the slope";
+    let text = "start: press Step to move w against the slope";
     let kind = "";
     if (points.length >= 2) {
       const before = points[points.length - 2];
       const jumped = before.slope !== null && current.slope !== null && before.slope * current.slope < 0;
+      const across = jumped ? "jumped across the bottom and " : "";
       if (current.cost === null || current.cost > before.cost) {
-        verdict = "diverging: the step landed higher than it started, so η is too large for this curve";
-        kind = "diverging";
+        text = `uphill: the step ${across}landed higher than it started`;
+        kind = "uphill";
+      } else if (current.cost === before.cost) {
+        text = `level: the step ${across}landed just as high as it started`;
       } else if (jumped) {
-        verdict = "overshooting: the step jumped across the bottom, but still landed lower";
+        text = "overshooting: the step jumped across the bottom, landing lower";
       } else {
-        verdict = "descending: the step went downhill";
+        text = "descending: the step went downhill";
       }
     }
-    if (this.shown === this.last() && points.length > 1) {
-      if (r.converged) {
-        verdict = `converged: the slope is flat (|C′(w)| ≤ 10⁻⁶) after ${current.k} steps`;
-        kind = "converged";
-      } else if (r.diverged) {
-        verdict = `diverged: ${r.diverged}` + (r.why ? `. Why: ${r.why}` : "");
-        kind = "diverged";
-      } else {
-        verdict = `not flat yet after ${current.k} steps: a larger η would get there sooner`;
-      }
+    if (this.shown === this.last()) {
+      text = `${r.verdict}: ${r.reason}` + (r.why ? `. Why: ${r.why}` : "") + (r.advice ? `. Help: ${r.advice}` : "");
+      kind = r.verdict;
     }
     state.dataset.state = kind;
-    state.textContent = `step ${current.k}: w = ${fmt(current.w, 6)}, C(w) = ${fmt(current.cost, 4)} — ${verdict}.`;
+    state.dataset.verdict = this.shown === this.last() ? r.verdict : "";
+    state.textContent = `step ${current.k}: w = ${fmt(current.w, 6)}, C(w) = ${fmt(current.cost, 4)} — ${text}.`;
   },
 };

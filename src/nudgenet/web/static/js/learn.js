@@ -108,14 +108,18 @@ export const learn = {
     const element = $("#job-state");
     element.dataset.state = state;
     const progress = s.total_steps ? `epoch ${s.epoch} of ${s.epochs}, step ${s.step.toLocaleString()} of ${s.total_steps.toLocaleString()}` : "";
+    // The server's verdict of the finished (or diverged) run, with its reason and advice.
+    const v = s.verdict;
+    const verdict = v ? ` Verdict: ${v.verdict}: ${v.reason}.` + (v.advice ? ` Help: ${v.advice}.` : "") : "";
     const text = {
       idle: "No training yet: choose settings and press Start.",
       running: `Training: ${progress}.`,
       paused: `Paused at ${progress}.`,
-      finished: `Finished: ${progress}.` + (this.lastAccuracy() ? ` Test accuracy ${this.lastAccuracy()}.` : ""),
+      finished: `Finished: ${progress}.` + (this.lastAccuracy() ? ` Test accuracy ${this.lastAccuracy()}.` : "") + verdict,
       stopped: `Stopped at ${progress}.`,
-      failed: `Failed: ${s.error || "unknown error"}`,
+      failed: `Failed: ${s.error || "unknown error"}` + verdict,
     }[state];
+    element.dataset.verdict = v ? v.verdict : "";
     element.textContent = isError ? `Not started: ${s.error}` : text;
     const active = state === "running" || state === "paused";
     $("#start").disabled = active;
