@@ -30,6 +30,7 @@ from .errors import (
     ImageError,
     ModelFileError,
     NudgenetError,
+    OutputError,
     ShapeError,
 )
 from .gradcheck import check_gradient, numerical_gradient, relative_error
@@ -57,6 +58,7 @@ __all__ = [
     "ModelFileError",
     "Network",
     "NudgenetError",
+    "OutputError",
     "ShapeError",
     "Step",
     "TrainSettings",

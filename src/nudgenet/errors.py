@@ -37,6 +37,14 @@ class ImageError(DataError):
     """An image file cannot be read or turned into a 28×28 input."""
 
 
+class OutputError(NudgenetError, OSError):
+    """A file cannot be written where it was asked for: a folder, read-only, a full disk…
+
+    An ``OSError`` too, so that code which caught the file system's own error still does;
+    :attr:`errno` is the system's error number when the system refused.
+    """
+
+
 class ModelFileError(NudgenetError):
     """A saved model file is unreadable, incomplete or not a nudgenet model."""
 

@@ -119,8 +119,11 @@ class Model:
             "history": self.history,
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model atomically to ``path`` (conventionally ending in .npz)."""
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+        """Write the model atomically to ``path`` (conventionally ending in .npz).
+
+        With ``overwrite=False`` an existing file is kept and the save fails instead.
+        """
         path = Path(path)
         meta = json.dumps(self.describe(), sort_keys=True)
         directory = path.parent if str(path.parent) else Path(".")
@@ -134,7 +137,7 @@ class Model:
             for name, array in (("step_costs", self.step_costs), ("snapshots", self.snapshots))
             if array is not None
         }
-        with atomic_write(path) as f:
+        with atomic_write(path, overwrite=overwrite) as f:
             np.savez(f, theta=self.theta, meta=np.array(meta), **extras)
         return path
 
