@@ -1,8 +1,12 @@
 """What every command group shares: flags read from the option table, list parsers, output.
 
 Each option's choices and range come from :mod:`nudgenet.options`, so ``--help`` states the
-same list and interval as the library's errors; a single value is checked once, by the
-library, where it enters. Output is either a text report or one strict JSON object.
+same list and interval as the library's errors. A number is checked as it is parsed, with the
+table's words (and NaN or infinity is refused for every number), so that a bad value stops
+the command before any work; a mistake found while parsing raises the library's
+:class:`ConfigError` and reads, and exits, like the same mistake made anywhere else. Every
+file or folder a command will write is checked before the work that fills it (``check_*``).
+Output is either a text report or one strict JSON object.
 """
 
 from __future__ import annotations
@@ -18,9 +22,15 @@ from typing import Any
 from .. import options
 from ..constraints import Choice, Range
 from ..data import DATASET_CHOICES
-from ..errors import ConfigError
+from ..errors import ConfigError, NudgenetError, OutputError
+from ..files import check_folder, check_writable
 from ..layout import SEED_SIZES
 from ..plots import save
+
+MAX_SEEDS = 10_000  # a range of seeds wider than this is a typo, and would fill the memory
+# No setting of nudgenet means anything beyond this size, and float64 arithmetic on numbers
+# near its limit (1.8e308) overflows with warnings instead of answering.
+MAX_MAGNITUDE = 1e100
 
 # --------------------------------------------------------------------------- flags
 
@@ -42,9 +52,118 @@ def add_option(
     p.add_argument(
         flag or f"--{option.name}",
         type=int if option.integer else float,
+        action=_InRange,
+        option=option,
         default=default,
         help=f"{text}; in {option.interval()}",
     )
+
+
+class _InRange(argparse.Action):
+    """Store a number once its :class:`Range` holds it; else raise the table's ConfigError.
+
+    Checked while parsing, so ``--seed -1`` stops the command before it loads any data;
+    the library checks the same range again where the value enters.
+    """
+
+    def __init__(self, option_strings: list[str], dest: str, *, option: Range,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(option_strings, dest, **kwargs)
+        self.option = option
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        flag = option_string or self.dest
+        try:
+            self.option.check(values)
+        except ConfigError as exc:
+            if flag == f"--{self.option.name}":
+                raise
+            # The table names its own flag; this one (--seed-epochs) reads the same range.
+            raise ConfigError(
+                f"{flag} must be {_bound(self.option, values)}, got {values!r}",
+                help=self.option.hint or f"give {flag} a value in {self.option.interval()}",
+            ) from exc
+        if not self.option.integer:
+            check_magnitude(flag, values)
+        setattr(namespace, self.dest, values)
+
+
+def _bound(option: Range, value: Any) -> str:
+    """The end of ``option``'s interval that ``value`` is past, in words; else the interval."""
+
+    def show(end: float) -> str:
+        return str(int(end)) if option.integer else f"{end:g}"
+
+    if isinstance(value, int | float) and math.isfinite(value):
+        if option.low is not None and value < option.low and not option.low_open:
+            return f"at least {show(option.low)}"
+        if option.high is not None and value > option.high and not option.high_open:
+            return f"at most {show(option.high)}"
+    return f"in {option.interval()}"
+
+
+class Finite(argparse.Action):
+    """Store a number, or a tuple of them, refusing NaN and ±infinity with a ConfigError.
+
+    ``float()`` reads "nan" and "inf" as numbers, and none of nudgenet's settings means
+    anything at either: refused here, they never reach a computation that would warn.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        check_magnitude(option_string or self.dest, values)
+        setattr(namespace, self.dest, values)
+
+
+def check_magnitude(flag: str, values: float | tuple[float, ...]) -> None:
+    """Refuse NaN, ±infinity and numbers beyond ±:data:`MAX_MAGNITUDE` given to ``flag``."""
+    numbers = values if isinstance(values, tuple) else (values,)
+    if not all(math.isfinite(x) for x in numbers):
+        raise ConfigError(
+            f"{flag} must be finite, got {_text(values)}",
+            help=f"give {flag} ordinary numbers; nan and inf mean nothing here",
+        )
+    if any(abs(x) > MAX_MAGNITUDE for x in numbers):
+        raise ConfigError(
+            f"{flag} must be at most {MAX_MAGNITUDE:g} in size, got {_text(values)}",
+            help="numbers that large overflow the arithmetic; no setting needs them",
+        )
+
+
+class OutputPath(argparse.Action):
+    """Store a path to write to, refusing an empty one (which would mean the current folder)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        flag = option_string or self.dest
+        if not str(values).strip():
+            raise ConfigError(
+                f"{flag} was given an empty name",
+                help=f"give {flag} a file or folder name, e.g. {flag} {self.default or 'out'}",
+            )
+        setattr(namespace, self.dest, Path(values))
+
+
+def _text(values: Any) -> str:
+    if isinstance(values, tuple):
+        return ",".join(f"{x:g}" for x in values)
+    return f"{values:g}"
 
 
 def add_choices(
@@ -171,12 +290,58 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             low, high = (int(part) for part in text.split("-"))
             if low > high:
                 raise ValueError
+            if high - low >= MAX_SEEDS:
+                raise argparse.ArgumentTypeError(
+                    f"at most {MAX_SEEDS:,} seeds at once, got {text!r}"
+                )
             return tuple(range(low, high + 1))
         return tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected seeds like 0-4 or 0,1,2, got {text!r}"
         ) from None
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def check_output(path: Path, flag: str) -> Path:
+    """Fail now, naming ``flag``, if the file ``path`` could not be written later."""
+    try:
+        return check_writable(path)
+    except OutputError as exc:
+        raise OutputError(exc.message, help=f"{flag}: {exc.help}") from None
+
+
+def check_output_folder(path: Path, flag: str, *, exists: bool = False) -> Path:
+    """Fail now, naming ``flag``, if files could not be written into the folder ``path``."""
+    try:
+        return check_folder(path, exists=exists)
+    except OutputError as exc:
+        raise OutputError(exc.message, help=f"{flag}: {exc.help}") from None
+
+
+def check_figure(path: Path | None, svg: bool, flag: str = "--plot") -> None:
+    """Fail now if :func:`save_figure` could not write ``path`` (as PNG, and SVG with --svg)."""
+    if path is None:
+        return
+    if path.name in ("", ".", ".."):
+        raise OutputError(
+            f"cannot write the figure {path}: it names a folder, not a file",
+            help=f"give {flag} a file name, e.g. {flag} {path / 'figure.png'}",
+        )
+    for fmt in figure_formats(svg):
+        check_output(path.with_suffix(f".{fmt}"), flag)
+
+
+def add_output(p: argparse.ArgumentParser, flag: str, **kwargs: Any) -> None:
+    """Add ``flag`` for a path the command writes (an empty one is refused)."""
+    p.add_argument(flag, action=OutputPath, **kwargs)
+
+
+def after_saving(exc: NudgenetError, saved: str) -> NudgenetError:
+    """``exc`` with a help line saying what is safe already, for a failure after a save."""
+    return type(exc)(exc.message, help=f"{saved}; {exc.help}" if exc.help else saved)
 
 
 # --------------------------------------------------------------------------- output

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import options
+from ..constraints import Range
 from ..errors import ConfigError
 from ..lessons.formula import ALLOWED, parse_cost
 from ..lessons.regimes import (
@@ -48,15 +49,26 @@ from ..lessons.toy import (
 )
 from ..lessons.verdict import RULES, crossing_text
 from .common import (
+    Finite,
     add_choices,
     add_json,
     add_option,
+    add_output,
+    check_figure,
     float_list,
     parse_seeds,
     print_json,
     save_figure,
 )
 
+# Every step is kept for the table and the figure: more than this fills the memory, and
+# a descent that needs more is better shown with a larger --lr.
+MAX_STEPS = 100_000
+DESCEND_STEPS = Range("steps", 0, MAX_STEPS, "the most steps to take", integer=True,
+                      hint=f"up to {MAX_STEPS:,} steps; a slow descent shows as well with a "
+                      "larger --lr")  # fmt: skip
+TOY_RUN_STEPS = Range("steps", 1, MAX_STEPS, "toy: steps per run", integer=True,
+                      hint=f"from 1 to {MAX_STEPS:,} steps per run")  # fmt: skip
 HEAD_ROWS = 6  # rows shown before "…" in a long table
 TAIL_ROWS = 4  # rows shown after it
 REGIME_RULES = RULES  # how every run is named: the verdict module's rules
@@ -95,13 +107,14 @@ def _add_descend_parser(commands: Any) -> None:
     p.add_argument("expression", nargs="?", default=PARABOLA, metavar="EXPR",
                    help="the cost, in w or in x and y; quote it for the shell, and put -- "
                    "before it when it begins with a minus: -- '-w**2'")  # fmt: skip
-    p.add_argument("--w0", type=float, default=None, help="the starting w (default 0)")
-    p.add_argument("--start", type=float_list, default=None, metavar="X,Y",
+    p.add_argument("--w0", type=float, action=Finite, default=None,
+                   help="the starting w (default 0)")  # fmt: skip
+    p.add_argument("--start", type=float_list, action=Finite, default=None, metavar="X,Y",
                    help="the starting point, one number per variable (default 0 each); "
                    "write --start=-1,2 when it begins with a minus")  # fmt: skip
     add_option(p, options.LEARNING_RATE, 0.1)
-    p.add_argument("--steps", type=int, default=100, help="the most steps to take")
-    p.add_argument("--tol", type=float, default=1e-6,
+    add_option(p, DESCEND_STEPS, 100)
+    p.add_argument("--tol", type=float, action=Finite, default=1e-6,
                    help="stop when the slope is this flat: |dC/dw| ≤ tol")  # fmt: skip
     p.add_argument("--all", action="store_true", help="print every step, not a summary")
     _add_figure(p, "the cost with the path of descent drawn on it")
@@ -128,7 +141,7 @@ def _add_learning_rate_parser(commands: Any) -> None:
     )
     p.add_argument("--on", choices=PROBLEMS, default="toy",
                    help="toy: (w-3)**2 from w = 0; network: the seed network on mini")  # fmt: skip
-    p.add_argument("--rates", type=float_list, default=None, metavar="R1,R2,...",
+    p.add_argument("--rates", type=float_list, action=Finite, default=None, metavar="R1,R2,...",
                    help=f"constant learning rates to compare (default: toy "
                    f"{_join(TOY_RATES)}; network {_join(NETWORK_RATES)})")  # fmt: skip
     add_choices(p, options.SCHEDULE, None, flag="--schedules",
@@ -136,8 +149,7 @@ def _add_learning_rate_parser(commands: Any) -> None:
     add_option(p, options.LEARNING_RATE, None,
                help=f"the starting η of --schedules (default: toy {TOY_SCHEDULE_RATE:g}, "
                f"network {NETWORK_SCHEDULE_RATE:g}: too large to hold constant)")  # fmt: skip
-    p.add_argument("--steps", type=int, default=None,
-                   help=f"toy: steps per run (default {TOY_STEPS})")  # fmt: skip
+    add_option(p, TOY_RUN_STEPS, None, help=f"toy: steps per run (default {TOY_STEPS})")
     add_option(p, options.EPOCHS, None,
                help=f"network: epochs per run (default {NETWORK_EPOCHS})")  # fmt: skip
     p.add_argument("--examples", type=int, default=None,
@@ -154,7 +166,7 @@ def _add_learning_rate_parser(commands: Any) -> None:
 
 
 def _add_figure(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--plot", type=Path, default=None, metavar="FILE", help=f"save a PNG: {what}")
+    add_output(p, "--plot", default=None, metavar="FILE", help=f"save a PNG: {what}")
     p.add_argument("--svg", action="store_true", help="also save the figure as SVG")
 
 
@@ -172,16 +184,25 @@ def _join(values: Any) -> str:
 
 def run_descend(args: argparse.Namespace) -> int:
     """``nudgenet descend``: the table of every step of gradient descent on a typed cost."""
+    if not _is_text(args.expression):
+        raise ConfigError(
+            f"the cost {args.expression!r} holds characters that are not text",
+            help="type the cost in letters, digits and operators, e.g. '(w-3)**2'",
+        )
     function = parse_cost(args.expression)
     if args.svg and args.plot is None:
         raise ConfigError("--svg needs --plot FILE", help="e.g. --plot descent.png --svg")
     if args.w0 is not None and args.start is not None:
-        raise ConfigError("give the start with --w0 or with --start, not both")
+        raise ConfigError(
+            "give the start with --w0 or with --start, not both",
+            help="--w0 for a cost of w alone, --start X,Y for one of several variables",
+        )
     if args.w0 is not None and function.n != 1:
         raise ConfigError(
             f"--w0 sets w, but {function.text!r} is a cost of {' and '.join(function.variables)}",
             help="give one number per variable with --start, e.g. --start 2,1",
         )
+    check_figure(args.plot, args.svg)
     start = [args.w0] if args.w0 is not None else args.start or [0.0] * function.n
     run = run_descent(function, start, args.lr, steps=args.steps, tol=args.tol)
     check = check_derivative(function, run.start)
@@ -199,6 +220,15 @@ def run_descend(args: argparse.Namespace) -> int:
     for path in figures:
         print(f"figure saved to {path}")
     return 0
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` is real text: argv holds undecodable bytes as lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _names_of(run: Descent) -> tuple[str, str, str]:
@@ -393,6 +423,7 @@ def run_learning_rate(args: argparse.Namespace) -> int:
     """``nudgenet learning-rate``: one problem at several rates or schedules, labelled."""
     if args.svg and args.plot is None:
         raise ConfigError("--svg needs --plot FILE", help="e.g. --plot rates.png --svg")
+    check_figure(args.plot, args.svg)
     toy_only = {"--steps": args.steps}
     network_only = {"--epochs": args.epochs, "--examples": args.examples,
                     "--batch-size": args.batch_size, "--seeds": args.seeds}  # fmt: skip

@@ -14,14 +14,24 @@ import numpy as np
 
 from .. import options
 from ..activations import ACTIVATIONS, OUTPUTS
+from ..constraints import Range
 from ..cost import COSTS
-from ..errors import ConfigError
 from ..gradcheck import GradientCheck, check_gradient
 from ..init import INITS
 from ..network import Network
 from .common import add_json, add_network, add_option, print_json
 
 GRADCHECK_TOLERANCE = 1e-6
+# Not the training option: a count of random examples, where 0 has no meaning, and few are
+# enough (each parameter costs two passes over the batch).
+BATCH = Range(
+    "batch-size",
+    1,
+    10_000,
+    "random examples in the batch",
+    integer=True,
+    hint="a few examples are enough to check the gradient, e.g. --batch-size 8",
+)
 
 
 def register(commands: Any) -> None:
@@ -36,8 +46,7 @@ def register(commands: Any) -> None:
     )
     add_network(p, init="normal", sizes=(5, 4, 3, 3))
     add_option(p, options.L2, 0.0)
-    # Not the training option: a count of random examples, where 0 has no meaning.
-    p.add_argument("--batch-size", type=int, default=8, help="random examples in the batch")
+    add_option(p, BATCH, 8)
     add_option(p, options.SEED, 0, help="seed of the random θ and batch")
     p.add_argument("--all", action="store_true",
                    help="check every activation × output × cost × init combination")  # fmt: skip
@@ -47,8 +56,6 @@ def register(commands: Any) -> None:
 
 def run_gradcheck(args: argparse.Namespace) -> int:
     """``nudgenet gradcheck``: backpropagation against finite differences."""
-    if args.batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.all:
         combos = list(itertools.product(ACTIVATIONS, OUTPUTS, COSTS, INITS))
     else:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import options
 from ..backprop import cost_and_gradient
+from ..constraints import Range
 from ..data import Dataset, load_dataset, one_hot, to_inputs
 from ..errors import ConfigError
 from ..init import INITS, init_params
@@ -51,13 +52,53 @@ from ..model import Model
 from ..network import Network
 from ..training.loop import TrainSettings
 from ..training.recipe import check_fits, seed_streams
-from .common import add_data, add_json, add_option, print_json, printer, save_figure
+from .common import (
+    add_data,
+    add_json,
+    add_option,
+    add_output,
+    check_figure,
+    check_output_folder,
+    print_json,
+    printer,
+    save_figure,
+)
 
 RANDOM_INITS = tuple(i for i in INITS if i != "constant")
 # η values for the "how far does the first-order promise hold" table, as multiples of --lr.
 PROMISE_FACTORS = (0.1, 1.0, 10.0)
 LINE_POINTS = 101
 WIDTH = 96  # text paragraphs are wrapped to this many characters
+
+# The lessons' own ranges, narrower than training's: values beyond them show nothing new
+# (every sigmoid saturated, the cost flat) and would only overflow the arithmetic.
+SPAN = Range(
+    "span",
+    0.0,
+    1000.0,
+    "the plane covers α, β in [−span, span]; 1 moves each layer by its own size",
+    low_open=True,
+    label="--span",
+    must="a positive number up to 1000",
+    hint="1 moves each layer by its own size; 1000 by a thousand times it",
+)
+STEP_RATE = Range(
+    "lr",
+    0.0,
+    1e6,
+    "learning rate η",
+    low_open=True,
+    label="--lr",
+    must="a positive number up to 1e6",
+    hint="η of one step, e.g. --lr 0.1; steps beyond 1e6 leave the region the cost describes",
+)
+CONSTANT_VALUE = Range(
+    "constant-value",
+    -100.0,
+    100.0,
+    "every weight and bias of the constant start",
+    hint="a constant start shows its symmetry at any value; 0 or 0.5, say",
+)
 
 
 def register(commands: Any) -> None:
@@ -83,19 +124,14 @@ def _add_symmetry_parser(commands: Any) -> None:
         default="xavier",
         help="the random initialisation to compare with the constant one",
     )
-    p.add_argument(
-        "--constant-value",
-        type=float,
-        default=0.0,
-        help="every weight and bias of the constant start",
-    )
+    add_option(p, CONSTANT_VALUE, 0.0)
     add_option(p, options.EPOCHS, 3)
     add_option(p, options.LEARNING_RATE, 1.0)
     add_option(p, options.BATCH_SIZE, 10)
     add_option(p, options.SEED, 0)
-    p.add_argument(
+    add_output(
+        p,
         "--plot",
-        type=Path,
         metavar="FILE",
         help="draw both runs' first-layer weights as 28×28 images to FILE (PNG)",
     )
@@ -114,7 +150,7 @@ def _add_nudges_parser(commands: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_model_options(p, "seed of the fresh network, as `nudgenet train --seed`")
-    add_option(p, options.LEARNING_RATE, 0.1,
+    add_option(p, STEP_RATE, 0.1,
                help="η for the nudges and the one-step check (small: the check is "
                "first-order)")  # fmt: skip
     p.add_argument("--top", type=int, default=10, help="how many of the largest nudges to list")
@@ -125,9 +161,9 @@ def _add_nudges_parser(commands: Any) -> None:
         metavar="INDEX",
         help="the training image whose wants to show",
     )
-    p.add_argument(
+    add_output(
+        p,
         "--plot",
-        type=Path,
         metavar="FILE",
         help="draw that image and its first-layer nudges to FILE (PNG)",
     )
@@ -150,7 +186,7 @@ def _add_landscape_parser(commands: Any) -> None:
     _add_model_options(
         p, "seed of the fresh network (as `nudgenet train --seed`) and of the random directions"
     )
-    add_option(p, options.LEARNING_RATE, 1.0,
+    add_option(p, STEP_RATE, 1.0,
                help="η of the step marked on the line (nudgenet train's default)")  # fmt: skip
     p.add_argument(
         "--resolution",
@@ -158,15 +194,10 @@ def _add_landscape_parser(commands: Any) -> None:
         default=25,
         help="grid points per side of the plane (odd puts θ on the grid)",
     )
-    p.add_argument(
-        "--span",
-        type=float,
-        default=1.0,
-        help="the plane covers α, β in [−span, span]; 1 moves each layer by its own size",
-    )
-    p.add_argument(
+    add_option(p, SPAN, 1.0)
+    add_output(
+        p,
         "--out",
-        type=Path,
         default=Path("."),
         metavar="DIR",
         help="folder for landscape-line.png, landscape-plane.png and, with "
@@ -210,6 +241,7 @@ TRAINED_ON = "choose the data the model was trained on with --data"
 def run_symmetry(args: argparse.Namespace) -> int:
     """``nudgenet symmetry``: constant vs random initialisation, neurons counted."""
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+    check_figure(args.plot, args.svg)
     network = Network()
     data = load_dataset(args.data)
     check_fits(network, data)
@@ -337,7 +369,12 @@ def run_nudges(args: argparse.Namespace) -> int:
     """``nudgenet nudges``: the gradient read as nudges, one step checked, one example's wants."""
     _check_positive("--lr", args.lr)
     if args.top < 1:
-        raise ConfigError(f"--top must be at least 1, got {args.top}")
+        raise ConfigError(
+            f"--top must be at least 1, got {args.top}",
+            help="--top N lists the N largest nudges, e.g. --top 10",
+        )
+    _check_examples(args.examples)
+    check_figure(args.plot, args.svg)
     network, theta, cost, source, _ = _network_and_theta(args)
     data = load_dataset(args.data)
     check_fits(network, data, help=TRAINED_ON)
@@ -345,7 +382,8 @@ def run_nudges(args: argparse.Namespace) -> int:
     if not 0 <= args.image < len(data.train_labels):
         raise ConfigError(
             f"--image must be a training image index in 0..{len(data.train_labels) - 1}, "
-            f"got {args.image}"
+            f"got {args.image}",
+            help=f"{data.name} has {len(data.train_labels):,} training images, numbered from 0",
         )
     reading = _read_gradient(network, theta, cost, source, data, X, Y, args)
     wants = reading.wants
@@ -549,6 +587,10 @@ def run_landscape(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--out {args.out} is not a folder", help="create it first, or choose another"
         )
+    check_output_folder(args.out, "--out", exists=True)
+    for name in ("landscape-line", "landscape-plane", "landscape-path"):
+        check_figure(args.out / f"{name}.png", args.svg, "--out")
+    _check_examples(args.examples)
     network, theta, cost, source, snapshots = _network_and_theta(args)
     data = load_dataset(args.data)
     check_fits(network, data, help=TRAINED_ON)
@@ -698,16 +740,23 @@ def _network_and_theta(
 
 def _examples(data: Dataset, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The first ``n`` training examples (0: all) as float64 inputs and one-hot targets."""
-    if n < 0:
-        raise ConfigError(f"--examples must be ≥ 0 (0: all), got {n}")
+    _check_examples(n)
     n = len(data.train_labels) if n == 0 else min(n, len(data.train_labels))
     X = to_inputs(data.train_images[:n], np.float64)
     return X, one_hot(data.train_labels[:n], dtype=np.float64)
 
 
+def _check_examples(n: int) -> None:
+    if n < 0:
+        raise ConfigError(
+            f"--examples must be ≥ 0 (0: all), got {n}",
+            help="--examples N averages the cost over the first N training images; 0 uses all",
+        )
+
+
 def _check_positive(flag: str, value: float) -> None:
     if not (np.isfinite(value) and value > 0):
-        raise ConfigError(f"{flag} must be a positive number, got {value}")
+        raise ConfigError(f"{flag} must be a positive number, got {value}", help=f"e.g. {flag} 0.1")
 
 
 def _wrap(text: str, indent: str = "") -> None:

@@ -15,7 +15,7 @@ from ..data import Dataset, load_dataset
 from ..errors import DataError
 from ..lessons.pictures import FIGURES, draw_all
 from ..model import Model
-from .common import add_data, add_json, figure_formats, print_json
+from .common import add_data, add_json, add_output, check_output_folder, figure_formats, print_json
 
 
 def register(commands: Any) -> None:
@@ -29,9 +29,9 @@ def register(commands: Any) -> None:
     p.add_argument("model", type=Path, help="a model saved by `nudgenet train`")
     add_data(p, "the data whose test images to classify", default=None,
              otherwise="the model's own training data, or mini if that is not at hand")  # fmt: skip
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="folder for the figures; default: <model name>-plots beside the "
-                   "model")  # fmt: skip
+    add_output(p, "--out", default=None, metavar="DIR",
+               help="folder for the figures; default: <model name>-plots beside the "
+               "model")  # fmt: skip
     p.add_argument("--svg", action="store_true", help="also write each figure as SVG")
     p.add_argument("--image", type=int, default=0, metavar="INDEX",
                    help="the test image whose output activations to draw (default: 0)")  # fmt: skip
@@ -42,8 +42,9 @@ def register(commands: Any) -> None:
 def run_plot(args: argparse.Namespace) -> int:
     """``nudgenet plot``: draw every figure of a saved model into a folder."""
     model = Model.load(args.model)
-    data = load_dataset(args.data) if args.data else _own_data(model)
     out = args.out if args.out is not None else args.model.with_name(f"{args.model.stem}-plots")
+    check_output_folder(out, "--out")
+    data = load_dataset(args.data) if args.data else _own_data(model)
     written = draw_plots(model, data, out, args.svg, image_index=args.image)
     if args.json:
         result = {"model": str(args.model), "data": data.name, "out": str(out),

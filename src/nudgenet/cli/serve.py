@@ -53,9 +53,15 @@ def register(commands: Any) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     """Load or train the model, bind the socket, print the address, serve until Ctrl+C."""
     if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port must be in 0..65535, got {args.port}")
+        raise ConfigError(
+            f"--port must be in 0..65535, got {args.port}",
+            help="e.g. --port 8000, or --port 0 for any free one",
+        )
     if args.seed_epochs < 1:
-        raise ConfigError(f"--seed-epochs must be at least 1, got {args.seed_epochs}")
+        raise ConfigError(
+            f"--seed-epochs must be at least 1, got {args.seed_epochs}",
+            help="a few epochs train the seed network in seconds, e.g. --seed-epochs 3",
+        )
     import uvicorn
 
     from ..web.app import LOOPBACK_HOSTS, create_app
