@@ -2,12 +2,20 @@
 
 The run itself is :class:`~nudgenet.training.recipe.Run`, the same one the web page and the
 sweeps train through; this module turns flags into a recipe and records into lines.
+
+Training can take hours, so its result is never lost for want of a place to put it: where
+``--out`` and ``--plots`` will be written is checked before training starts, and if saving
+still fails afterwards (the disk filled up, the folder went away) the model is saved under a
+new name in the current folder (or the temporary one) instead, and the command says where
+and exits with status 1, since the save that was asked for did not happen.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +24,27 @@ from tqdm import tqdm
 from .. import options
 from ..data import DATASET_CHOICES, load_dataset
 from ..descent import Step
+from ..errors import NudgenetError, OutputError
+from ..files import cannot_write
 from ..model import Model
 from ..network import Network
 from ..training.loop import Epoch, TrainSettings
 from ..training.recipe import Recipe, Run
 from . import pictures
-from .common import add_data, add_json, add_network, add_option, print_json, printer
+from .common import (
+    add_data,
+    add_json,
+    add_network,
+    add_option,
+    add_output,
+    after_saving,
+    check_output,
+    check_output_folder,
+    print_json,
+    printer,
+)
+
+FALLBACK_NAME = "nudgenet-model-{stamp}.npz"
 
 
 def register(commands: Any) -> None:
@@ -44,12 +67,12 @@ def register(commands: Any) -> None:
     add_option(p, options.SEED, 0)
     add_option(p, options.DTYPE, "float32")
     add_option(p, options.ENGINE, "auto")
-    p.add_argument("--out", type=Path, default=Path("nudgenet-model.npz"),
-                   help="where to save the trained model")  # fmt: skip
+    add_output(p, "--out", default=Path("nudgenet-model.npz"),
+               help="where to save the trained model")  # fmt: skip
     p.add_argument("--snapshots", action="store_true",
                    help="also save θ after every epoch (for trajectories)")  # fmt: skip
-    p.add_argument("--plots", type=Path, metavar="DIR",
-                   help="also draw the figures of `nudgenet plot` into DIR")  # fmt: skip
+    add_output(p, "--plots", metavar="DIR",
+               help="also draw the figures of `nudgenet plot` into DIR")  # fmt: skip
     p.add_argument("--svg", action="store_true", help="with --plots: also write SVG")
     add_json(p)
     p.set_defaults(run=run_train)
@@ -65,6 +88,9 @@ def run_train(args: argparse.Namespace) -> int:
         ),
         init=args.init, seed=args.seed, dtype=args.dtype, engine=args.engine,
     )  # fmt: skip
+    check_output(args.out, "--out")
+    if args.plots is not None:
+        check_output_folder(args.plots, "--plots")
     data = load_dataset(args.data)
     run = Run(
         recipe,
@@ -79,16 +105,70 @@ def run_train(args: argparse.Namespace) -> int:
     del data
     _train_with_progress(run, args)
     model = run.model()
-    path = model.save(args.out)
-    plots = [] if plot_data is None else pictures.draw_plots(model, plot_data, args.plots, args.svg)
+    path, failure = _save(model, args.out)
+    try:
+        plots = (
+            [] if plot_data is None else pictures.draw_plots(model, plot_data, args.plots, args.svg)
+        )
+    except NudgenetError as exc:
+        raise after_saving(
+            exc, f"the model is saved in {path}: draw the figures with `nudgenet plot {path}`"
+        ) from None
     _warn_if_nothing_learned(run)
     if args.json:
-        print_json(_train_json(run, model, path, plots, args))
+        result = _train_json(run, model, path, plots, args)
+        print_json(result if failure is None else {**result, "not_saved_to": str(args.out)})
     else:
         say(f"test accuracy {100 * run.history[-1]['test_accuracy']:.2f}%; model saved to {path}")
         if plots:
             say(f"figures written to {args.plots}: " + ", ".join(p.name for p in plots))
+    if failure is not None:
+        raise failure
     return 0
+
+
+def _save(model: Model, out: Path) -> tuple[Path, NudgenetError | None]:
+    """Save ``model`` to ``out``; failing that, to a new file where it can be: never lost.
+
+    Returns where it was saved and, when that is not ``out``, the error to end with: the
+    save that was asked for failed, and its help line says where the model is instead.
+    """
+    failed: NudgenetError
+    try:
+        return model.save(out), None
+    except NudgenetError as exc:  # OutputError among them
+        failed = exc
+    except OSError as exc:  # one atomic_write did not foresee: the model is kept all the same
+        failed = cannot_write(out, exc)
+    for folder in (Path("."), Path(tempfile.gettempdir())):
+        try:
+            saved = save_new(model, folder)
+        except (NudgenetError, OSError):
+            continue
+        return saved, OutputError(
+            failed.message,
+            help=f"the trained model was saved to {saved} instead; move it where you want it",
+        )
+    raise OutputError(
+        f"{failed.message}; nor could the model be saved in the current or the temporary folder",
+        help=f"{failed.help or 'choose a writable --out'}, and train again",
+    )
+
+
+def save_new(model: Model, folder: Path) -> Path:
+    """Save ``model`` in ``folder`` under a new timestamped name, never replacing a file."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        name = FALLBACK_NAME.format(stamp=stamp if n == 0 else f"{stamp}-{n}")
+        path = folder / name
+        if path.exists():
+            continue
+        try:
+            return model.save(path, overwrite=False)
+        except OutputError:
+            if not path.exists():
+                raise  # taken meanwhile, by another run: try the next name
+    raise OutputError(f"no free file name for the model in {folder}", help="free some names")
 
 
 def _describe_run(say: Any, run: Run, name: str, args: argparse.Namespace) -> None:
