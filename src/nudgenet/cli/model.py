@@ -7,14 +7,15 @@ its guesses for the user's own images, or its architecture and training history.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..data import DATASET_CHOICES, load_dataset, to_inputs
-from ..data.images import load_images
-from ..errors import ConfigError
+from ..data.images import load_image
+from ..errors import ConfigError, DataError, ImageError, NudgenetError
 from ..model import Model
 from .common import add_data, add_json, print_json
 
@@ -106,7 +107,17 @@ def _training_data(model: Model) -> str:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    """``nudgenet predict``: the top guesses for each of the user's images."""
+    """``nudgenet predict``: the top guesses for each of the user's images.
+
+    One unreadable image does not cost the others their answers: each readable image is
+    answered on stdout, each unreadable one gets its own ``error:`` line on stderr (and a
+    place in ``failures`` with ``--json``), and the exit status is 1 if any failed.
+    """
+    if args.top < 1:
+        raise ConfigError(
+            f"--top must be at least 1, got {args.top}",
+            help="--top N shows the N likeliest digits per image, e.g. --top 3",
+        )
     model = Model.load(args.model)
     if model.network.sizes[0] != 784:
         raise ConfigError(
@@ -114,27 +125,61 @@ def run_predict(args: argparse.Namespace) -> int:
             "preprocessed to 28×28 = 784 pixels",
             help="use a model trained on 28×28 images",
         )
-    if args.top < 1:
-        raise ConfigError(f"--top must be at least 1, got {args.top}")
-    images = load_images(args.images)
-    X = to_inputs(images, model.theta.dtype)
-    probabilities = model.probabilities(X)
+    read, failures = [], []
+    for path in args.images:
+        try:
+            read.append((path, load_image(path)))
+        except DataError as exc:
+            failures.append((path, exc))
+        except OSError as exc:  # e.g. a name too long to look up
+            failures.append((path, ImageError(
+                f"cannot read image {path}: {exc.strerror or exc}",
+                help="check the path and spelling of the image",
+            )))  # fmt: skip
     results = []
-    for path, p in zip(args.images, probabilities, strict=True):
-        order = np.argsort(-p, kind="stable")[: args.top]
-        results.append(
+    if read:
+        X = to_inputs(np.stack([image for _, image in read]), model.theta.dtype)
+        for (path, _), p in zip(read, model.probabilities(X), strict=True):
+            order = np.argsort(-p, kind="stable")[: args.top]
+            results.append(
+                {
+                    "image": str(path),
+                    "guesses": [{"digit": int(d), "probability": float(p[d])} for d in order],
+                }
+            )
+    if args.json:
+        print_json(
             {
-                "image": str(path),
-                "guesses": [{"digit": int(d), "probability": float(p[d])} for d in order],
+                "model": str(args.model),
+                "predictions": results,
+                "failures": [
+                    {"image": str(path), "error": exc.message, "help": exc.help}
+                    for path, exc in failures
+                ],
             }
         )
-    if args.json:
-        print_json({"model": str(args.model), "predictions": results})
+    else:
+        for r in results:
+            guesses = ", ".join(
+                f"{g['digit']} ({100 * g['probability']:.1f}%)" for g in r["guesses"]
+            )
+            print(f"{r['image']}: {guesses}")
+    return _report_failures(failures, answered=len(results))
+
+
+def _report_failures(failures: list[tuple[Path, NudgenetError]], answered: int) -> int:
+    """One ``error:`` line per unreadable image and one ``help:`` line; the exit status."""
+    if not failures:
         return 0
-    for r in results:
-        guesses = ", ".join(f"{g['digit']} ({100 * g['probability']:.1f}%)" for g in r["guesses"])
-        print(f"{r['image']}: {guesses}")
-    return 0
+    sys.stdout.flush()  # the answers first, where both streams go to one terminal
+    for _, exc in failures:
+        print(f"error: {exc.message}", file=sys.stderr)
+    helps = {exc.help for _, exc in failures if exc.help}
+    remedy = helps.pop() if len(helps) == 1 else "check each image named above"
+    if answered:
+        remedy += f" ({answered} other image{'s' * (answered != 1)} answered)"
+    print(f"help: {remedy}", file=sys.stderr)
+    return 1
 
 
 # --------------------------------------------------------------------------- info
