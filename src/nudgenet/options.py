@@ -69,3 +69,12 @@ SEED = Range(
     integer=True,
     hint="seeds are whole numbers from 0 to 4294967295",
 )
+LIMIT = Range(
+    "limit",
+    1,
+    None,
+    "train on the first N training images only",
+    integer=True,
+    must="a positive integer",
+    hint="--limit N trains on the first N training images; leave it out to train on them all",
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import options
+from ..errors import ConfigError
 from ..layout import SEED_SIZES
 from ..training.sweep import (
     Grid,
@@ -23,10 +25,12 @@ from ..training.sweep import (
     summary,
 )
 from .common import (
+    Finite,
     add_choices,
     add_data,
     add_json,
     add_option,
+    add_output,
     float_list,
     int_list,
     parse_seeds,
@@ -48,8 +52,7 @@ def register(commands: Any) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_data(p, "the data to train and test on")
-    p.add_argument("--limit", type=int, default=None,
-                   help="train on the first N training images only")  # fmt: skip
+    add_option(p, options.LIMIT, None)
     p.add_argument("--sizes", type=int_list, default=SEED_SIZES, help="layer sizes, input first")
     add_option(p, options.ACTIVATION, "sigmoid")
     add_option(p, options.OUTPUT, "sigmoid")
@@ -59,8 +62,8 @@ def register(commands: Any) -> None:
     add_option(p, options.MOMENTUM, 0.0)
     add_option(p, options.L2, 0.0)
     add_option(p, options.DTYPE, "float32")
-    p.add_argument("--out", type=Path, default=Path("nudgenet-sweep"),
-                   help="folder for results.csv, results.json and sweep.png")  # fmt: skip
+    add_output(p, "--out", default=Path("nudgenet-sweep"),
+               help="folder for results.csv, results.json and sweep.png")  # fmt: skip
     p.add_argument("--resume", action="store_true",
                    help="continue the sweep in --out, training only what is missing")  # fmt: skip
     p.add_argument("--cluster", metavar="ADDRESS", default=None,
@@ -74,10 +77,10 @@ def register(commands: Any) -> None:
 def _add_grid(p: argparse.ArgumentParser) -> None:
     """The axes of the grid: every combination of their values is one configuration."""
     lr = p.add_mutually_exclusive_group()
-    lr.add_argument("--lr", type=float_list, default=None,
+    lr.add_argument("--lr", type=float_list, action=Finite, default=None,
                     help="learning rates, comma-separated, each in "
                     f"{options.LEARNING_RATE.interval()} (default: 1)")  # fmt: skip
-    lr.add_argument("--lr-range", type=_log_range, default=None, metavar="LOW:HIGH:COUNT",
+    lr.add_argument("--lr-range", action=_LogRange, default=None, metavar="LOW:HIGH:COUNT",
                     help="COUNT learning rates evenly spaced on a log scale")  # fmt: skip
     p.add_argument("--seeds", type=parse_seeds, default=(0,), help="e.g. 0-4 or 0,1,2")
     add_choices(p, options.SCHEDULE, ("constant",), flag="--schedules",
@@ -121,11 +124,26 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_range(text: str) -> tuple[float, ...]:
-    try:
-        low, high, count = text.split(":")
-        return log_range(float(low), float(high), int(count))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected LOW:HIGH:COUNT such as 0.01:10:64, got {text!r}"
-        ) from None
+class _LogRange(argparse.Action):
+    """``--lr-range LOW:HIGH:COUNT``: a misspelling is a usage error, a bad range a ConfigError."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        try:
+            low, high, count = str(values).split(":")
+            ends, n = (float(low), float(high)), int(count)
+        except ValueError:
+            raise argparse.ArgumentError(
+                self, f"expected LOW:HIGH:COUNT such as 0.01:10:64, got {values!r}"
+            ) from None
+        if not all(math.isfinite(x) for x in ends):
+            raise ConfigError(
+                f"--lr-range must have finite ends, got {values}",
+                help="e.g. --lr-range 0.01:10:64",
+            )
+        setattr(namespace, self.dest, log_range(*ends, n))

@@ -178,6 +178,8 @@ def stacked_evaluate(
     layer whatever K and n are.
     """
     K, n = len(Theta), len(X)
+    if K == 0:  # every member has diverged: nothing left to measure
+        return np.zeros(0), np.zeros(0)
     views = stacked_views(network.layout, Theta)
     (W1, b1), rest = views[0], views[1:]
     n1, n_in = W1.shape[1:]

@@ -33,14 +33,17 @@ import numpy as np
 from .. import options
 from ..cost import one_hot
 from ..data import load_dataset, to_inputs
-from ..errors import ConfigError
-from ..files import atomic_write
+from ..errors import ConfigError, DataError
+from ..files import atomic_write, cannot_write, check_folder, check_writable
 from ..layout import SEED_SIZES
 from ..network import Network
 from ..schedules import LEARNING_RATE
 from .stacked import Member, MemberResult, train_stacked
 
 FORMAT = 1
+# More configurations than this would take days and the table gigabytes: a typo, not a plan.
+MAX_CONFIGS = 100_000
+FILES = ("results.json", "results.csv", "sweep.png")  # what a sweep writes into its folder
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class SweepSpec:
         options.COST.check(self.cost)
         options.EPOCHS.check(self.epochs)
         options.DTYPE.check(self.dtype)
+        if self.limit is not None:
+            options.LIMIT.check(self.limit)
 
     @property
     def network(self) -> Network:
@@ -114,6 +119,13 @@ class Grid:
     l2: float = 0.0
 
     def __post_init__(self) -> None:
+        axes = (self.lrs, self.seeds, self.schedules, self.inits, self.batch_sizes)
+        if math.prod(len(a) for a in axes) > MAX_CONFIGS:
+            raise ConfigError(
+                f"the grid has {math.prod(len(a) for a in axes):,} configurations, more than "
+                f"a sweep takes ({MAX_CONFIGS:,})",
+                help="give fewer learning rates, seeds, schedules, inits or batch sizes",
+            )
         for values, option in (
             (self.lrs, LEARNING_RATE), (self.seeds, options.SEED),
             (self.schedules, options.SCHEDULE), (self.inits, options.INIT),
@@ -124,7 +136,10 @@ class Grid:
                 option.check(value)
         for name in ("lrs", "seeds", "schedules", "inits", "batch_sizes"):
             if not getattr(self, name):
-                raise ConfigError(f"the grid needs at least one value of {name}")
+                raise ConfigError(
+                    f"the grid needs at least one value of {name}",
+                    help="every axis of the grid needs a value, e.g. --seeds 0",
+                )
         keys = [c.key for c in self.configs()]
         if len(set(keys)) < len(keys):
             raise ConfigError(
@@ -155,9 +170,11 @@ def log_range(low: float, high: float, count: int) -> tuple[float, ...]:
     >>> log_range(0.01, 1, 3)
     (0.01, 0.1, 1.0)
     """
-    if not (0 < low <= high and count >= 1):
+    if not (0 < low <= high < math.inf and 1 <= count <= MAX_CONFIGS):
         raise ConfigError(
-            f"a log range needs 0 < low ≤ high and count ≥ 1, got {low}:{high}:{count}"
+            f"a log range needs 0 < low ≤ high and 1 ≤ count ≤ {MAX_CONFIGS:,}, got "
+            f"{low:g}:{high:g}:{count}",
+            help="e.g. 0.01:10:64 for 64 learning rates from 0.01 to 10",
         )
     return tuple(float(f"{x:.6g}") for x in np.geomspace(low, high, count))
 
@@ -165,7 +182,10 @@ def log_range(low: float, high: float, count: int) -> tuple[float, ...]:
 def chunks(configs: Sequence[Config], size: int) -> list[list[Config]]:
     """Stacks of configurations that can train together (same batch size), ≤ size each."""
     if size < 1:
-        raise ConfigError(f"the chunk size must be ≥ 1, got {size}")
+        raise ConfigError(
+            f"the chunk size must be ≥ 1, got {size}",
+            help="--chunk N stacks at most N configurations in one computation, e.g. --chunk 64",
+        )
     out: list[list[Config]] = []
     for _, group in itertools.groupby(sorted(configs, key=lambda c: c.batch_size),
                                       key=lambda c: c.batch_size):  # fmt: skip
@@ -193,7 +213,10 @@ def run_chunk(spec: SweepSpec, configs: Sequence[Config]) -> list[dict[str, Any]
     """
     sizes = {c.batch_size for c in configs}
     if len(sizes) != 1:
-        raise ConfigError(f"a stack must share one batch size, got {sorted(sizes)}")
+        raise ConfigError(
+            f"a stack must share one batch size, got {sorted(sizes)}",
+            help="split the configurations by batch size first, as chunks() does",
+        )
     X, Y, labels, X_test, test_labels = _arrays(spec.data, spec.dtype, spec.limit)
     start = time.perf_counter()
     results = train_stacked(
@@ -333,7 +356,15 @@ def _execute(
             "--cluster needs Dask distributed, which is not installed",
             help='pip install "dask[distributed]"',
         ) from None
-    with Client(cluster, timeout=30) as client:
+    try:
+        client = Client(cluster, timeout=30)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at {cluster}: {exc}",
+            help="start one with `dask scheduler` and give its address, e.g. "
+            "--cluster tcp://127.0.0.1:8786; or leave --cluster out to run here",
+        ) from None
+    with client:
         futures = [client.submit(run_chunk, spec, stack, pure=False) for stack in stacks]
         progress.running = sum(len(s) for s in stacks)
         if on_progress is not None:
@@ -372,7 +403,10 @@ def to_csv(sweep: Sweep) -> str:
 def save(sweep: Sweep, folder: str | Path) -> tuple[Path, Path]:
     """Write results.json and results.csv into ``folder``, each atomically."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(folder, exc) from exc
     json_path, csv_path = folder / "results.json", folder / "results.csv"
     with atomic_write(json_path) as f:
         f.write(json.dumps(sweep.as_dict(), indent=1, allow_nan=False).encode())
@@ -385,9 +419,17 @@ def open_sweep(spec: SweepSpec, grid: Grid, folder: str | Path, *, resume: bool)
     """A new sweep, or with ``resume`` the one in ``folder``/results.json continued.
 
     Raises :class:`ConfigError` when results exist but ``resume`` is off (they would be
-    overwritten), or when the saved sweep's shared settings differ from ``spec``.
+    overwritten), or when the saved sweep's shared settings differ from ``spec``;
+    :class:`DataError` when the results file cannot be read as a sweep's (it is left as it
+    is); :class:`~nudgenet.errors.OutputError` when ``folder`` could not take the results.
+    All of this is known before any training, so no work is lost to it.
     """
-    path = Path(folder) / "results.json"
+    folder = Path(folder)
+    check_folder(folder)
+    if folder.is_dir():
+        for name in FILES:
+            check_writable(folder / name)
+    path = folder / "results.json"
     sweep = Sweep(spec, grid)
     if not path.exists():
         return sweep
@@ -396,7 +438,7 @@ def open_sweep(spec: SweepSpec, grid: Grid, folder: str | Path, *, resume: bool)
             f"{path} already holds sweep results",
             help="add --resume to continue that sweep, or choose another --out folder",
         )
-    saved = json.loads(path.read_text())
+    saved = read_results(path)
     mine = sweep.as_dict()["spec"]
     if saved.get("spec") != mine:
         raise ConfigError(
@@ -407,6 +449,58 @@ def open_sweep(spec: SweepSpec, grid: Grid, folder: str | Path, *, resume: bool)
     sweep.rows = {r["key"]: r for r in saved["results"] if r["key"] in wanted}
     sweep.runs = list(saved.get("runs", []))
     return sweep
+
+
+ROW_FIELDS = frozenset({"key", *CSV_SETTINGS, *CSV_SUMMARY, "history"})
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """The contents of a results.json, checked to be a sweep's; DataError if they are not.
+
+    A damaged file is never repaired or replaced here: the error says so, and what to do.
+    """
+    keep = (
+        f"{path} is left as it is; move it away (e.g. to {path.name}.damaged) to start the "
+        "sweep afresh, or choose another --out folder"
+    )
+    try:
+        saved = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}", help=keep) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(
+            f"cannot resume from {path}: it is not valid JSON ({exc}); it may have been cut "
+            "short or edited",
+            help=keep,
+        ) from None
+    problem = _results_problem(saved)
+    if problem:
+        raise DataError(f"cannot resume from {path}: {problem}", help=keep)
+    return saved
+
+
+def _results_problem(saved: Any) -> str | None:
+    """What makes ``saved`` not a sweep's results, or None."""
+    if not isinstance(saved, dict):
+        return "it holds no sweep results (not a JSON object)"
+    if saved.get("format") != FORMAT:
+        return f"it is not a results file of format {FORMAT} (format {saved.get('format')!r})"
+    rows = saved.get("results")
+    if not isinstance(rows, list) or not isinstance(saved.get("runs", []), list):
+        return "its results are not a list of rows"
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict) or not r.keys() >= ROW_FIELDS:
+            return f"row {i} of its results is incomplete"
+        numbers = (r["final_test_accuracy"], r["final_train_cost"])
+        if (
+            not isinstance(r["key"], str)
+            or not isinstance(r["diverged"], bool)
+            or not all(x is None or isinstance(x, int | float) for x in numbers)
+            or not isinstance(r["history"], list)
+            or not all(isinstance(h, dict) and "epoch" in h for h in r["history"])
+        ):
+            return f"row {i} of its results is damaged"
+    return None
 
 
 # --------------------------------------------------------------------------- figure
@@ -455,8 +549,13 @@ def draw(sweep: Sweep, path: str | Path) -> list[Path]:
         ax.set_xlabel("learning rate η")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-    ax_acc.legend(title=f"mean of {n_seeds} seed{'s' * (n_seeds > 1)}, band: min–max",
-                  fontsize="small")  # fmt: skip
+    if ax_acc.lines:
+        ax_acc.legend(title=f"mean of {n_seeds} seed{'s' * (n_seeds > 1)}, band: min–max",
+                      fontsize="small")  # fmt: skip
+    else:  # every configuration diverged: say so rather than leave the axes bare
+        for ax in (ax_cost, ax_acc):
+            ax.text(0.5, 0.5, "every configuration diverged", transform=ax.transAxes,
+                    ha="center", va="center")  # fmt: skip
     fig.suptitle(
         f"{'-'.join(map(str, sweep.spec.sizes))} {sweep.spec.activation}/{sweep.spec.output}, "
         f"{sweep.spec.cost} cost, {sweep.spec.epochs} epochs on {sweep.spec.data}"
