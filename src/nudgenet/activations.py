@@ -93,6 +93,7 @@ def get_activation(name: str, *, output: bool = False) -> Activation:
     if name not in table:
         where = "output layer" if output else "hidden layers"
         raise ConfigError(
-            f"unknown activation {name!r} for the {where}; choose one of {', '.join(table)}"
+            f"unknown activation {name!r} for the {where}; choose one of {', '.join(table)}",
+            help=f"--{'output' if output else 'activation'} takes one of: {', '.join(table)}",
         )
     return table[name]

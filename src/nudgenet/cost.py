@@ -217,7 +217,10 @@ def get_cost(name: str, output: str = "sigmoid") -> Cost:
         return QUADRATIC
     if name == "cross-entropy":
         return CATEGORICAL_CROSS_ENTROPY if output == "softmax" else BINARY_CROSS_ENTROPY
-    raise ConfigError(f"unknown cost {name!r}; choose one of {', '.join(COSTS)}")
+    raise ConfigError(
+        f"unknown cost {name!r}; choose one of {', '.join(COSTS)}",
+        help=f"--cost takes one of: {', '.join(COSTS)}",
+    )
 
 
 def one_hot(

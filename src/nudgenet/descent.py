@@ -169,7 +169,10 @@ def _check_options(
             help="0 turns momentum off; 0.9 is a common choice",
         )
     if steps is None and batches is None:
-        raise ConfigError("descend needs a number of steps or an iterable of batches")
+        raise ConfigError(
+            "descend needs a number of steps or an iterable of batches",
+            help="pass steps=N, or batches=... to take one step per batch",
+        )
 
 
 def _update(

@@ -51,10 +51,16 @@ def init_params(
     (13002,)
     """
     if scheme not in INITS:
-        raise ConfigError(f"unknown initialisation {scheme!r}; choose one of {', '.join(INITS)}")
+        raise ConfigError(
+            f"unknown initialisation {scheme!r}; choose one of {', '.join(INITS)}",
+            help=f"--init takes one of: {', '.join(INITS)}",
+        )
     dtype = np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
     if dtype not in (np.float32, np.float64):
-        raise ConfigError(f"dtype must be float32 or float64, got {dtype}")
+        raise ConfigError(
+            f"dtype must be float32 or float64, got {dtype}",
+            help="--dtype takes float32 (fast) or float64 (exact)",
+        )
     theta = np.empty(layout.n_params, dtype=np.float64)
     if scheme == "constant":
         theta[:] = value

@@ -107,7 +107,10 @@ class Layout:
                 "for these layer sizes",
             )
         if not np.issubdtype(theta.dtype, np.floating):
-            raise ShapeError(f"θ must hold floats, got dtype {theta.dtype}")
+            raise ShapeError(
+                f"θ must hold floats, got dtype {theta.dtype}",
+                help="convert it first, e.g. theta.astype(np.float64)",
+            )
 
     def views(self, theta: Vector) -> list[tuple[Matrix, Vector]]:
         """Per-layer ``(W, b)`` views into θ; writing to them writes θ.
@@ -148,7 +151,10 @@ class Layout:
         (1, 'bias', (0,))
         """
         if not 0 <= index < self.n_params:
-            raise ShapeError(f"index {index} is outside θ, which has {self.n_params} entries")
+            raise ShapeError(
+                f"index {index} is outside θ, which has {self.n_params} entries",
+                help=f"θ's entries are numbered 0 to {self.n_params - 1}",
+            )
         for layer, ((w_shape, _), start) in enumerate(
             zip(self.shapes, self.offsets[:-1], strict=True), 1
         ):

@@ -85,10 +85,14 @@ class Model:
             self.snapshots.ndim != 2 or self.snapshots.shape[1] != self.n_params
         ):
             raise ModelFileError(
-                f"θ snapshots must have shape (k, {self.n_params}), got {self.snapshots.shape}"
+                f"θ snapshots must have shape (k, {self.n_params}), got {self.snapshots.shape}",
+                help=f"keep one row of {self.n_params} parameters per snapshot",
             )
         if self.step_costs is not None and self.step_costs.ndim != 1:
-            raise ModelFileError(f"step costs must be 1-D, got shape {self.step_costs.shape}")
+            raise ModelFileError(
+                f"step costs must be 1-D, got shape {self.step_costs.shape}",
+                help="keep one cost per step, in order",
+            )
 
     @property
     def n_params(self) -> int:

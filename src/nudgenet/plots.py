@@ -51,7 +51,10 @@ def save(
     written = []
     for fmt in formats:
         if fmt not in FORMATS:
-            raise ConfigError(f"unknown figure format {fmt!r}; choose from {', '.join(FORMATS)}")
+            raise ConfigError(
+                f"unknown figure format {fmt!r}; choose from {', '.join(FORMATS)}",
+                help="figures are written as png, and with --svg as svg too",
+            )
         target = path.with_suffix(f".{fmt}")
         with atomic_write(target) as f:
             fig.savefig(f, format=fmt, dpi=120)

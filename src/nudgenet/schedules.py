@@ -95,7 +95,10 @@ def build_schedule(name: str, lr: float, *, total_steps: int, steps_per_epoch: i
         return inverse_time(lr, every=steps_per_epoch)
     if name == "cosine":
         return cosine(lr, total=total_steps)
-    raise ConfigError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+    raise ConfigError(
+        f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}",
+        help=f"--schedule takes one of: {', '.join(SCHEDULES)}",
+    )
 
 
 def check_learning_rate(lr: float) -> None:

@@ -132,7 +132,10 @@ def line_slice(
         )
     ts = np.asarray(ts, dtype=np.float64)
     if ts.ndim != 1:
-        raise ShapeError(f"ts must be a 1-D array of distances, got shape {ts.shape}")
+        raise ShapeError(
+            f"ts must be a 1-D array of distances, got shape {ts.shape}",
+            help="give the distances along the line as one flat array, e.g. np.linspace(-1, 4, 9)",
+        )
     u = gradient / norm  # the unit uphill direction; θ − t·u goes downhill for t > 0
     costs = np.array([evaluate_cost(network, theta - t * u, X, Y, cost) for t in ts])
     step_cost = None
@@ -171,7 +174,10 @@ def normalize_per_layer(layout: Layout, direction: Vector, theta: Vector) -> Vec
         size = float(np.linalg.norm(theta[start:stop])) or 1.0
         length = float(np.linalg.norm(block))
         if length == 0.0:
-            raise ConfigError("a direction has an all-zero layer block and cannot be scaled")
+            raise ConfigError(
+                "a direction has an all-zero layer block and cannot be scaled",
+                help="give directions with something in every layer, e.g. random_directions()",
+            )
         block *= size / length
     return out
 
@@ -322,10 +328,14 @@ def project(points: Matrix, theta: Vector, directions: tuple[Vector, Vector]) ->
     if A.shape[0] != len(theta) or P.shape[1] != len(theta):
         raise ShapeError(
             f"points, θ and the directions must all have {len(theta)} entries, got points of "
-            f"shape {np.shape(points)} and directions of {A.shape[0]}"
+            f"shape {np.shape(points)} and directions of {A.shape[0]}",
+            help="project snapshots of this very network, with directions drawn for its θ",
         )
     if np.linalg.matrix_rank(A) < 2:
-        raise ConfigError("the two directions are parallel: they do not span a plane")
+        raise ConfigError(
+            "the two directions are parallel: they do not span a plane",
+            help="choose two independent directions, e.g. from random_directions()",
+        )
     coords, *_ = np.linalg.lstsq(A, (P - theta).T, rcond=None)  # (2, k)
     coords = coords.T
     return coords[0] if single else coords

@@ -130,7 +130,10 @@ def largest_nudges(
     """
     layout.check(gradient)
     if not (isinstance(k, int) and k >= 1):
-        raise ConfigError(f"the number of nudges to list must be a positive integer, got {k!r}")
+        raise ConfigError(
+            f"the number of nudges to list must be a positive integer, got {k!r}",
+            help="e.g. --top 10 for the ten largest",
+        )
     magnitude = np.abs(gradient.astype(np.float64))
     median = float(np.median(magnitude))
     k = min(k, len(gradient))
@@ -232,7 +235,10 @@ def promise_summary(checks: list[FirstOrderCheck], tolerance: float = PROMISE_TO
     'it holds at every η here, up to 1: over these steps C stays close to its tangent'
     """
     if not checks:
-        raise ConfigError("no first-order checks to summarise")
+        raise ConfigError(
+            "no first-order checks to summarise",
+            help="pass at least one FirstOrderCheck, e.g. from first_order_check()",
+        )
     ordered = sorted(checks, key=lambda c: c.learning_rate)
     good = [c.learning_rate for c in ordered if c.holds(tolerance)]
     bad = [c.learning_rate for c in ordered if not c.holds(tolerance)]
@@ -284,7 +290,10 @@ def first_order_check(
     (-0.00125, True)
     """
     if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ConfigError(f"the learning rate must be a positive number, got {learning_rate}")
+        raise ConfigError(
+            f"the learning rate must be a positive number, got {learning_rate}",
+            help="η of one step, e.g. --lr 0.1; a smaller one keeps the first-order check close",
+        )
     theta = theta.astype(np.float64)
     X = X.astype(np.float64, copy=False)
     Y = Y.astype(np.float64, copy=False)
@@ -389,7 +398,10 @@ def example_wants(
     """
     n_out = network.sizes[-1]
     if not 0 <= label < n_out:
-        raise ConfigError(f"label must be in 0..{n_out - 1}, got {label}")
+        raise ConfigError(
+            f"label must be in 0..{n_out - 1}, got {label}",
+            help=f"the network has {n_out} outputs, one per class, numbered from 0",
+        )
     theta = theta.astype(np.float64)
     X = np.asarray(x, dtype=np.float64).reshape(1, -1)
     Y = np.zeros((1, n_out))
@@ -438,7 +450,10 @@ def draw_example_wants(wants: ExampleWants, network: Network) -> Figure:
     n_in, n_hidden = network.sizes[0], network.sizes[1]
     side = round(np.sqrt(n_in))
     if side * side != n_in:
-        raise ConfigError(f"only square images can be drawn, got {n_in} inputs")
+        raise ConfigError(
+            f"only square images can be drawn, got {n_in} inputs",
+            help="draw the nudges of a network with square images as inputs, such as 784 = 28²",
+        )
     nudges = -network.layout.views(wants.gradient)[0][0]  # (n_hidden, n_in)
     limit = float(np.max(np.abs(nudges))) or 1.0
     cols = int(np.ceil(np.sqrt(n_hidden)))

@@ -99,9 +99,15 @@ def moving_average(x: ArrayLike, window: int) -> NDArray[np.float64]:
     """
     values = np.asarray(x, dtype=np.float64)
     if values.ndim != 1:
-        raise ShapeError(f"moving_average expects a 1-D array, got shape {values.shape}")
+        raise ShapeError(
+            f"moving_average expects a 1-D array, got shape {values.shape}",
+            help="pass one series of values, such as a model's step costs",
+        )
     if not (isinstance(window, (int, np.integer)) and window >= 1):
-        raise ConfigError(f"the moving-average window must be an integer ≥ 1, got {window!r}")
+        raise ConfigError(
+            f"the moving-average window must be an integer ≥ 1, got {window!r}",
+            help="a window of 1 keeps the series as it is; larger ones smooth it",
+        )
     sums = np.concatenate(([0.0], np.cumsum(values)))  # sums[i] = x[0] + … + x[i−1]
     end = np.arange(1, len(values) + 1)
     start = np.maximum(end - window, 0)
@@ -137,7 +143,8 @@ def confusion_matrix(labels: ArrayLike, guesses: ArrayLike, n: int = 10) -> NDAr
     if true.shape != guess.shape:
         raise ShapeError(
             f"confusion_matrix needs one guess per label, got {len(true)} labels and "
-            f"{len(guess)} guesses"
+            f"{len(guess)} guesses",
+            help="pass the labels and the guesses of the same images",
         )
     counts = np.zeros((n, n), dtype=np.int64)
     np.add.at(counts, (true, guess), 1)
@@ -186,10 +193,11 @@ def misclassified(
     if true.ndim != 1 or guess.shape != true.shape or p.ndim != 2 or len(p) != len(true):
         raise ShapeError(
             f"misclassified needs labels (m,), guesses (m,) and probs (m, n_classes), got "
-            f"shapes {true.shape}, {guess.shape} and {p.shape}"
+            f"shapes {true.shape}, {guess.shape} and {p.shape}",
+            help="pass the labels, guesses and output probabilities of the same images",
         )
     if limit is not None and limit < 0:
-        raise ConfigError(f"limit must be ≥ 0, got {limit}")
+        raise ConfigError(f"limit must be ≥ 0, got {limit}", help="limit=None lists every mistake")
     wrong = np.flatnonzero(true != guess)[:limit]
     return [Mistake(int(i), int(true[i]), int(guess[i]), float(p[i, guess[i]])) for i in wrong]
 
@@ -238,7 +246,10 @@ def learning_rate_curve(model: Model, n_train: int | None = None) -> LearningRat
         )
     if n_train is not None:
         if "batch_size" not in settings:
-            raise ConfigError("the model's settings lack batch_size")
+            raise ConfigError(
+                "the model's settings lack batch_size",
+                help="draw a model saved by `nudgenet train`, which records its batch size",
+            )
         per_epoch = steps_per_epoch(int(n_train), int(settings["batch_size"]))
     else:
         per_epoch = _recorded_steps_per_epoch(model)
@@ -272,12 +283,19 @@ def _recorded_steps_per_epoch(model: Model) -> int:
 def _class_indices(values: ArrayLike, n: int, what: str) -> NDArray[np.intp]:
     array = np.asarray(values)
     if array.ndim != 1:
-        raise ShapeError(f"{what} must be 1-D, got shape {array.shape}")
+        raise ShapeError(
+            f"{what} must be 1-D, got shape {array.shape}",
+            help="pass one class index per image",
+        )
     if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise ConfigError(f"{what} must be integer classes, got dtype {array.dtype}")
+        raise ConfigError(
+            f"{what} must be integer classes, got dtype {array.dtype}",
+            help="pass class indices (0, 1, …), not probabilities or one-hot rows",
+        )
     if array.size and (array.min() < 0 or array.max() >= n):
         raise ConfigError(
-            f"{what} must lie in 0..{n - 1}, got values from {array.min()} to {array.max()}"
+            f"{what} must lie in 0..{n - 1}, got values from {array.min()} to {array.max()}",
+            help=f"there are {n} classes, numbered 0 to {n - 1}",
         )
     return array.astype(np.intp)
 
@@ -406,14 +424,18 @@ def weights_figure(model: Model, limit: int = 64) -> Figure:
     for. One colour scale, centred at 0, is shared by all neurons so they can be compared.
     """
     if limit < 1:
-        raise ConfigError(f"limit must be at least 1, got {limit}")
+        raise ConfigError(
+            f"limit must be at least 1, got {limit}",
+            help="limit is how many neurons' weights to draw, e.g. 16",
+        )
     W, b = model.network.layout.views(model.theta)[0]  # W: (n_hidden, 784), b: (n_hidden,)
     n_in = W.shape[1]
     side = math.isqrt(n_in)
     if side * side != n_in:
         raise ShapeError(
             f"the first layer has {n_in} inputs, not a square image's pixels, so its "
-            "weights cannot be drawn as images"
+            "weights cannot be drawn as images",
+            help="the weights figure needs a network whose inputs are square images",
         )
     shown = min(len(W), limit)
     cols = math.ceil(math.sqrt(shown))

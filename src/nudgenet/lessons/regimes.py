@@ -404,7 +404,8 @@ def _network_problem(examples: int, epochs: int, batch_size: int, seeds: Sequenc
     if not (isinstance(examples, int) and 1 <= examples <= n):
         raise ConfigError(
             f"examples must be between 1 and {n} (the training images of {data.name}), "
-            f"got {examples!r}"
+            f"got {examples!r}",
+            help=f"e.g. --examples 1000; {data.name} has {n:,} training images",
         )
     return _NetworkProblem(
         network=Network(),
@@ -480,12 +481,18 @@ def _member_run(label: str, result: MemberResult, per_epoch: int, epochs: int) -
 
 def _check_problem(on: str) -> None:
     if on not in PROBLEMS:
-        raise ConfigError(f"unknown problem {on!r}; choose one of {', '.join(PROBLEMS)}")
+        raise ConfigError(
+            f"unknown problem {on!r}; choose one of {', '.join(PROBLEMS)}",
+            help=f"--on takes one of: {', '.join(PROBLEMS)}",
+        )
 
 
 def _toy_fields(steps: int, varied: str) -> dict[str, Any]:
     if not (isinstance(steps, int) and steps >= 1):
-        raise ConfigError(f"steps must be a positive integer, got {steps!r}")
+        raise ConfigError(
+            f"steps must be a positive integer, got {steps!r}",
+            help="e.g. --steps 30: each toy run takes that many steps",
+        )
     return {
         "problem": "toy",
         "varied": varied,
@@ -578,7 +585,9 @@ def compare_rates(
     _check_problem(on)
     rates = tuple(rates) if rates is not None else TOY_RATES if on == "toy" else NETWORK_RATES
     if not rates:
-        raise ConfigError("give at least one learning rate to compare")
+        raise ConfigError(
+            "give at least one learning rate to compare", help="e.g. --rates 0.01,0.1,1"
+        )
     for lr in rates:
         check_learning_rate(lr)
     if on == "toy":
@@ -630,7 +639,9 @@ def compare_schedules(
     """
     _check_problem(on)
     if not schedules:
-        raise ConfigError("give at least one schedule to compare")
+        raise ConfigError(
+            "give at least one schedule to compare", help="e.g. --schedules constant,cosine"
+        )
     for name in schedules:
         if name not in SCHEDULES:
             raise ConfigError(

@@ -58,9 +58,16 @@ def neuron_groups(W: Matrix, tol: float = DEFAULT_TOLERANCE) -> NDArray[np.intp]
     """
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2:
-        raise ShapeError(f"W must be a 2-D array with one neuron per row, got shape {W.shape}")
+        raise ShapeError(
+            f"W must be a 2-D array with one neuron per row, got shape {W.shape}",
+            help="pass one layer's weight matrix, as Layout.views(theta) gives it",
+        )
     if not tol >= 0:
-        raise ConfigError(f"the tolerance must be ≥ 0, got {tol}")
+        raise ConfigError(
+            f"the tolerance must be ≥ 0, got {tol}",
+            help="0 counts only identical neurons as one; a small tol such as 1e-9 merges "
+            "those equal up to rounding",
+        )
     limit = tol * (float(np.max(np.abs(W))) if W.size else 0.0)
     labels = np.empty(len(W), dtype=np.intp)
     representatives: list[int] = []  # first row of each group
@@ -277,7 +284,8 @@ def draw_first_layer(runs: tuple[SymmetryRun, ...], network: Network) -> Figure:
     if side * side != network.sizes[0]:
         raise ConfigError(
             f"the first layer's weights can only be drawn as images for square inputs, "
-            f"got {network.sizes[0]} inputs"
+            f"got {network.sizes[0]} inputs",
+            help="the figure needs a network whose inputs are square images, such as 784 = 28²",
         )
     n_hidden = network.sizes[1]
     cols = int(np.ceil(np.sqrt(n_hidden)))

@@ -252,9 +252,15 @@ def _check_settings(function: CostFunction, theta: Vector, learning_rate: float 
     if not callable(learning_rate):
         check_learning_rate(learning_rate)
     if not (isinstance(steps, int) and steps >= 0):
-        raise ConfigError(f"steps must be a non-negative integer, got {steps!r}")
+        raise ConfigError(
+            f"steps must be a non-negative integer, got {steps!r}",
+            help="e.g. --steps 100: the most steps descent may take",
+        )
     if not (math.isfinite(tol) and tol >= 0):
-        raise ConfigError(f"the tolerance must be a finite number ≥ 0, got {tol!r}")
+        raise ConfigError(
+            f"the tolerance must be a finite number ≥ 0, got {tol!r}",
+            help="descent stops once |dC/dw| ≤ tol, e.g. --tol 1e-6",
+        )
     first_cost, first_slope = function.objective(theta)
     if not (math.isfinite(first_cost) and np.all(np.isfinite(first_slope))):
         raise ConfigError(
@@ -328,7 +334,10 @@ def _start_point(function: CostFunction, start: Sequence[float] | float) -> Vect
         )
     theta = np.array(values, dtype=np.float64)
     if not np.all(np.isfinite(theta)):
-        raise ConfigError(f"the start must be finite numbers, got {values}")
+        raise ConfigError(
+            f"the start must be finite numbers, got {values}",
+            help="start from ordinary numbers, e.g. --w0 0 or --start 2,1",
+        )
     return theta
 
 

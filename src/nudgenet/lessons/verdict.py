@@ -388,7 +388,8 @@ def judge(history: History, yardsticks: Yardsticks | None = None) -> Verdict:
     c = np.asarray(history.costs, dtype=np.float64)
     if c.ndim != 1 or len(c) == 0:
         raise ConfigError(
-            f"a cost history must be a non-empty list of numbers, got {history.costs!r}"
+            f"a cost history must be a non-empty list of numbers, got {history.costs!r}",
+            help="pass the cost before the first step and after each step (or epoch)",
         )
     crossing = hill_crossing(history.points, y.hills) if len(history.points) else None
     regime, reason = _rules(history, y, c, crossing)
@@ -651,7 +652,10 @@ def advice(regime: str, yardsticks: Yardsticks | None = None, unit: str = "step"
             "the slope vanished before the minimum: descent cannot leave a flat point by "
             f"itself, so start elsewhere{nowhere if y.bounded is False else ''}"
         )
-    raise ConfigError(f"unknown verdict {regime!r}; the verdicts are {', '.join(VERDICTS)}")
+    raise ConfigError(
+        f"unknown verdict {regime!r}; the verdicts are {', '.join(VERDICTS)}",
+        help=f"name one of: {', '.join(VERDICTS)}",
+    )
 
 
 # --------------------------------------------------------------------------- helpers
