@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -127,14 +128,17 @@ async def training_events(
     last = decimal(request.headers.get("last-event-id", ""), MAX_EVENT_ID_DIGITS)
     first = last + 1 if last is not None else since
     return StreamingResponse(
-        _event_stream(job, first, request),
+        _event_stream(job, first, request, state.closing),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _event_stream(job: TrainingJob, first: int, request: Request) -> AsyncIterator[str]:
-    """The job's events as SSE text, from id ``first``, until the job ends or the client goes.
+async def _event_stream(
+    job: TrainingJob, first: int, request: Request, closing: threading.Event
+) -> AsyncIterator[str]:
+    """The job's events as SSE text, from id ``first``, until the job ends, the client goes
+    or the server stops (``closing``).
 
     Written out by hand, as the format is four short lines: FastAPI's own
     ``EventSourceResponse`` (0.135+) would raise the oldest FastAPI nudgenet runs on and change
@@ -150,7 +154,7 @@ async def _event_stream(job: TrainingJob, first: int, request: Request) -> Async
             next_id = e["id"] + 1
         if job.terminal and next_id >= job.n_events:
             return
-        if await request.is_disconnected():
+        if closing.is_set() or await request.is_disconnected():
             return
         if events:
             idle = 0.0

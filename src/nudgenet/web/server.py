@@ -2,13 +2,16 @@
 
 uvicorn bounds the size of a request head still on its way and the life of an idle
 connection, but not the time a client may take to send its head: a client that opens a
-connection and sends half a request line would hold it for ever. :class:`DeadlineProtocol` adds that deadline; the
-:class:`~nudgenet.web.guard.Guard` bounds the time to send a body.
+connection and sends half a request line would hold it for ever. :class:`DeadlineProtocol`
+adds that deadline; the :class:`~nudgenet.web.guard.Guard` bounds the time to send a body.
+:class:`Server` ends the open event streams as soon as it is told to stop, so Ctrl+C does
+not wait for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import h11
@@ -17,6 +20,7 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import MAX_HEAD_BYTES
+from .state import WebState
 
 HEADER_TIMEOUT_S = 10.0
 """Seconds a connection has to send a whole request head, counted from when it opened or
@@ -31,8 +35,8 @@ MAX_CONNECTIONS = 64
 answered 503. A page uses at most six connections; this leaves room for many tabs."""
 SHUTDOWN_GRACE_S = 2
 """Seconds a stopping server waits for requests still being answered
-(``timeout_graceful_shutdown``) before it cancels them: every request but an event
-stream is answered in well under a second."""
+(``timeout_graceful_shutdown``) before it cancels them: the event streams end at once
+(:class:`Server`), and every other request is answered in well under a second."""
 
 
 class DeadlineProtocol(H11Protocol):
@@ -95,9 +99,26 @@ class DeadlineProtocol(H11Protocol):
             self.transport.close()
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, which tells the application's event streams to end when it stops.
+
+    uvicorn waits for the responses in progress before it stops, and an event stream lasts
+    as long as its training job: without this, Ctrl+C with a page open would wait
+    :data:`SHUTDOWN_GRACE_S`, then cancel the stream with a traceback.
+    """
+
+    def __init__(self, config: uvicorn.Config, state: WebState) -> None:
+        super().__init__(config)
+        self.web_state = state
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.web_state.closing.set()
+        await super().shutdown(sockets)
+
+
 def make_server(
     app: FastAPI, *, header_timeout: float = HEADER_TIMEOUT_S, **options: Any
-) -> uvicorn.Server:
+) -> Server:
     """A uvicorn server for ``app`` (from :func:`~nudgenet.web.create_app`), with its limits.
 
     ``options`` go to :class:`uvicorn.Config` (e.g. ``log_level``); h11 is the protocol, as
@@ -116,4 +137,4 @@ def make_server(
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         **{"log_level": "warning", "access_log": False, **options},
     )
-    return uvicorn.Server(config)
+    return Server(config, app.state.web)
