@@ -6,12 +6,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from nudgenet import Model
 from nudgenet.web import create_app, seed_model
+from nudgenet.web.server import make_server
 
 
 @pytest.fixture(scope="session")
@@ -20,12 +23,11 @@ def seed() -> Model:
     return seed_model(epochs=1)
 
 
-def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
+def _serve(app: FastAPI, **options: Any) -> tuple[uvicorn.Server, threading.Thread, str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
+    server = make_server(app, **options)  # the limits and timeouts of `nudgenet serve`
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -37,16 +39,17 @@ def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
 
 
 def _servers() -> Iterator[Callable[..., str]]:
-    running: list[tuple[uvicorn.Server, threading.Thread, object]] = []
+    running: list[tuple[uvicorn.Server, threading.Thread, FastAPI]] = []
 
-    def start(app: object) -> str:
-        server, thread, url = _serve(app)
+    def start(app: FastAPI, **options: Any) -> str:
+        """Serve ``app``; ``options`` go to :func:`nudgenet.web.server.make_server`."""
+        server, thread, url = _serve(app, **options)
         running.append((server, thread, app))
         return url
 
     yield start
     for server, thread, app in running:
-        app.state.web.jobs.shutdown()  # type: ignore[attr-defined]
+        app.state.web.jobs.shutdown()
         server.should_exit = True
         thread.join(10)
 

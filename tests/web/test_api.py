@@ -374,6 +374,26 @@ def test_events_resume_where_a_reader_left_off(fresh_url: str) -> None:
     assert ids[0] == 5
 
 
+def test_a_last_event_id_that_is_no_id_is_ignored(fresh_url: str) -> None:
+    """Not a plain decimal, negative or too long: the stream starts from ``since``, as a
+    browser's EventSource would stop reconnecting on an error."""
+    httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB)
+    wait_for(fresh_url, {"finished"})
+    n_events = httpx.get(f"{fresh_url}/api/train").json()["n_events"]
+    for last in ["²", "١", "abc", "-1", "+1", "1.5", "0x10", "9" * 19, "9" * 5000, "1e3"]:
+        url = f"{fresh_url}/api/train/events?since=2"
+        headers = {"Last-Event-ID": last.encode()}
+        with httpx.stream("GET", url, headers=headers, timeout=30) as r:
+            assert r.status_code == 200, last
+            ids = [int(line[4:]) for line in r.iter_lines() if line.startswith("id: ")]
+        assert ids == list(range(2, n_events)), last
+    with httpx.stream(  # a valid id past the end: nothing more to send, once the job is over
+        "GET", f"{fresh_url}/api/train/events", headers={"Last-Event-ID": "9" * 18}, timeout=30
+    ) as r:
+        assert [line for line in r.iter_lines() if line.startswith("id: ")] == []
+    assert_error(httpx.get(f"{fresh_url}/api/train/events?since={10**18}"), 422, "since")
+
+
 def test_pause_resume_and_stop(fresh_url: str) -> None:
     assert httpx.post(f"{fresh_url}/api/train", json=LONG_JOB).status_code == 202
     busy = httpx.post(f"{fresh_url}/api/train", json=SMALL_JOB)

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,26 @@ def test_serve_help_shows_the_safe_default() -> None:
     assert result.returncode == 0
     assert "127.0.0.1" in result.stdout
     assert "8000" in result.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_stops_promptly_and_quietly_with_a_page_open(
+    server_process: list, seed: Model, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """An open event stream of a running job does not hold the server up, nor make it noisy."""
+    process, url = start(server_process, str(seed.save(tmp_path / "seed.npz")))
+    job = {"epochs": 50, "batch_size": 1}  # runs until stopped
+    assert httpx.post(f"{url}api/train", json=job).status_code == 202
+    with httpx.stream("GET", f"{url}api/train/events", timeout=10) as events:
+        assert events.status_code == 200
+        lines = events.iter_lines()
+        assert next(lines) == "retry: 2000"  # the stream is open, as a page's would be
+        began = time.monotonic()
+        process.send_signal(sig)
+        code = process.wait(10)
+        took = time.monotonic() - began
+    err = process.stderr.read()
+    assert took < 2.0, err
+    assert code in (0, -sig, 128 + sig), err  # SIGTERM: uvicorn re-raises it once stopped
+    assert "Traceback" not in err
+    assert "ERROR" not in err

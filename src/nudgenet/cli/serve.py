@@ -62,9 +62,8 @@ def run_serve(args: argparse.Namespace) -> int:
             f"--seed-epochs must be at least 1, got {args.seed_epochs}",
             help="a few epochs train the seed network in seconds, e.g. --seed-epochs 3",
         )
-    import uvicorn
-
     from ..web.app import LOOPBACK_HOSTS, create_app
+    from ..web.server import make_server
 
     loopback = is_loopback(args.host)
     if not loopback:
@@ -84,10 +83,10 @@ def run_serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"nudgenet is serving on http://{shown}:{port}/  (Ctrl+C stops it)", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    server = make_server(app)  # uvicorn, with the timeouts and limits of nudgenet.web.server
     # uvicorn re-raises Ctrl+C once it has shut down cleanly: for a server, that is the end.
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     print("nudgenet serve stopped", file=sys.stderr)
     return 0
 

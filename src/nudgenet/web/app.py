@@ -13,11 +13,14 @@ Two networks can be asked about, named in each request as ``network``:
 * ``"training"`` the current (or last) training job's θ, as of its latest report.
 
 Safety: every request body is a pydantic model with ``extra="forbid"`` and strict types;
-bodies over :data:`MAX_BODY_BYTES` are refused before parsing (413); POSTs must be JSON,
-so another web site cannot post a form to this server; when serving on a loopback address
-the Host header must name one, which stops DNS-rebinding pages from reaching it. No path
-from a client is ever opened: the static files are read once at start-up, then looked up by name.
-Errors come back as ``{"error": "...", "help": "..." | null}`` with a 4xx status.
+bodies over :data:`MAX_BODY_BYTES` are refused before parsing (413), and so are bodies not
+sent within :data:`BODY_TIMEOUT_S` (408); POSTs must be JSON, so another web site cannot
+post a form to this server; when serving on a loopback address the Host header must name
+one, which stops DNS-rebinding pages from reaching it. No path from a client is ever opened:
+the static files are read once at start-up, then looked up by name. Errors come back as
+``{"error": "...", "help": "..." | null}`` with a 4xx status. The limits of the connection
+itself (the time to send a request head, its size, keep-alive) are the server's, in
+:mod:`nudgenet.web.server`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,15 @@ from .state import WebState
 
 MAX_BODY_BYTES = 1_000_000
 """Largest request body accepted, in bytes; a 256×256 drawing takes about 260 kB."""
+MAX_HEAD_BYTES = 32 * 1024
+"""Largest request line and headers, in bytes: a browser's are under 2 kB, but cookies set
+for localhost by other local apps come along too, hence twice h11's default of 16 KiB. The
+server stops buffering a head past it (h11's ``max_incomplete_event_size``), and the
+:class:`~nudgenet.web.guard.Guard` refuses a longer head that arrived at once (431)."""
+BODY_TIMEOUT_S = 15.0
+"""Seconds a client has to send its whole body, once its headers have come: the largest
+(:data:`MAX_BODY_BYTES`) takes milliseconds on this machine and about 8 s at 1 Mbit/s; a
+client that announces a body and stalls gets a 408 and its connection closed."""
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 """The media type of each kind of file under ``static/``; files of other kinds are not served."""
@@ -54,6 +66,7 @@ def create_app(
     *,
     data: Dataset | None = None,
     allowed_hosts: frozenset[str] | None = LOOPBACK_HOSTS,
+    body_timeout: float = BODY_TIMEOUT_S,
 ) -> FastAPI:
     """The web application serving ``model`` (default: a seed network trained on the spot).
 
@@ -68,6 +81,8 @@ def create_app(
     allowed_hosts : set of str or None
         Host names the Host header may carry; None accepts any (for serving on a network,
         where the name is not known in advance).
+    body_timeout : float
+        Seconds a request may take to send its body, once its headers have come (408 after).
     """
     state = WebState(model if model is not None else seed_model(), data)
     static = _read_static()
@@ -88,7 +103,13 @@ def create_app(
         redoc_url=None,
     )
     app.state.web = state
-    app.add_middleware(Guard, allowed_hosts=allowed_hosts, max_body=MAX_BODY_BYTES)
+    app.add_middleware(
+        Guard,
+        allowed_hosts=allowed_hosts,
+        max_head=MAX_HEAD_BYTES,
+        max_body=MAX_BODY_BYTES,
+        body_timeout=body_timeout,
+    )
     add_error_handlers(app)
 
     # ----------------------------------------------------------------- the page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -17,10 +18,13 @@ from fastapi.responses import StreamingResponse
 
 from .errors import ApiError
 from .jobs import JobBusy, JobManager, TrainingJob
-from .schemas import ERRORS, ErrorBody, JobStatus, TrainRequest
+from .schemas import ERRORS, ErrorBody, JobStatus, TrainRequest, decimal
 from .state import StateParam
 
 router = APIRouter(tags=["learn"])
+MAX_EVENT_ID_DIGITS = 18
+"""Digits of the largest event id read from a client: ids count the events of one job, far
+below 10¹⁸, and a longer number is never parsed (Python refuses past 4,300 digits anyway)."""
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "the job is not in a fitting state"}
 }
@@ -105,23 +109,36 @@ def _control(jobs: JobManager, action: str, allowed: tuple[str, ...]) -> Trainin
 async def training_events(
     request: Request,
     state: StateParam,
-    since: Annotated[int, Query(ge=0, description="first event id to send")] = 0,
+    since: Annotated[
+        int, Query(ge=0, lt=10**MAX_EVENT_ID_DIGITS, description="first event id to send")
+    ] = 0,
 ) -> StreamingResponse:
-    """Follow the current job as server-sent events, from event ``since`` on."""
+    """Follow the current job as server-sent events, from event ``since`` on.
+
+    A reconnecting browser sends the last id it saw as ``Last-Event-ID``, and the stream
+    goes on after it. A value that is not such an id (not a plain decimal of at most
+    :data:`MAX_EVENT_ID_DIGITS` digits) is ignored, as if absent: the stream starts from
+    ``since``. Browsers only send back ids this server sent; an error for anything else
+    would make an EventSource stop reconnecting for good, where starting over costs a few
+    events sent again.
+    """
     job = state.jobs.current
     if job is None:
         raise ApiError(404, "no training job has been started", "start one: POST /api/train")
-    last = request.headers.get("last-event-id", "")
-    first = int(last) + 1 if last.isdigit() else since
+    last = decimal(request.headers.get("last-event-id", ""), MAX_EVENT_ID_DIGITS)
+    first = last + 1 if last is not None else since
     return StreamingResponse(
-        _event_stream(job, first, request),
+        _event_stream(job, first, request, state.closing),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _event_stream(job: TrainingJob, first: int, request: Request) -> AsyncIterator[str]:
-    """The job's events as SSE text, from id ``first``, until the job ends or the client goes.
+async def _event_stream(
+    job: TrainingJob, first: int, request: Request, closing: threading.Event
+) -> AsyncIterator[str]:
+    """The job's events as SSE text, from id ``first``, until the job ends, the client goes
+    or the server stops (``closing``).
 
     Written out by hand, as the format is four short lines: FastAPI's own
     ``EventSourceResponse`` (0.135+) would raise the oldest FastAPI nudgenet runs on and change
@@ -137,7 +154,7 @@ async def _event_stream(job: TrainingJob, first: int, request: Request) -> Async
             next_id = e["id"] + 1
         if job.terminal and next_id >= job.n_events:
             return
-        if await request.is_disconnected():
+        if closing.is_set() or await request.is_disconnected():
             return
         if events:
             idle = 0.0

@@ -273,3 +273,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def floats(a: np.ndarray) -> list[float]:
     """An array as the flat, row-major list of floats that JSON can carry."""
     return a.astype(np.float64).ravel().tolist()
+
+
+def decimal(text: str, max_digits: int) -> int | None:
+    """``text`` as a number when it is a plain ASCII decimal of 1 to ``max_digits`` digits.
+
+    For values read by hand from headers: ``str.isdigit`` alone lets through "²" and "١",
+    which ``int`` refuses or reads, and a long string would cost a long conversion.
+
+    Examples
+    --------
+    >>> [decimal(t, 3) for t in ("42", "007", "", "-1", "4.0", "²", "1234", " 1")]
+    [42, 7, None, None, None, None, None, None]
+    """
+    if not (0 < len(text) <= max_digits and text.isascii() and text.isdigit()):
+        return None
+    return int(text)

@@ -7,6 +7,7 @@ called) on its own, and two applications in one process never share a job.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -24,12 +25,15 @@ from .schemas import Which
 class WebState:
     """The served model, the job manager, and the training data (loaded at the first job).
 
-    Raises NudgenetError when the model cannot read a 28×28 drawing or name a digit.
+    ``closing`` is set when the server starts to stop: the event streams end on it, rather
+    than keep the server waiting for their jobs. Raises NudgenetError when the model cannot
+    read a 28×28 drawing or name a digit.
     """
 
     served: Model
     data: Dataset | None = None
     jobs: JobManager = field(init=False)
+    closing: threading.Event = field(init=False, default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         check_digit_model(self.served)
