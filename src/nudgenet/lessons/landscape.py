@@ -551,23 +551,7 @@ def draw_plane(
     ax.plot([0], [0], "*", color="red", ms=14, mec="white", label=f"θ: C = {plane.cost:.4g}",
             zorder=1.5)  # fmt: skip
     if coords is not None and len(coords):
-        plain = "training path (θ after each epoch)"
-        ax.plot(coords[:, 0], coords[:, 1], "-", color="white", lw=1.2, zorder=2,
-                label=None if on_plane is not None else plain)  # fmt: skip
-        start = "start"
-        if on_plane is not None:
-            ax.scatter(coords[:, 0], coords[:, 1], c=on_plane.costs, cmap=cmap, norm=norm, s=55,
-                       edgecolors="black", linewidths=0.6, zorder=3,
-                       label="θ after each epoch, coloured by its real cost")  # fmt: skip
-            start = (
-                f"start: real C = {on_plane.costs[0]:.3g},\n"
-                f"the plane shows {on_plane.plane_costs[0]:.3g} here"
-            )
-        else:
-            ax.plot(coords[:, 0], coords[:, 1], "o", color="white", mec="black", ms=5, zorder=3)
-        ax.annotate(
-            start, coords[0], textcoords="offset points", xytext=(6, 6), color="white", fontsize=8
-        )
+        _draw_path(ax, coords, on_plane, cmap, norm)
     if directions == "random":
         kind, unit = "random direction", "1 = each layer's own size"
     else:
@@ -585,3 +569,25 @@ def draw_plane(
     ax.set_aspect("equal")
     ax.legend(fontsize=8, loc="upper right")
     return fig
+
+
+def _draw_path(ax: Any, coords: Array, on_plane: PathOnPlane | None, cmap: str, norm: Any) -> None:
+    """The training path on the plane: a line, its points (coloured by their real cost when
+    known), and a note at the start."""
+    plain = "training path (θ after each epoch)"
+    ax.plot(coords[:, 0], coords[:, 1], "-", color="white", lw=1.2, zorder=2,
+            label=None if on_plane is not None else plain)  # fmt: skip
+    start = "start"
+    if on_plane is not None:
+        ax.scatter(coords[:, 0], coords[:, 1], c=on_plane.costs, cmap=cmap, norm=norm, s=55,
+                   edgecolors="black", linewidths=0.6, zorder=3,
+                   label="θ after each epoch, coloured by its real cost")  # fmt: skip
+        start = (
+            f"start: real C = {on_plane.costs[0]:.3g},\n"
+            f"the plane shows {on_plane.plane_costs[0]:.3g} here"
+        )
+    else:
+        ax.plot(coords[:, 0], coords[:, 1], "o", color="white", mec="black", ms=5, zorder=3)
+    ax.annotate(
+        start, coords[0], textcoords="offset points", xytext=(6, 6), color="white", fontsize=8
+    )

@@ -739,9 +739,14 @@ def plot_comparison(comparison: Comparison) -> Figure:
     ax.legend(loc="best", fontsize=8, title=legend, title_fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(c.description, fontsize=9)
-    if not extra:
-        return fig
-    side = axes[1]
+    if extra:
+        _draw_side(axes[1], c, colours, looks)
+    return fig
+
+
+def _draw_side(side: Any, c: Comparison, colours: list[str], looks: list[dict[str, Any]]) -> None:
+    """Beside the costs: η_k of each schedule, or w_k of each toy rate against the bottom."""
+    summaries = c.summaries
     if c.varied == "schedule":
         for s, colour, look in zip(summaries, colours, looks, strict=True):
             rates = max((run.learning_rates for run in s.runs), key=len)  # the same for every seed
@@ -769,7 +774,6 @@ def plot_comparison(comparison: Comparison) -> Figure:
         side.set_title("Where w goes: creeping, settling, bouncing, escaping", fontsize=11)
         side.legend(loc="lower right", fontsize=8)
     side.grid(True, alpha=0.3)
-    return fig
 
 
 _DASHES = ("-", "--", "-.", ":")

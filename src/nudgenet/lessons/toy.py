@@ -217,6 +217,15 @@ def run_descent(
     start_point = tuple(theta.tolist())
     rows, diverged = _follow(function, theta, learning_rate, steps, tol, divergence_factor,
                              first_cost)  # fmt: skip
+    return _judged(function, start_point, theta, learning_rate, steps, tol, rows, diverged)
+
+
+def _judged(
+    function: CostFunction, start_point: tuple[float, ...], theta: Vector,
+    learning_rate: float | Schedule, steps: int, tol: float, rows: list[Any],
+    diverged: Any,
+) -> Descent:  # fmt: skip
+    """The finished run as a :class:`Descent`, with the verdict on how it behaved."""
     final_cost, final_slope = function.objective(theta)
     flat = math.hypot(*final_slope) <= tol
     points = [r.point for r in rows] + [tuple(theta.tolist())]
