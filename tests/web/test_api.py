@@ -16,6 +16,7 @@ import pytest
 
 from nudgenet import Model, load_mini, one_hot, preprocess, to_inputs
 from nudgenet.cost import quadratic
+from nudgenet.lessons.formula import FUNCTIONS, TIME_BUDGET
 from nudgenet.lessons.verdict import judge_training, network_yardsticks
 from nudgenet.web import create_app
 from nudgenet.web.app import MAX_BODY_BYTES
@@ -646,3 +647,47 @@ def test_descend_into_undefined_territory_sends_no_nan(url: str) -> None:
 )
 def test_bad_descents_are_refused(url: str, request_: dict, words: str) -> None:
     assert_error(descend(url, **request_), 422, words)
+
+
+def _timed_descend(url: str, expression: str, **request: Any) -> tuple[httpx.Response, float]:
+    start = time.perf_counter()
+    response = httpx.post(f"{url}/api/descend", json={"expression": expression, **request},
+                          timeout=60)  # fmt: skip
+    return response, time.perf_counter() - start
+
+
+def test_nested_powers_are_refused_quickly_and_the_server_goes_on(url: str) -> None:
+    # Each power is within the limit of 100, but multiplied out it is w^729.
+    response, seconds = _timed_descend(url, "(((w+1)^9+1)^9+1)^9")
+    body = assert_error(response, 422, "degree 729", "limit of 100")
+    assert body["help"]
+    assert seconds < 2.0  # measured, not expanded: it used to take tens of seconds
+    response, _ = _timed_descend(url, "(w-3)^2", start=0, learning_rate=0.1)
+    assert response.status_code == 200
+    assert response.json()["derivative"] == "2*w - 6"
+
+
+def test_a_formula_sympy_cannot_finish_is_stopped_and_the_server_goes_on(url: str) -> None:
+    # Deciding the sign inside abs() makes SymPy evaluate exp(exp(exp(exp(100)))).
+    response, seconds = _timed_descend(url, "abs(exp(exp(exp(exp(100))))-3)*w")
+    assert_error(response, 422, f"within {TIME_BUDGET:g} s")
+    assert seconds < TIME_BUDGET + 30  # the budget, and starting a helper process once
+    response, seconds = _timed_descend(url, "(w-3)^2")
+    assert response.status_code == 200
+    assert seconds < 30
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_descend_every_function_the_page_lists(url: str, name: str) -> None:
+    response, _ = _timed_descend(url, f"{name}(w/2 + 1) + w^2", start=0.5, learning_rate=0.1)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert all(p["slope"] is not None for p in body["points"])
+
+
+def test_descend_abs_stops_on_its_kink(url: str) -> None:
+    response, _ = _timed_descend(url, "abs(w-3)", start=0, learning_rate=0.5)
+    body = response.json()
+    assert body["derivative"] == "sign(w - 3)"
+    assert [p["slope"] for p in body["points"]] == [-1.0] * 6 + [0.0]  # the subgradient 0
+    assert body["converged"] is True

@@ -31,7 +31,7 @@ from .._types import Vector
 from ..descent import Step, descend, divergence_threshold
 from ..errors import ConfigError, DivergenceError
 from ..schedules import Schedule, check_learning_rate
-from .formula import SMALL_DEGREE, CostFunction, parse_cost
+from .formula import SMALL_DEGREE, CostFunction, parse_cost, small_polynomial
 from .verdict import History, Verdict, Yardsticks, judge
 
 if TYPE_CHECKING:
@@ -45,6 +45,9 @@ TWO_VALLEYS = "w**4 - 3*w**2 + w"
 DIVERGENCE_FACTOR = 1e3
 #: The highest total degree of a two-variable polynomial whose critical points SymPy solves for.
 SOLVE_DEGREE = 4
+MAX_STEPS = 100_000
+"""Most steps :func:`run_descent` takes: it keeps every step as a row of the table (about
+500 bytes and 50 µs each), so 10⁹ steps would need 500 GB; 100,000 take 50 MB and seconds."""
 
 
 # --------------------------------------------------------------------------- the descent
@@ -182,7 +185,7 @@ def run_descent(
     learning_rate : float or callable k -> η_k
         η, or a schedule.
     steps : int
-        The most updates to take.
+        The most updates to take, at most :data:`MAX_STEPS`.
     tol : float
         Stop once the slope is flat: ‖∇C(θ)‖ ≤ tol.
     divergence_factor : float or None
@@ -196,7 +199,8 @@ def run_descent(
     Raises
     ------
     ConfigError
-        For a bad formula, start or setting, or a start where C is undefined.
+        For a bad formula, start or setting (more steps than :data:`MAX_STEPS`), or a start
+        where C is undefined.
 
     Examples
     --------
@@ -264,6 +268,12 @@ def _check_settings(function: CostFunction, theta: Vector, learning_rate: float 
         raise ConfigError(
             f"steps must be a non-negative integer, got {steps!r}",
             help="e.g. --steps 100: the most steps descent may take",
+        )
+    if steps > MAX_STEPS:
+        raise ConfigError(
+            f"steps must be at most {MAX_STEPS:,}, got {steps:,}: every step is kept as a row "
+            f"of the table, and {steps:,} rows would not fit in memory",
+            help=f"take at most {MAX_STEPS:,} steps; a larger --lr or --tol stops sooner",
         )
     if not (math.isfinite(tol) and tol >= 0):
         raise ConfigError(
@@ -370,6 +380,8 @@ def flat_point_kind(function: CostFunction, point: Sequence[float]) -> str:
     >>> flat_point_kind(parse_cost("x**2 - y**2"), [0.0, 0.0])
     'a saddle (downhill in some directions, uphill in others)'
     """
+    if function.at_kink(point):
+        return _kink_kind(function, point)
     eigenvalues = np.linalg.eigvalsh(function.curvature(point))
     if not np.all(np.isfinite(eigenvalues)):
         return "a point where the curvature is undefined"
@@ -383,11 +395,26 @@ def flat_point_kind(function: CostFunction, point: Sequence[float]) -> str:
     return "a flat spot where the curvature is zero too (it cannot tell which)"
 
 
+def _kink_kind(function: CostFunction, point: Sequence[float]) -> str:
+    """A point on a kink of abs(), where the curvature is undefined: compare C either side."""
+    theta = np.asarray(point, dtype=np.float64)
+    here = function.cost(theta)
+    h = 1e-6 * max(1.0, float(np.max(np.abs(theta))))
+    around = [function.cost(theta + s * h * e) for e in np.eye(function.n) for s in (-1, 1)]
+    what = "the bottom of a V-shaped valley" if all(c > here for c in around) else "a kink"
+    return (
+        f"{what}, where abs() has no slope: descent used the subgradient 0 there "
+        "(sign(0) = 0, between the slopes on either side)"
+    )
+
+
 def valleys(function: CostFunction) -> list[tuple[float, float]] | None:
     """Every local minimum (w, C(w)) of a one-variable polynomial cost, left to right.
 
-    Found as the real roots of dC/dw where C'' > 0; None when C is not a polynomial in w
-    (or has more than one variable), since then no finite list is guaranteed.
+    Found as the real roots of dC/dw where C'' > 0; None when C is not a polynomial in w of
+    degree at most :data:`~nudgenet.lessons.formula.SMALL_DEGREE` (12), or has more than one
+    variable: then no finite list is guaranteed, or not quickly (the roots of a degree-30
+    slope take seconds).
 
     Examples
     --------
@@ -397,12 +424,10 @@ def valleys(function: CostFunction) -> list[tuple[float, float]] | None:
     import sympy
     from mpmath.libmp import NoConvergence
 
-    if function.n != 1:
+    if not small_polynomial(function):
         return None
-    w = sympy.Symbol(function.variables[0])
-    if not function.expression.is_polynomial(w):
-        return None
-    slope = sympy.Poly(function.gradient[0], w)
+    polynomial = function.polynomial
+    slope = polynomial.diff(polynomial.gens[0])
     if slope.degree() < 1:
         return [] if slope.degree() == 0 else None  # a line has no valley
     try:
@@ -525,31 +550,17 @@ def landmarks(function: CostFunction) -> Landmarks:
     >>> marks.bounded, landmarks(parse_cost("x**2 - y**2")).bounded
     (True, False)
     """
-    import sympy
-
-    symbols = [sympy.Symbol(v) for v in function.variables]
-    expression = function.expression
-    polynomial = _small_powers(expression) and bool(expression.is_polynomial(*symbols))
-    if polynomial:
-        poly = sympy.Poly(expression, *symbols)
-        bounded, why = _polynomial_floor(poly, symbols, expression)
+    poly = function.polynomial  # None beyond POLYNOMIAL_TERMS: multiplying out is slow
+    if poly is not None:
+        symbols = list(poly.gens)
+        bounded, why = _polynomial_floor(poly, symbols, function.nonnegative)
         critical = _polynomial_critical_points(function, poly, symbols)
     else:
-        real = expression.subs({s: sympy.Symbol(str(s), real=True) for s in symbols})
-        bounded, why, critical = (True if real.is_nonnegative else None), "", None
+        bounded, why, critical = (True if function.nonnegative else None), "", None
     return Landmarks(critical, bounded, why)
 
 
-def _small_powers(expression: Any, limit: int = 100) -> bool:
-    """Whether every power has an exponent of at most ``limit`` (expanding more is slow)."""
-    import sympy
-
-    return all(
-        not (p.exp.is_Number and abs(float(p.exp)) > limit) for p in expression.atoms(sympy.Pow)
-    )
-
-
-def _polynomial_floor(poly: Any, symbols: list[Any], expression: Any
+def _polynomial_floor(poly: Any, symbols: list[Any], nonnegative: bool | None
                       ) -> tuple[bool | None, str]:  # fmt: skip
     """Whether a polynomial is bounded below, from its terms of the highest degree.
 
@@ -581,8 +592,7 @@ def _polynomial_floor(poly: Any, symbols: list[Any], expression: Any
         return False, f"its leading part {top} falls to −∞ along the direction {direction}"
     if float(np.min(values)) > 1e-9 * scale:
         return True, ""
-    real = expression.subs({s: sympy.Symbol(str(s), real=True) for s in symbols})
-    return (True, "") if real.is_nonnegative else (None, "")
+    return (True, "") if nonnegative else (None, "")
 
 
 def _polynomial_critical_points(function: CostFunction, poly: Any, symbols: list[Any]
@@ -606,10 +616,12 @@ def _polynomial_critical_points(function: CostFunction, poly: Any, symbols: list
     if poly.total_degree() > SOLVE_DEGREE:
         return None
     points = []
-    for solution in sympy.solve(list(function.gradient), symbols, dict=True):
-        if any(s not in solution or solution[s].free_symbols for s in symbols):
+    plain = [sympy.Symbol(str(s)) for s in symbols]  # complex roots too: real ones may need i
+    swap = dict(zip(symbols, plain, strict=True))
+    for solution in sympy.solve([g.xreplace(swap) for g in function.gradient], plain, dict=True):
+        if any(s not in solution or solution[s].free_symbols for s in plain):
             return None  # a whole line of critical points: no finite list
-        values = [complex(sympy.N(solution[s])) for s in symbols]
+        values = [complex(sympy.N(solution[s])) for s in plain]
         if any(abs(v.imag) > 1e-9 for v in values):
             continue
         point = tuple(float(v.real) for v in values)

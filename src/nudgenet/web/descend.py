@@ -1,8 +1,10 @@
 """The Descend panel's route: gradient descent on a one-parameter cost the learner types.
 
 The formula is read, within the playground's limits, by
-:func:`nudgenet.lessons.formula.playground_cost` (the parser of ``nudgenet descend``), and
-descended by :func:`nudgenet.lessons.toy.run_descent`, which also gives the run its verdict
+:func:`nudgenet.lessons.formula.playground_cost` (the parser of ``nudgenet descend``, which
+bounds the work of every formula and runs SymPy under a time and memory budget, so a hostile
+one is a 422 and not a stuck server), and descended by
+:func:`nudgenet.lessons.toy.run_descent`, which also gives the run its verdict
 (:mod:`nudgenet.lessons.verdict`, the same as ``nudgenet descend`` prints for the same run);
 this module only adds the curve to draw, and turns what JSON cannot carry (NaN, ±inf) into
 null. The page shows the verdict, its reason and its advice as they come.
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 
-from ..lessons.formula import playground_cost, small_polynomial
+from ..lessons.formula import playground_cost
 from ..lessons.toy import divergence_reason, run_descent, valleys
 from .schemas import ERRORS, DescendRequest, Descent
 
@@ -30,13 +32,14 @@ router = APIRouter(tags=["descend"])
 def descend_cost(request: DescendRequest) -> dict[str, Any]:
     """Descend a one-parameter cost from w₀ (:func:`nudgenet.lessons.toy.run_descent`).
 
-    The formula is parsed without ``eval`` by :func:`nudgenet.lessons.toy.parse_cost` and
-    differentiated by SymPy; the steps are taken by :func:`nudgenet.descent.descend`, the
-    routine that trains the network.
+    The formula is parsed without ``eval`` by :func:`nudgenet.lessons.formula.parse_cost`
+    and differentiated by SymPy; the steps are taken by :func:`nudgenet.descent.descend`, the
+    routine that trains the network. Valleys are listed for polynomials of low degree only
+    (:func:`nudgenet.lessons.toy.valleys`).
     """
     function = playground_cost(request.expression)
     run = run_descent(function, [request.start], request.learning_rate, steps=request.steps)
-    minima = valleys(function) if small_polynomial(function) else None
+    minima = valleys(function)
     last = run.steps[-1].point if run.steps else run.start
     verdict = run.verdict.as_dict()
     why = divergence_reason(function, request.learning_rate, last)
