@@ -59,17 +59,23 @@ def add_option(
     )
 
 
-class _InRange(argparse.Action):
+class _TableAction(argparse.Action):
+    """An argparse action that checks its value against an option of the table."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, option: Choice | Range,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(option_strings, dest, **kwargs)
+        self.option = option
+
+
+class _InRange(_TableAction):
     """Store a number once its :class:`Range` holds it; else raise the table's ConfigError.
 
     Checked while parsing, so ``--seed -1`` stops the command before it loads any data;
     the library checks the same range again where the value enters.
     """
 
-    def __init__(self, option_strings: list[str], dest: str, *, option: Range,
-                 **kwargs: Any) -> None:  # fmt: skip
-        super().__init__(option_strings, dest, **kwargs)
-        self.option = option
+    option: Range
 
     def __call__(
         self,
@@ -180,17 +186,14 @@ def add_choices(
                    help=f"{help}; from {', '.join(option.values)}")  # fmt: skip
 
 
-class _ChoiceList(argparse.Action):
+class _ChoiceList(_TableAction):
     """Store a comma-separated list of names, each checked against its :class:`Choice`.
 
     An unknown name raises the table's :class:`ConfigError` out of ``parse_args``, so it
     reads (and exits, with status 1) like the same mistake made through the library.
     """
 
-    def __init__(self, option_strings: list[str], dest: str, *, option: Choice,
-                 **kwargs: Any) -> None:  # fmt: skip
-        super().__init__(option_strings, dest, **kwargs)
-        self.option = option
+    option: Choice
 
     def __call__(
         self,
