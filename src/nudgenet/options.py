@@ -8,9 +8,10 @@ parameter-constraint table is the model). The choice lists themselves come from 
 that define what they name: the activations from :mod:`nudgenet.activations`, the costs from
 :mod:`nudgenet.cost`, and so on.
 
-Each value is checked once, where it enters: :meth:`Choice.check` and :meth:`Range.check`
-raise :class:`~nudgenet.errors.ConfigError` naming the option, what is allowed, what was got,
-and what to do.
+A value is checked at the boundary it enters by (argparse as it parses, the web's schemas,
+the library's dataclasses), always by these same objects, and the engines below trust it:
+:meth:`Choice.check` and :meth:`Range.check` raise :class:`~nudgenet.errors.ConfigError`
+naming the option, what is allowed, what was got, and what to do.
 """
 
 from __future__ import annotations
