@@ -263,24 +263,25 @@ def layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def float_list(text: str) -> tuple[float, ...]:
-    """``0.01,0.1,1`` as a tuple of floats (argparse ``type``); the library checks each."""
-    try:
-        return tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of numbers, e.g. 0.01,0.1,1"
-        ) from None
+def _number_list(kind: type, what: str, example: str) -> Any:
+    """An argparse ``type`` reading ``example``-like comma-separated lists of ``kind``."""
+
+    def parse(text: str) -> tuple[Any, ...]:
+        try:
+            return tuple(kind(part) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a comma-separated list of {what}, e.g. {example}"
+            ) from None
+
+    parse.__doc__ = (
+        f"``{example}`` as a tuple of {what} (argparse ``type``); the library checks each."
+    )
+    return parse
 
 
-def int_list(text: str) -> tuple[int, ...]:
-    """``10,100`` as a tuple of integers (argparse ``type``); the library checks each."""
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of whole numbers, e.g. 10,100"
-        ) from None
+float_list = _number_list(float, "numbers", "0.01,0.1,1")
+int_list = _number_list(int, "whole numbers", "10,100")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
