@@ -382,17 +382,17 @@ def flat_point_kind(function: CostFunction, point: Sequence[float]) -> str:
     """
     if function.at_kink(point):
         return _kink_kind(function, point)
-    eigenvalues = np.linalg.eigvalsh(function.curvature(point))
-    if not np.all(np.isfinite(eigenvalues)):
-        return "a point where the curvature is undefined"
-    scale = max(1.0, float(np.max(np.abs(eigenvalues))))
-    if np.all(eigenvalues > 1e-9 * scale):
-        return "a minimum (the bottom of a valley)"
-    if np.all(eigenvalues < -1e-9 * scale):
-        return "a maximum (the top of a hill)"
-    if np.any(eigenvalues > 1e-9 * scale) and np.any(eigenvalues < -1e-9 * scale):
-        return "a saddle (downhill in some directions, uphill in others)"
-    return "a flat spot where the curvature is zero too (it cannot tell which)"
+    return _FLAT_POINT_WORDS[_kind(function, point)]
+
+
+_FLAT_POINT_WORDS = {
+    "minimum": "a minimum (the bottom of a valley)",
+    "maximum": "a maximum (the top of a hill)",
+    "saddle": "a saddle (downhill in some directions, uphill in others)",
+    "flat": "a flat spot where the curvature is zero too (it cannot tell which)",
+    None: "a point where the curvature is undefined",
+}
+"""What :func:`flat_point_kind` says for each kind :func:`_kind` finds."""
 
 
 def _kink_kind(function: CostFunction, point: Sequence[float]) -> str:
