@@ -15,7 +15,7 @@ import pytest
 import nudgenet
 
 PACKAGE = Path(nudgenet.__file__).resolve().parent
-BASE = {"_types", "_version", "constraints", "errors", "files", "plots"}
+BASE = {"_json", "_types", "_version", "constraints", "errors", "files", "plots"}
 CORE = {
     "activations", "backprop", "cost", "descent", "gradcheck", "init", "layout", "model",
     "network", "options", "schedules",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import options
+from .._json import finite
 from ..constraints import Choice, Range
 from ..data import DATASET_CHOICES
 from ..errors import ConfigError, NudgenetError, OutputError
@@ -360,17 +361,6 @@ def print_json(obj: Any) -> None:
     """Print ``obj`` as strict JSON (non-finite floats become null), flushed at once."""
     print(json.dumps(finite(obj), indent=2, allow_nan=False))
     sys.stdout.flush()
-
-
-def finite(obj: Any) -> Any:
-    """``obj`` with every NaN or infinity, however deep, replaced by None."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [finite(v) for v in obj]
-    return obj
 
 
 def figure_formats(svg: bool) -> tuple[str, ...]:

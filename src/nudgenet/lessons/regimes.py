@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._json import finite
 from ..cost import get_cost
 from ..data import Dataset, load_mini, one_hot, to_inputs
 from ..errors import ConfigError
@@ -320,7 +321,7 @@ SPREAD = "mean ± sample standard deviation (ddof = 1) over the seeds"
 
 
 def _finite(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
+    return finite(float(x))  # a NumPy scalar becomes a plain float, then JSON-ready
 
 
 @dataclass(frozen=True)

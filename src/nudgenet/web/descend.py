@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 
+from .._json import finite
 from ..lessons.formula import playground_cost
 from ..lessons.toy import divergence_reason, run_descent, valleys
 from .schemas import ERRORS, DescendRequest, Descent
@@ -60,7 +61,7 @@ def descend_cost(request: DescendRequest) -> dict[str, Any]:
         "expression": str(function.expression),
         "derivative": function.derivative_text,
         "learning_rate": request.learning_rate,
-        "points": [{k: _finite(v) for k, v in p.items()} for p in points],
+        "points": [{k: finite(v) for k, v in p.items()} for p in points],
         "converged": run.converged,
         "diverged": run.diverged,
         "why": why if run.regime == "diverges" else None,
@@ -71,7 +72,7 @@ def descend_cost(request: DescendRequest) -> dict[str, Any]:
         "valleys": [list(m) for m in minima] if minima is not None else None,
         "curve": {
             "w": grid.tolist(),
-            "cost": [_finite(c) for c in np.asarray(function.on_grid(grid), float).tolist()],
+            "cost": [finite(c) for c in np.asarray(function.on_grid(grid), float).tolist()],
         },
     }
 
@@ -88,8 +89,3 @@ def _view(start: float, minima: list[float], path: list[float | None]) -> tuple[
     lo, hi = min(core + near), max(core + near)
     margin = max(0.15 * (hi - lo), 0.5)
     return lo - margin, hi + margin
-
-
-def _finite(x: Any) -> Any:
-    """x, or None where JSON has no number for it (NaN, ±inf)."""
-    return x if not isinstance(x, float) or math.isfinite(x) else None
