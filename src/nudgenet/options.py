@@ -38,6 +38,12 @@ ENGINE = Choice(
     "how to take the steps: the compiled fast engine, the readable reference one, or auto "
     "(fast where it can run); same results",
 )
+AUGMENT = Choice(
+    "augment",
+    ("none", "affine", "elastic", "both"),
+    "distort the training digits afresh every epoch: affine (shift, rotation, scale, shear), "
+    "elastic (Simard's smooth random displacements), both, or none",
+)
 
 MOMENTUM = Range("momentum", 0.0, 1.0, "classical momentum μ (0: off)", high_open=True)
 L2 = Range("l2", 0.0, None, "L2 weight decay λ (0: off)")

@@ -205,3 +205,22 @@ def test_train_keeps_step_costs_and_optional_snapshots(tmp_path: Path, capsys) -
     plain = tmp_path / "plain.npz"
     run_json(capsys, "train", "--epochs", "1", "--out", str(plain))
     assert Model.load(plain).snapshots is None
+
+
+def test_augment_alone_means_both_and_is_recorded(tmp_path: Path, capsys) -> None:
+    code, out, err = run(capsys, "train", "--epochs", "1", "--augment",
+                         "--out", str(tmp_path / "a.npz"))  # fmt: skip
+    assert code == 0, err
+    assert "augment both" in out
+    assert Model.load(tmp_path / "a.npz").settings["augment"] == "both"
+    code, out, _ = run(capsys, "train", "--epochs", "1",
+                       "--out", str(tmp_path / "b.npz"))  # fmt: skip
+    assert ", augment" not in out
+    assert Model.load(tmp_path / "b.npz").settings["augment"] == "none"
+
+
+def test_augment_names_a_kind(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "train", "--augment", "swirl", "--out", str(tmp_path / "m.npz"))
+    assert exit_.value.code == 2
+    assert "invalid choice: 'swirl'" in capsys.readouterr().err

@@ -304,7 +304,7 @@ def test_default_settings_are_valid() -> None:
     s = TrainSettings()
     assert s.as_dict() == {
         "epochs": 10, "batch_size": 10, "lr": 1.0, "schedule": "constant",
-        "momentum": 0.0, "l2": 0.0, "cost": "quadratic",
+        "momentum": 0.0, "l2": 0.0, "cost": "quadratic", "augment": "none",
     }  # fmt: skip
 
 

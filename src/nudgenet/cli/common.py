@@ -60,6 +60,16 @@ def add_option(
     )
 
 
+def add_augment(p: argparse.ArgumentParser) -> None:
+    """Add ``--augment [KIND]``: alone it means both distortions, affine and elastic."""
+    p.add_argument(
+        "--augment", nargs="?", const="both", default="none", choices=options.AUGMENT.values,
+        metavar="KIND",
+        help=f"{options.AUGMENT.help}; KIND is one of {', '.join(options.AUGMENT.values)} "
+        "(alone: both)",
+    )  # fmt: skip
+
+
 class _TableAction(argparse.Action):
     """An argparse action that checks its value against an option of the table."""
 

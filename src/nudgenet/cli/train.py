@@ -32,6 +32,7 @@ from ..training.loop import Epoch, TrainSettings
 from ..training.recipe import Recipe, Run
 from . import pictures
 from .common import (
+    add_augment,
     add_data,
     add_json,
     add_network,
@@ -67,6 +68,7 @@ def register(commands: Any) -> None:
     add_option(p, options.SEED, 0)
     add_option(p, options.DTYPE, "float32")
     add_option(p, options.ENGINE, "auto")
+    add_augment(p)
     add_output(p, "--out", default=Path("nudgenet-model.npz"),
                help="where to save the trained model")  # fmt: skip
     p.add_argument("--snapshots", action="store_true",
@@ -84,7 +86,7 @@ def run_train(args: argparse.Namespace) -> int:
         Network(args.sizes, args.activation, args.output),
         TrainSettings(
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-            momentum=args.momentum, l2=args.l2, cost=args.cost,
+            momentum=args.momentum, l2=args.l2, cost=args.cost, augment=args.augment,
         ),
         init=args.init, seed=args.seed, dtype=args.dtype, engine=args.engine,
     )  # fmt: skip
@@ -182,6 +184,7 @@ def _describe_run(say: Any, run: Run, name: str, args: argparse.Namespace) -> No
         f"{args.activation} hidden, {args.output} output, {args.cost} cost, {args.init} init, "
         f"η = {args.lr:g} ({args.schedule}), batch {args.batch_size or 'full'}, "
         f"momentum {args.momentum:g}, L2 {args.l2:g}, seed {args.seed}, {args.dtype}"
+        + ("" if args.augment == "none" else f", augment {args.augment}")
     )
 
 

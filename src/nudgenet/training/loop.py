@@ -29,7 +29,9 @@ from .. import options
 from .._types import Matrix, Vector
 from ..backprop import check_targets, l2_term
 from ..cost import get_cost, one_hot, output_cost
+from ..data.augment import SIDE, distort
 from ..descent import Step
+from ..errors import ConfigError
 from ..network import Network, _forward
 from ..schedules import LEARNING_RATE, build_schedule
 from .engines import RUNNERS, blas_threads, choose_engine, epoch_runner
@@ -46,6 +48,7 @@ class TrainSettings:
     momentum: float = 0.0  # classical momentum μ; 0 is off
     l2: float = 0.0  # weight decay λ on the weights; 0 is off
     cost: str = "quadratic"  # quadratic (the seed's) | cross-entropy
+    augment: str = "none"  # none | affine | elastic | both: distort the digits every epoch
 
     def __post_init__(self) -> None:
         options.EPOCHS.check(self.epochs)
@@ -55,6 +58,7 @@ class TrainSettings:
         options.MOMENTUM.check(self.momentum)
         options.L2.check(self.l2)
         options.COST.check(self.cost)
+        options.AUGMENT.check(self.augment)
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON-ready values."""
@@ -121,6 +125,7 @@ def train(
     test: tuple[Matrix, NDArray[Any]] | None = None,
     labels: NDArray[Any] | None = None,
     engine: str = "auto",
+    augment_rng: np.random.Generator | None = None,
 ) -> Iterator[Step | Epoch]:
     """Train θ in place by mini-batch SGD, yielding Step and Epoch records.
 
@@ -140,9 +145,15 @@ def train(
     labels : ndarray of shape (n,), optional; the training labels, for train accuracy
     engine : "auto", "reference" or "fast"
         Which engine takes the steps; "auto" picks :func:`choose_engine`'s choice.
+    augment_rng : numpy.random.Generator, optional
+        Draws the distortions when ``settings.augment`` asks for them (the inputs must then be
+        28 × 28 images). Each epoch trains on freshly distorted copies of X; the costs and
+        accuracies are measured on X itself.
     """
     network.check_inputs(X)
     check_targets(network, X, Y, settings.cost)
+    if settings.augment != "none":
+        check_augmentable(network, augment_rng)
     X = X.astype(theta.dtype, copy=False)
     Y = Y.astype(theta.dtype, copy=False)
     if labels is None:
@@ -177,17 +188,36 @@ def train(
     start_record = measure(0, 0, float(schedule(0)), 0.0)
     yield start_record
     baseline = start_record.train_cost + (l2_term(network, theta, s.l2) if s.l2 else 0.0)
+    # The runner reads its inputs afresh each epoch, so augmentation rewrites them in place.
+    inputs = X if s.augment == "none" else np.array(X, order="C")
     runner = epoch_runner(
-        engine, network, theta, X, Y, batch_size=s.batch_size, schedule=schedule,
+        engine, network, theta, inputs, Y, batch_size=s.batch_size, schedule=schedule,
         momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline,
     )  # fmt: skip
     k = 0
     for epoch in range(1, s.epochs + 1):
         start = time.perf_counter()
+        if s.augment != "none":
+            distort(X, s.augment, augment_rng, out=inputs)
         step = yield from runner.run(k, epoch_order(n, s.batch_size, rng))
         k += per_epoch
         seconds = time.perf_counter() - start
         yield measure(epoch, k, step.learning_rate if step else float(schedule(k - 1)), seconds)
+
+
+def check_augmentable(network: Network, rng: np.random.Generator | None) -> None:
+    """Raise :class:`ConfigError` unless augmentation can run: 28 × 28 inputs and a generator."""
+    if network.sizes[0] != SIDE * SIDE:
+        raise ConfigError(
+            f"augmentation distorts 28 × 28 images, but the network takes {network.sizes[0]} "
+            "inputs",
+            help="train without --augment, or on 28 × 28 images (784 inputs)",
+        )
+    if rng is None:
+        raise ConfigError(
+            "augmentation needs a random generator to draw its distortions",
+            help="pass augment_rng (training.recipe.Run gives each run its own stream)",
+        )
 
 
 def _cost_and_accuracy(

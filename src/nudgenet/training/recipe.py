@@ -43,8 +43,20 @@ def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     >>> int(init_rng.integers(1000)), int(shuffle_rng.integers(1000))
     (802, 662)
     """
-    init, shuffle = np.random.SeedSequence(seed).spawn(2)
+    init, shuffle = _streams(seed)[:2]
     return np.random.default_rng(init), np.random.default_rng(shuffle)
+
+
+def augment_stream(seed: int) -> np.random.Generator:
+    """The generator of ``--seed seed``'s distortions (``--augment``): a third stream, so that
+    augmenting changes neither θ's initial values nor the order of the batches."""
+    return np.random.default_rng(_streams(seed)[2])
+
+
+def _streams(seed: int) -> list[np.random.SeedSequence]:
+    """The seed's independent streams; a SeedSequence's first children never change when more
+    are spawned, so adding a stream leaves the others' numbers as they were."""
+    return np.random.SeedSequence(seed).spawn(3)
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,7 @@ class Run:
         self.Y = one_hot(self.labels, network.sizes[-1], recipe.dtype)  # (n, 10)
         self.test = (to_inputs(data.test_images, recipe.dtype), data.test_labels)
         init_rng, self._shuffle_rng = seed_streams(recipe.seed)
+        self._augment_rng = augment_stream(recipe.seed)
         self.theta: Vector = init_params(
             network.layout, recipe.init, rng=init_rng, dtype=recipe.dtype
         )
@@ -132,6 +145,7 @@ class Run:
         for record in train(
             r.network, self.theta, self.X, self.Y, r.settings, rng=self._shuffle_rng,
             test=self.test, labels=self.labels, engine=self.engine,
+            augment_rng=self._augment_rng,
         ):  # fmt: skip
             if isinstance(record, Step):
                 self.step_costs.append(record.cost)
