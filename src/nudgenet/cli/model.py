@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data import DATASET_CHOICES, load_dataset, to_inputs
 from ..data.images import load_image
+from ..data.labelled import load_labelled
 from ..errors import ConfigError, DataError, ImageError, NudgenetError
 from ..model import Model
 from .common import add_data, add_json, print_json
@@ -30,6 +31,11 @@ def register(commands: Any) -> None:
     )
     _add_model(p)
     add_data(p, "the data whose test images to classify", default=None)
+    p.add_argument(
+        "--images", type=Path, metavar="DIR",
+        help="instead, your own labelled images: files named by their digit first "
+        "(7-mine.png) or in folders named by it (7/mine.png), preprocessed as predict does",
+    )  # fmt: skip
     add_json(p)
     p.set_defaults(run=run_evaluate)
 
@@ -63,31 +69,53 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     """``nudgenet evaluate``: accuracy, per-digit accuracy and confusion matrix."""
     model = Model.load(args.model)
-    data = load_dataset(args.data or _training_data(model))
-    X = to_inputs(data.test_images, model.theta.dtype)
-    guesses = model.predict(X)
-    labels = data.test_labels.astype(np.intp)
+    if args.images is not None:
+        if args.data is not None:
+            raise ConfigError(
+                "--images and --data both name what to evaluate on",
+                help="give one of them: --data for a data set's test images, --images for "
+                "a folder of your own",
+            )
+        found = load_labelled(args.images)
+        images, labels, name = found.images, found.labels, str(args.images)
+        unreadable = [{"file": f, "label": label, "why": why} for f, label, why in found.unreadable]
+    else:
+        data = load_dataset(args.data or _training_data(model))
+        images, labels, name = data.test_images, data.test_labels.astype(np.intp), data.name
+        unreadable = []
+    guesses = model.predict(to_inputs(images, model.theta.dtype))
     n_classes = model.network.sizes[-1]
     confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(confusion, (labels, guesses), 1)
+    # An image with no ink the preprocessing could find is one the model did not read.
+    missed = np.bincount([u["label"] for u in unreadable], minlength=n_classes)[:n_classes]
     per_class = [
-        float(confusion[d, d] / row_sum) if (row_sum := confusion[d].sum()) else None
+        float(confusion[d, d] / row_sum) if (row_sum := confusion[d].sum() + missed[d]) else None
         for d in range(n_classes)
     ]
-    accuracy = float(np.mean(guesses == labels))
+    n = len(labels) + len(unreadable)
+    accuracy = float(np.sum(guesses == labels) / n)
     if args.json:
         print_json(
             {
                 "model": str(args.model),
-                "data": data.name,
-                "n": len(labels),
+                "data": name,
+                "n": n,
                 "accuracy": accuracy,
                 "per_class_accuracy": per_class,
                 "confusion": confusion.tolist(),
+                **({"unreadable": unreadable} if args.images is not None else {}),
             }
         )
         return 0
-    print(f"{data.name}: {len(labels):,} test images, accuracy {100 * accuracy:.2f}%")
+    kind = "images" if args.images is not None else "test images"
+    print(f"{name}: {n:,} {kind}, accuracy {100 * accuracy:.2f}%")
+    if unreadable:
+        shown = ", ".join(u["file"] for u in unreadable[:5])
+        more = " …" if len(unreadable) > 5 else ""
+        print(
+            f"{len(unreadable)} without ink that could be found (counted as wrong): {shown}{more}"
+        )
     scores = (f"{d}: {100 * a:.1f}%" for d, a in enumerate(per_class) if a is not None)
     print("per digit: " + "  ".join(scores))
     print("confusion matrix (rows: true digit, columns: guess)")
