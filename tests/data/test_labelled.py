@@ -11,6 +11,7 @@ from PIL import Image
 
 from nudgenet import Model
 from nudgenet.data import load_mini, preprocess, to_inputs
+from nudgenet.data.embedded import load_default_model
 from nudgenet.data.images import (
     BOX,
     STROKE_RANGE,
@@ -151,3 +152,30 @@ def test_the_outside_set_is_read_better_with_the_shipped_preprocessing() -> None
     assert len(found.labels) + len(found.unreadable) == 600
     assert scores["shipped"] > scores["neither"]
     assert scores["shipped"] > 0.6  # far above chance (0.1), far below MNIST's 93 %
+
+
+# ---------------------------------------------------------------------------------------------
+# the model shipped for reading your digits
+
+
+def test_the_shipped_model_reads_mnist_and_outside_handwriting() -> None:
+    model = load_default_model()
+    assert model.network.sizes == (784, 512, 512, 10)
+    data = load_mini()  # its test images come from MNIST's test set, never trained on
+    accuracy = np.mean(model.predict(to_inputs(data.test_images)) == data.test_labels)
+    assert accuracy > 0.985
+    found = load_labelled(HANDWRITING)
+    outside = np.sum(model.predict(to_inputs(found.images)) == found.labels) / 600
+    assert outside > 0.8  # the seed network reads about 0.7 of them
+
+
+def test_predict_without_a_model_uses_the_shipped_one(tmp_path: Path, capsys) -> None:
+    _digit_file(tmp_path / "seven.png", 7)
+    result = run_json(capsys, "predict", str(tmp_path / "seven.png"), "--json")
+    assert result["model"] == "shipped"
+    assert result["predictions"][0]["guesses"][0]["digit"] == 7
+    code, out, err = run(
+        capsys, "predict", str(tmp_path / "seven.png"), str(tmp_path / "seven.png")
+    )
+    assert code == 0, err
+    assert out.count("seven.png: 7") == 2  # both are images, neither is taken for a model

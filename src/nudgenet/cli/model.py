@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data import DATASET_CHOICES, load_dataset, to_inputs
+from ..data.embedded import load_default_model
 from ..data.images import load_image
 from ..data.labelled import load_labelled
 from ..errors import ConfigError, DataError, ImageError, NudgenetError
@@ -47,7 +48,9 @@ def register(commands: Any) -> None:
         "centred by its centre of mass in 28×28.",
         formatter_class=defaults,
     )
-    _add_model(p)
+    p.add_argument("model", type=Path, nargs="?", metavar="MODEL",
+                   help="a model saved by `nudgenet train` (a .npz file); leave it out to use "
+                   "the model shipped with nudgenet")  # fmt: skip
     p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files")
     p.add_argument("--top", type=int, default=3, help="how many guesses to show per image")
     add_json(p)
@@ -146,7 +149,9 @@ def run_predict(args: argparse.Namespace) -> int:
             f"--top must be at least 1, got {args.top}",
             help="--top N shows the N likeliest digits per image, e.g. --top 3",
         )
-    model = Model.load(args.model)
+    if args.model is not None and args.model.suffix.lower() != ".npz":
+        args.images, args.model = [args.model, *args.images], None  # all of them are images
+    model = load_default_model() if args.model is None else Model.load(args.model)
     if model.network.sizes[0] != 784:
         raise ConfigError(
             f"{args.model} expects {model.network.sizes[0]} inputs, but images are "
@@ -178,7 +183,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             {
-                "model": str(args.model),
+                "model": "shipped" if args.model is None else str(args.model),
                 "predictions": results,
                 "failures": [
                     {"image": str(path), "error": exc.message, "help": exc.help}

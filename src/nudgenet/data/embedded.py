@@ -1,8 +1,12 @@
-"""The MNIST subset shipped inside the package, so that the first lesson needs no network.
+"""What ships inside the package: an MNIST subset, and a trained model to read your digits.
 
 ``mini.npz`` holds 10,000 training and 2,000 test images, 1,000 and 200 of each digit,
 drawn at random from the full MNIST sets; ``nudgenet/data/README.md`` says how, and
 ``scripts/build_mini.py`` rebuilds it byte for byte.
+
+``default-model.npz`` is the network ``nudgenet predict`` uses when given no model: the most
+robust reader of outside handwriting that fits in a few megabytes (see ``docs/recipes.md``
+for how it was trained, and ``scripts/robustness.py`` for how it was chosen).
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from importlib import resources
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, ModelFileError
+from ..model import Model
 from .dataset import Dataset
 
-__all__ = ["load_mini"]
+__all__ = ["load_default_model", "load_mini"]
+
+DEFAULT_MODEL = "default-model.npz"
 
 
 def load_mini() -> Dataset:
@@ -41,3 +48,16 @@ def load_mini() -> Dataset:
     for array in arrays.values():
         array.flags.writeable = False
     return Dataset(name="mini", **arrays)
+
+
+def load_default_model() -> Model:
+    """The trained network shipped inside the package (``nudgenet/data/default-model.npz``)."""
+    resource = resources.files("nudgenet").joinpath("data").joinpath(DEFAULT_MODEL)
+    try:
+        with resources.as_file(resource) as path:
+            return Model.load(path)
+    except (FileNotFoundError, ModelFileError) as exc:
+        raise DataError(
+            f"the shipped model is missing or unreadable: {resource}",
+            help="reinstall nudgenet, or name a model of your own: nudgenet train makes one",
+        ) from exc
