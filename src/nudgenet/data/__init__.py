@@ -5,10 +5,13 @@ One job a module, each importing only those before it:
 * :mod:`.idx`: the IDX file format (:func:`read_idx`);
 * :mod:`.dataset`: :class:`Dataset`, the checked train/test split everything arrives as;
 * :mod:`.folder`: a folder of the four standard files (:func:`load_folder`);
-* :mod:`.embedded`: the subset shipped inside the package (:func:`load_mini`);
+* :mod:`.embedded`: what ships inside the package: the subset (:func:`load_mini`) and the
+  model ``predict`` uses by default (:func:`load_default_model`);
 * :mod:`.fetch`: the full public sets, fetched and verified into a cache (:func:`download`);
 * :mod:`.sources`: the names ``--data`` accepts (:func:`load_dataset`);
-* :mod:`.images`: your own drawings and photos, and pixels to network inputs (:func:`to_inputs`).
+* :mod:`.images`: your own drawings and photos, and pixels to network inputs (:func:`to_inputs`);
+* :mod:`.labelled`: a folder of your own images labelled by name (:func:`load_labelled`);
+* :mod:`.augment`: the training digits distorted afresh every epoch (:func:`distort`).
 
 :func:`one_hot` lives in the core (:mod:`nudgenet.cost`), being the cost's target encoding;
 it is offered here too, beside :func:`to_inputs`, because the two are used together.
