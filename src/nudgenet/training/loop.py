@@ -30,6 +30,7 @@ from .._types import Matrix, Vector
 from ..backprop import check_targets, l2_term
 from ..cost import get_cost, one_hot, output_cost
 from ..descent import Step
+from ..errors import ConfigError
 from ..network import Network, _forward
 from ..schedules import LEARNING_RATE, build_schedule
 from .engines import RUNNERS, blas_threads, choose_engine, epoch_runner
@@ -121,12 +122,20 @@ def train(
     test: tuple[Matrix, NDArray[Any]] | None = None,
     labels: NDArray[Any] | None = None,
     engine: str = "auto",
+    velocity: Vector | None = None,
+    done: int = 0,
+    baseline: float | None = None,
 ) -> Iterator[Step | Epoch]:
     """Train θ in place by mini-batch SGD, yielding Step and Epoch records.
 
     The first record is epoch 0: the untrained network's cost and accuracy. The reference
     engine yields a Step per update as it takes it; the fast engine yields them in a burst after
     each compiled epoch.
+
+    A run stopped after ``done`` epochs goes on from epoch ``done + 1`` when given what it
+    had then: θ, ``rng`` in the state it was in, the ``velocity`` and the ``baseline``; the
+    schedule continues from step ``done × steps_per_epoch``, and the steps are those the run
+    would have taken had it never stopped.
 
     Parameters
     ----------
@@ -140,6 +149,14 @@ def train(
     labels : ndarray of shape (n,), optional; the training labels, for train accuracy
     engine : "auto", "reference" or "fast"
         Which engine takes the steps; "auto" picks :func:`choose_engine`'s choice.
+    velocity : ndarray of θ's shape and dtype, optional
+        The momentum state, updated in place (zeros: a fresh start); the caller keeps it,
+        to resume later. Without it the engine keeps its own.
+    done : int
+        Epochs already done (0: a fresh run, which first reports epoch 0).
+    baseline : float, optional
+        With ``done`` > 0: the epoch-0 cost, L2 term included (:func:`divergence_baseline`),
+        that divergence is measured against.
     """
     network.check_inputs(X)
     check_targets(network, X, Y, settings.cost)
@@ -172,22 +189,34 @@ def train(
         return Epoch(epoch, steps, learning_rate, train_cost, train_accuracy, test_cost,
                      test_accuracy, seconds)  # fmt: skip
 
-    # Epoch 0: the untrained network, the baseline against which learning (and a blow-up)
-    # is measured. A step's cost carries the L2 term (λ/2)‖W‖², so its baseline does too.
-    start_record = measure(0, 0, float(schedule(0)), 0.0)
-    yield start_record
-    baseline = start_record.train_cost + (l2_term(network, theta, s.l2) if s.l2 else 0.0)
+    if done == 0:
+        # Epoch 0: the untrained network, the baseline against which learning (and a
+        # blow-up) is measured.
+        start_record = measure(0, 0, float(schedule(0)), 0.0)
+        yield start_record
+        baseline = divergence_baseline(network, theta, start_record.train_cost, s.l2)
+    elif baseline is None or not 0 < done <= s.epochs:
+        raise ConfigError(
+            f"cannot go on after epoch {done} of {s.epochs} without the run's baseline cost",
+            help="resume from a checkpoint (Model.checkpoint), which holds both",
+        )
     runner = epoch_runner(
         engine, network, theta, X, Y, batch_size=s.batch_size, schedule=schedule,
-        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline,
+        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline, velocity=velocity,
     )  # fmt: skip
-    k = 0
-    for epoch in range(1, s.epochs + 1):
+    k = done * per_epoch
+    for epoch in range(done + 1, s.epochs + 1):
         start = time.perf_counter()
         step = yield from runner.run(k, epoch_order(n, s.batch_size, rng))
         k += per_epoch
         seconds = time.perf_counter() - start
         yield measure(epoch, k, step.learning_rate if step else float(schedule(k - 1)), seconds)
+
+
+def divergence_baseline(network: Network, theta: Vector, train_cost: float, l2: float) -> float:
+    """The cost at θ₀ that a step's cost is compared with: C₀, plus (λ/2)‖W‖² with L2 on,
+    since a step's cost carries that term too."""
+    return train_cost + (l2_term(network, theta, l2) if l2 else 0.0)
 
 
 def _cost_and_accuracy(
