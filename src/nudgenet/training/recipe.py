@@ -158,6 +158,11 @@ class Run:
         self.step_costs = [] if model.step_costs is None else model.step_costs.tolist()
         if model.snapshots is not None:
             self.snapshots = list(model.snapshots.astype(self.theta.dtype))
+        elif self.snapshots is not None:
+            raise ConfigError(
+                "the run to resume kept no θ snapshots, so they cannot start now",
+                help="resume without snapshots, or train afresh with them",
+            )
         self._saved = self._save_point()
 
     def records(self) -> Iterator[Step | Epoch]:
