@@ -90,8 +90,8 @@ def register(commands: Any) -> None:
     p.add_argument(
         "--resume", metavar="MODEL", type=Path,
         help="go on training MODEL (a model saved by `nudgenet train`, or one that Ctrl-C "
-        "saved) to --epochs in all, with its own settings; the result equals a run straight "
-        "through",
+        "saved) to --epochs in all (default: the number it was started with), with its own "
+        "settings; the result equals a run straight through",
     )  # fmt: skip
     add_json(p)
     p.set_defaults(run=run_train)
@@ -124,7 +124,7 @@ def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Model | None]:
     s = model.settings
     ours = {
         **recipe.as_dict(), "sizes": tuple(recipe.network.sizes), "engine": recipe.engine,
-        "data": s.get("data"),
+        "data": s.get("data") or DEFAULTS["data"],  # its size is checked against the run's
     }  # fmt: skip
     changed = [
         key for key, value in given.items()
