@@ -217,3 +217,9 @@ def test_a_damaged_checkpoint_is_a_model_file_error(
     path = _tampered(model, tmp_path / "bad.npz", **change)
     with pytest.raises(ModelFileError, match=message):
         Model.load(path)
+
+
+def test_snapshots_cannot_start_midway(small: Dataset) -> None:
+    model = fit(recipe(1, "reference"), small)
+    with pytest.raises(ConfigError, match="kept no θ snapshots"):
+        Run(recipe_of(model, epochs=2), small, snapshots=True, resume=model)
