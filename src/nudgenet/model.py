@@ -2,14 +2,16 @@
 
 The file holds two arrays: ``theta`` (the flat parameter vector) and ``meta`` (a JSON
 string: format name and version, architecture, cost, training settings and the per-epoch
-history), and optionally ``step_costs``, ``snapshots`` and ``velocity``. A model saved by a
-training run is also a **checkpoint**: with the description's ``checkpoint`` (the epochs and
-steps done, the shuffling stream's state, the divergence baseline) and the momentum
-velocity, the run can go on later exactly as if it had never stopped (see
-:class:`Checkpoint`). Files without them, from earlier versions, still load; they only
-cannot be resumed. It is written to a temporary file
-first and then renamed over the target, so a crash or a full disk never leaves half a model
-where a good one was.
+history), and optionally ``step_costs``, ``snapshots`` and ``velocity``. It is written to a
+temporary file first and then renamed over the target, so a crash or a full disk never
+leaves half a model where a good one was.
+
+A model saved by a training run is also a **checkpoint**: with the description's
+``checkpoint`` (the epochs and steps done, the shuffling stream's state, the divergence
+baseline) and the momentum velocity, the run can go on later exactly as if it had never
+stopped (see :class:`Checkpoint`). Files without them, from earlier versions, still load;
+they only cannot be resumed. The velocity is read under the same bounds as θ (θ's shape and
+dtype exactly), and the checkpoint's fields are checked against the history.
 
 Reading trusts nothing in the file. Object arrays are refused, so loading never unpickles
 and never runs code. No size is believed before it is checked: each array's ``.npy`` header
