@@ -2,9 +2,16 @@
 
 The file holds two arrays: ``theta`` (the flat parameter vector) and ``meta`` (a JSON
 string: format name and version, architecture, cost, training settings and the per-epoch
-history), and optionally ``step_costs`` and ``snapshots``. It is written to a temporary file
-first and then renamed over the target, so a crash or a full disk never leaves half a model
-where a good one was.
+history), and optionally ``step_costs``, ``snapshots`` and ``velocity``. It is written to a
+temporary file first and then renamed over the target, so a crash or a full disk never
+leaves half a model where a good one was.
+
+A model saved by a training run is also a **checkpoint**: with the description's
+``checkpoint`` (the epochs and steps done, the shuffling stream's state, the divergence
+baseline) and the momentum velocity, the run can go on later exactly as if it had never
+stopped (see :class:`Checkpoint`). Files without them, from earlier versions, still load;
+they only cannot be resumed. The velocity is read under the same bounds as θ (θ's shape and
+dtype exactly), and the checkpoint's fields are checked against the history.
 
 Reading trusts nothing in the file. Object arrays are refused, so loading never unpickles
 and never runs code. No size is believed before it is checked: each array's ``.npy`` header
@@ -67,6 +74,41 @@ _HELP = "the file is damaged or was not written by nudgenet: retrain it or copy 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # what θ may be stored as
 
 
+MAX_STATE_INT = 1 << 128
+"""A generator state's integers are below this (PCG64 keeps 128-bit numbers)."""
+STATE_KEYS = ("state", "inc")  # PCG64's two numbers
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a training run stood after its last completed epoch, to go on from there.
+
+    With θ (the model's), this is all the state that SGD carries from one epoch to the
+    next: the momentum velocity, the step count the schedule reads, and the shuffling
+    generator's state (the next epoch's order is drawn from it). The rest (the data, the
+    settings) is in the model's settings.
+    """
+
+    epoch: int  # epochs completed (the model's history ends with this epoch)
+    step: int  # updates taken: the schedule's next k
+    train_size: int  # training examples per epoch, to check the data is the same
+    baseline: float  # the cost C₀ (with L2 term) that a blow-up is measured against
+    shuffle_state: dict[str, Any]  # ``numpy.random.Generator.bit_generator.state``
+    velocity: Vector | None = None  # momentum's v, shape (n_params,); None: momentum off
+    augment_state: dict[str, Any] | None = None  # the distortions' generator (--augment)
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON-ready part (the velocity is an array of its own in the file)."""
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "train_size": self.train_size,
+            "baseline": self.baseline,
+            "shuffle_state": self.shuffle_state,
+            **({} if self.augment_state is None else {"augment_state": self.augment_state}),
+        }
+
+
 @dataclass
 class Model:
     """A network's architecture, its parameters θ, and how it was made."""
@@ -78,9 +120,17 @@ class Model:
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per epoch
     step_costs: NDArray[Any] | None = None  # (n_steps,): the cost of each mini-batch step
     snapshots: NDArray[Any] | None = None  # (epochs + 1, n_params): θ after each epoch
+    checkpoint: Checkpoint | None = None  # how to resume training (None: not resumable)
 
     def __post_init__(self) -> None:
         self.network.layout.check(self.theta)
+        v = None if self.checkpoint is None else self.checkpoint.velocity
+        if v is not None and (v.shape != self.theta.shape or v.dtype != self.theta.dtype):
+            raise ModelFileError(
+                f"the momentum velocity has shape {v.shape} and dtype {v.dtype}, but θ has "
+                f"{self.theta.shape} and {self.theta.dtype}",
+                help="keep one velocity per parameter, in θ's dtype",
+            )
         if self.snapshots is not None and (
             self.snapshots.ndim != 2 or self.snapshots.shape[1] != self.n_params
         ):
@@ -121,6 +171,7 @@ class Model:
             "num_params": self.n_params,
             "settings": self.settings,
             "history": self.history,
+            **({} if self.checkpoint is None else {"checkpoint": self.checkpoint.describe()}),
         }
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
@@ -136,9 +187,14 @@ class Model:
                 f"cannot save the model to {path}: the folder {directory} does not exist",
                 help="create the folder first or choose another --out",
             )
+        velocity = None if self.checkpoint is None else self.checkpoint.velocity
         extras = {
             name: array
-            for name, array in (("step_costs", self.step_costs), ("snapshots", self.snapshots))
+            for name, array in (
+                ("step_costs", self.step_costs),
+                ("snapshots", self.snapshots),
+                ("velocity", velocity),
+            )
             if array is not None
         }
         with atomic_write(path, overwrite=overwrite) as f:
@@ -234,18 +290,32 @@ class Model:
                 f"(k, {n}), one θ per epoch, at most {MAX_SNAPSHOT_VALUES:,} values in all"
             )
 
+        def check_velocity(dtype: np.dtype[Any], shape: tuple[int, ...]) -> str | None:
+            if shape == (n,) and dtype.newbyteorder("=") == theta.dtype:
+                return None
+            want = f"({n},) {theta.dtype}"
+            return f"velocity has shape {shape} and dtype {dtype}; expected θ's, {want}"
+
         theta = read("theta", check_theta)
-        checks = {"step_costs": check_steps, "snapshots": check_snapshots}
+        checks = {
+            "step_costs": check_steps, "snapshots": check_snapshots, "velocity": check_velocity
+        }  # fmt: skip
         extras = {key: read(key, check) for key, check in checks.items() if f"{key}.npy" in entries}
         for what, array in (("θ", theta), *extras.items()):
             if not _all_finite(array):
                 raise ModelFileError(f"{path}: {what} contains NaN or infinite values", help=_HELP)
+        velocity = extras.pop("velocity", None)
+        history = meta.get("history", [])
+        checkpoint = None
+        if "checkpoint" in meta:
+            checkpoint = _parse_checkpoint(path, meta["checkpoint"], history, velocity)
         return cls(
             network,
             theta,
             meta["cost"],
             settings=meta.get("settings", {}),
-            history=meta.get("history", []),
+            history=history,
+            checkpoint=checkpoint,
             **extras,
         )
 
@@ -440,6 +510,53 @@ def _check_history(history: object, bad: Callable[[str], ModelFileError]) -> Non
             value = record.get(key)
             if value is not None and not 0 <= value <= 1:
                 raise bad(f"{where}: {key} must be in [0, 1], got {_show(value)}")
+
+
+def _parse_checkpoint(
+    path: Path, fields: object, history: list[dict[str, Any]], velocity: Vector | None
+) -> Checkpoint:
+    """The description's ``checkpoint``, each field checked against its type and the history."""
+
+    def bad(why: str) -> ModelFileError:
+        return ModelFileError(f"{path}: its checkpoint {why}", help=_HELP)
+
+    if not isinstance(fields, dict):
+        raise bad(f"must be a JSON object, got {_show(fields)}")
+    for key in ("epoch", "step", "train_size"):
+        if not _is(fields.get(key), (int,)) or fields[key] < 0:
+            raise bad(f"must have a whole number {key} ≥ 0, got {_show(fields.get(key))}")
+    if not _is(fields.get("baseline"), _NUMBER):
+        raise bad(f"must have a baseline cost, got {_show(fields.get('baseline'))}")
+    last = history[-1] if history else {}
+    if (last.get("epoch"), last.get("steps")) != (fields["epoch"], fields["step"]):
+        raise bad(
+            f"stands at epoch {fields['epoch']}, step {fields['step']}, but the history ends "
+            f"at epoch {last.get('epoch')}, step {last.get('steps')}"
+        )
+    state = fields.get("shuffle_state")
+    if not _is_generator_state(state):
+        raise bad(f"has no valid PCG64 generator state, got {_show(state)}")
+    augment = fields.get("augment_state")
+    if augment is not None and not _is_generator_state(augment):
+        raise bad(f"has no valid PCG64 state for its distortions, got {_show(augment)}")
+    return Checkpoint(
+        fields["epoch"], fields["step"], fields["train_size"], float(fields["baseline"]),
+        state, velocity, augment,
+    )  # fmt: skip
+
+
+def _is_generator_state(state: object) -> bool:
+    """Whether ``state`` is a PCG64 ``bit_generator.state`` with every number in range."""
+    inner = state.get("state") if isinstance(state, dict) else None
+    return bool(
+        isinstance(state, dict)
+        and state.get("bit_generator") == "PCG64"
+        and isinstance(inner, dict)
+        and all(_is(inner.get(k), (int,)) and 0 <= inner[k] < MAX_STATE_INT for k in STATE_KEYS)
+        and state.get("has_uint32") in (0, 1)
+        and _is(state.get("uinteger"), (int,))
+        and 0 <= state["uinteger"] < 1 << 32
+    )
 
 
 def _first_non_finite(value: object) -> str | None:

@@ -101,6 +101,11 @@ def build_schedule(name: str, lr: float, *, total_steps: int, steps_per_epoch: i
     )
 
 
+SHAPED_BY_LENGTH = ("step", "exponential", "cosine")
+"""The schedules whose every η depends on the run's total number of steps (the others
+depend on the step alone): a run of these cannot be lengthened and stay the same run."""
+
+
 def check_learning_rate(lr: float) -> None:
     """Raise :class:`ConfigError` unless η is a positive finite number."""
     LEARNING_RATE.check(lr)

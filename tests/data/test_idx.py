@@ -73,6 +73,11 @@ CORRUPTIONS = {
     "first bytes not zero": (b"\x12\x34" + _GOOD[2:], r"bad magic number.*00 00.*12 34"),
     "unknown type code": (b"\x00\x00\x07" + _GOOD[3:], r"bad magic number.*unknown type code 0x07"),
     "zero dimensions": (b"\x00\x00\x08\x00", r"bad magic number.*0 dimensions"),
+    # 76 sizes of 1 and a 1-byte body: NumPy will not make an array of 76 dimensions.
+    "too many dimensions": (
+        b"\x00\x00\x08\x4c" + (1).to_bytes(4, "big") * 76 + b"\x00",
+        r"declares 76 dimensions; an IDX data set has at most 32",
+    ),
     "body too short": (_GOOD[:-1], r"shorter than the header says.*needs 3 bytes.*got 2"),
     "body too long": (_GOOD + b"\x00\x00", r"longer than the header says.*needs 3 bytes.*got 5"),
     "truncated gzip": (_GOOD_GZ[: len(_GOOD_GZ) // 2], r"corrupt or truncated gzip"),

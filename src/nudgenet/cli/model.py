@@ -232,6 +232,13 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"  cost        {info['cost']}")
     for key, value in sorted(model.settings.items()):
         print(f"  {key:<11} {value}")
+    point = model.checkpoint
+    print(
+        "  checkpoint  none: cannot be resumed"
+        if point is None
+        else f"  checkpoint  after epoch {point.epoch} (step {point.step:,}): resumable with "
+        "`nudgenet train --resume`"
+    )
     if model.history:
         print("  epoch   train cost   test cost   test accuracy")
         for h in model.history:

@@ -8,11 +8,18 @@ Training can take hours, so its result is never lost for want of a place to put 
 still fails afterwards (the disk filled up, the folder went away) the model is saved under a
 new name in the current folder (or the temporary one) instead, and the command says where
 and exits with status 1, since the save that was asked for did not happen.
+
+Every saved model is also a checkpoint: ``--resume MODEL --epochs N`` goes on to N epochs in
+all, with the model's own settings (a flag that contradicts them is refused), and gives what
+N epochs straight through would have. Ctrl-C during training saves the run as of its last
+completed epoch to ``--out``, atomically, prints the command that resumes it and exits with
+status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import tempfile
 import time
@@ -24,12 +31,12 @@ from tqdm import tqdm
 from .. import options
 from ..data import DATASET_CHOICES, load_dataset
 from ..descent import Step
-from ..errors import NudgenetError, OutputError
+from ..errors import ConfigError, NudgenetError, OutputError
 from ..files import cannot_write
 from ..model import Model
 from ..network import Network
 from ..training.loop import Epoch, TrainSettings
-from ..training.recipe import Recipe, Run
+from ..training.recipe import Recipe, Run, recipe_of
 from . import pictures
 from .common import (
     add_augment,
@@ -46,6 +53,12 @@ from .common import (
 )
 
 FALLBACK_NAME = "nudgenet-model-{stamp}.npz"
+# The flags that say what the run is: a resumed run takes them from its checkpoint.
+RUN_FLAGS = (
+    "data", "sizes", "activation", "output", "cost", "init", "lr", "schedule", "momentum",
+    "l2", "batch_size", "epochs", "seed", "dtype", "engine", "augment",
+)  # fmt: skip
+DEFAULTS: dict[str, Any] = {}  # each RUN_FLAGS flag's default, filled by register
 
 
 def register(commands: Any) -> None:
@@ -76,12 +89,80 @@ def register(commands: Any) -> None:
     add_output(p, "--plots", metavar="DIR",
                help="also draw the figures of `nudgenet plot` into DIR")  # fmt: skip
     p.add_argument("--svg", action="store_true", help="with --plots: also write SVG")
+    p.add_argument(
+        "--resume", metavar="MODEL", type=Path,
+        help="go on training MODEL (a model saved by `nudgenet train`, or one that Ctrl-C "
+        "saved) to --epochs in all (default: the number it was started with), with its own "
+        "settings; the result equals a run straight through",
+    )  # fmt: skip
     add_json(p)
     p.set_defaults(run=run_train)
+    _note_what_is_given(p)
+
+
+def _note_what_is_given(p: argparse.ArgumentParser) -> None:
+    """Leave the run's flags out of ``args`` unless typed, their defaults kept in DEFAULTS.
+
+    A resumed run takes every setting from its checkpoint, so it must tell a flag typed
+    (to be checked against the checkpoint) from one left at its default; argparse's
+    ``SUPPRESS`` default tells exactly that. ``--help`` still shows each default.
+    """
+    for action in p._actions:
+        if action.dest in RUN_FLAGS:
+            DEFAULTS[action.dest] = action.default
+            shown = ",".join(map(str, action.default)) if action.dest == "sizes" else action.default
+            action.help = f"{action.help} (default: {shown})"
+            action.default = argparse.SUPPRESS
+
+
+def _settings(args: argparse.Namespace) -> tuple[dict[str, Any], Model | None]:
+    """The run's flags, each as typed or else from the checkpoint (with --resume) or the
+    default; and the model resumed, if any."""
+    given = {key: getattr(args, key) for key in RUN_FLAGS if hasattr(args, key)}
+    if args.resume is None:
+        return {**DEFAULTS, **given}, None
+    model = Model.load(args.resume)
+    recipe = recipe_of(model)
+    s = model.settings
+    ours = {
+        **recipe.as_dict(), "sizes": tuple(recipe.network.sizes), "engine": recipe.engine,
+        "data": s.get("data") or DEFAULTS["data"],  # its size is checked against the run's
+    }  # fmt: skip
+    changed = [
+        key for key, value in given.items()
+        if key not in ("epochs", "engine") and value != ours[key]
+    ]  # fmt: skip
+    if changed:
+        raise ConfigError(
+            f"--resume {args.resume} continues a run with its own settings, but "
+            + "; ".join(
+                f"--{_flag(k)} {_word(given[k])} contradicts the run's {_word(ours[k])}"
+                for k in changed
+            ),
+            help=f"leave {', '.join('--' + _flag(k) for k in changed)} out when resuming; "
+            "to train with other settings, start a new run (without --resume)",
+        )
+    if args.snapshots and model.snapshots is None:
+        raise ConfigError(
+            f"--snapshots: the run in {args.resume} kept no θ snapshots, so they cannot start now",
+            help="leave --snapshots out (a run that kept them goes on keeping them), or "
+            "train afresh with --snapshots",
+        )
+    return {**DEFAULTS, **ours, **given}, model
+
+
+def _flag(key: str) -> str:
+    return key.replace("_", "-")
+
+
+def _word(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple | list) else f"{value}"
 
 
 def run_train(args: argparse.Namespace) -> int:
     """``nudgenet train``: train, print per-epoch results, save the model."""
+    settings, resumed = _settings(args)
+    vars(args).update(settings)
     recipe = Recipe(
         Network(args.sizes, args.activation, args.output),
         TrainSettings(
@@ -99,13 +180,17 @@ def run_train(args: argparse.Namespace) -> int:
         data,
         data_name=data.name if args.data in DATASET_CHOICES else str(args.data),
         snapshots=args.snapshots,
+        resume=resumed,
     )
     # Let the uint8 images go (55 MB for MNIST) unless --plots will draw test images.
     plot_data = data if args.plots is not None else None
     say = printer(args.json)
     _describe_run(say, run, data.name, args)
     del data
-    _train_with_progress(run, args)
+    try:
+        _train_with_progress(run, args)
+    except KeyboardInterrupt:
+        return _save_interrupted(run, args)
     model = run.model()
     path, failure = _save(model, args.out)
     try:
@@ -127,6 +212,31 @@ def run_train(args: argparse.Namespace) -> int:
     if failure is not None:
         raise failure
     return 0
+
+
+def _save_interrupted(run: Run, args: argparse.Namespace) -> int:
+    """Ctrl-C: save the run as of its last completed epoch, say how to resume; status 130.
+
+    The save is atomic: a second Ctrl-C during it leaves whatever ``--out`` held before.
+    """
+    done = run.epochs_done
+    if not run.history:
+        raise KeyboardInterrupt  # not one epoch recorded: nothing worth keeping
+    model = run.model()
+    path, failure = _save(model, args.out)
+    command = f"nudgenet train --resume {shlex.quote(str(path))} --epochs {args.epochs} --out "
+    command += shlex.quote(str(args.out))
+    if args.json:
+        print_json({"interrupted": True, "model": str(path), "epochs_done": done,
+                    "epochs": args.epochs, "resume": command})  # fmt: skip
+    print(
+        f"interrupted: the run as of epoch {done}/{args.epochs} is saved to {path}\n"
+        f"resume it with: {command}",
+        file=sys.stderr,
+    )
+    if failure is not None:
+        raise failure
+    return 130
 
 
 def _save(model: Model, out: Path) -> tuple[Path, NudgenetError | None]:
@@ -186,12 +296,14 @@ def _describe_run(say: Any, run: Run, name: str, args: argparse.Namespace) -> No
         f"momentum {args.momentum:g}, L2 {args.l2:g}, seed {args.seed}, {args.dtype}"
         + ("" if args.augment == "none" else f", augment {args.augment}")
     )
+    if run.history:
+        say(f"resuming {args.resume} after epoch {run.epochs_done}, to {args.epochs} epochs")
 
 
 def _train_with_progress(run: Run, args: argparse.Namespace) -> None:
     """Train to the end, with a progress bar on stderr and a line per epoch on stdout."""
     bar = tqdm(total=run.total_steps, unit="step", file=sys.stderr, disable=None, leave=False)
-    steps_shown = 0
+    steps_shown = run.history[-1]["steps"] if run.history else 0  # > 0 when resumed
     with bar:
         for record in run.records():
             if isinstance(record, Step):

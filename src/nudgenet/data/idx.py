@@ -53,6 +53,13 @@ MAX_ITEM_VALUES = 1 << 20
 An MNIST image has 784; anything this large is not a digit picture.
 """
 
+MAX_DIMENSIONS = 32
+"""Most dimensions a file may declare: NumPy 1's limit on an array's (NumPy 2 allows 64).
+
+IDX data sets have one (labels) to four; the header's byte allows 255, which NumPy refuses
+to reshape into, so a file declaring more is corrupt and is refused as such.
+"""
+
 MAX_BYTES = 1 << 30
 """Most bytes of values a file may declare: 1 GiB (the full MNIST has 55 MB).
 
@@ -188,6 +195,12 @@ def _read_stream(stream: IO[bytes], path: Path, size: int | None) -> np.ndarray:
         raise DataError(
             f"IDX file {path} has a bad magic number: it declares 0 dimensions "
             "(expected at least 1)",
+            help="the file is corrupt or not an IDX file: fetch it again",
+        )
+    if ndim > MAX_DIMENSIONS:
+        raise DataError(
+            f"IDX file {path} declares {ndim} dimensions; an IDX data set has at most "
+            f"{MAX_DIMENSIONS}",
             help="the file is corrupt or not an IDX file: fetch it again",
         )
     header_len = 4 + 4 * ndim

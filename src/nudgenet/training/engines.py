@@ -44,6 +44,9 @@ class EpochRunner(Protocol):
     blas_threads: int | None
     """How many BLAS threads measuring the network may use between epochs (None: any)."""
 
+    velocity: Vector | None
+    """The momentum state v, updated in place by every step (None: momentum off)."""
+
     def run(self, first_step: int, order: NDArray[np.intp]) -> Generator[Step, None, Step | None]:
         """Visit the examples in ``order``; yield every Step, and return the last (or None)."""
         ...
@@ -57,12 +60,13 @@ class ReferenceEpochs:
     def __init__(
         self, network: Network, theta: Vector, X: Matrix, Y: Matrix, *, batch_size: int,
         schedule: Schedule, momentum: float, l2: float, cost: str, baseline: float,
+        velocity: Vector | None = None,
     ) -> None:  # fmt: skip
         self.network, self.theta, self.X, self.Y = network, theta, X, Y
         self.batch_size, self.schedule, self.momentum = batch_size, schedule, momentum
         self.l2, self.cost, self.baseline = l2, cost, baseline
         self.gradient = np.empty_like(theta)
-        self.velocity = np.zeros_like(theta) if momentum else None
+        self.velocity = start_velocity(theta, velocity) if momentum else None
 
     def objective(self, theta: Vector, idx: NDArray[np.intp]) -> tuple[float, Vector]:
         """C and ∇C on the mini-batch ``idx`` (with the L2 term)."""
@@ -105,17 +109,35 @@ RUNNERS: dict[str, type[ReferenceEpochs] | type[_FastEpochs]] = {
 def epoch_runner(
     engine: str, network: Network, theta: Vector, X: Matrix, Y: Matrix, *, batch_size: int,
     schedule: Schedule, momentum: float, l2: float, cost: str, baseline: float,
+    velocity: Vector | None = None,
 ) -> EpochRunner:  # fmt: skip
     """The runner of ``engine`` ("reference" or "fast", as :func:`choose_engine` returns).
 
     ``baseline`` is the cost at θ₀ of what the steps measure: the training set's C plus the
     L2 term (λ/2)‖W‖², so that a step counts as diverged only against its own kind of cost
-    (:func:`~nudgenet.descent.divergence_threshold`).
+    (:func:`~nudgenet.descent.divergence_threshold`). ``velocity``, when given, is the
+    momentum state to start from and to update in place (see :func:`start_velocity`).
     """
+    if velocity is not None:
+        velocity = start_velocity(theta, velocity)  # checked before either engine keeps it
     return RUNNERS[engine](
         network, theta, X, Y, batch_size=batch_size, schedule=schedule, momentum=momentum,
-        l2=l2, cost=cost, baseline=baseline,
+        l2=l2, cost=cost, baseline=baseline, velocity=velocity,
     )  # fmt: skip
+
+
+def start_velocity(theta: Vector, velocity: Vector | None) -> Vector:
+    """The momentum state a runner updates: the caller's ``velocity`` itself (so that the
+    caller sees every step's), or zeros, the state of a fresh start."""
+    if velocity is None:
+        return np.zeros_like(theta)
+    if velocity.shape != theta.shape or velocity.dtype != theta.dtype:
+        raise ConfigError(
+            f"the momentum velocity has shape {velocity.shape} and dtype {velocity.dtype}, "
+            f"but θ has {theta.shape} and {theta.dtype}",
+            help="pass one velocity per parameter, in θ's dtype (zeros for a fresh start)",
+        )
+    return velocity
 
 
 def choose_engine(engine: str, network: Network, dtype: Any) -> str:

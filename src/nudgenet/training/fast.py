@@ -199,6 +199,7 @@ class FastEpochs(_Compiled):
         l2: float,
         cost: str,
         baseline: float,
+        velocity: Vector | None = None,
     ) -> None:
         super().__init__(network, X, Y, theta.dtype, batch_size, cost)
         n = self.n
@@ -214,7 +215,8 @@ class FastEpochs(_Compiled):
             network, self.k.CHUNK, slices, self.dtype
         )
         self.gradient = np.empty_like(theta)
-        self.velocity = np.zeros_like(theta)
+        # The kernels read it only with momentum on, and then update it in place.
+        self.velocity = np.zeros_like(theta) if velocity is None else velocity
         self.costs = np.empty(self.steps)
         self.norms = np.empty(self.steps)
         # Load (or, the first time on this machine, compile) the kernels now, with no steps,

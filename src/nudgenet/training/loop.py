@@ -126,12 +126,20 @@ def train(
     labels: NDArray[Any] | None = None,
     engine: str = "auto",
     augment_rng: np.random.Generator | None = None,
+    velocity: Vector | None = None,
+    done: int = 0,
+    baseline: float | None = None,
 ) -> Iterator[Step | Epoch]:
     """Train θ in place by mini-batch SGD, yielding Step and Epoch records.
 
     The first record is epoch 0: the untrained network's cost and accuracy. The reference
     engine yields a Step per update as it takes it; the fast engine yields them in a burst after
     each compiled epoch.
+
+    A run stopped after ``done`` epochs goes on from epoch ``done + 1`` when given what it
+    had then: θ, ``rng`` in the state it was in, the ``velocity`` and the ``baseline``; the
+    schedule continues from step ``done × steps_per_epoch``, and the steps are those the run
+    would have taken had it never stopped.
 
     Parameters
     ----------
@@ -149,6 +157,14 @@ def train(
         Draws the distortions when ``settings.augment`` asks for them (the inputs must then be
         28 × 28 images). Each epoch trains on freshly distorted copies of X; the costs and
         accuracies are measured on X itself.
+    velocity : ndarray of θ's shape and dtype, optional
+        The momentum state, updated in place (zeros: a fresh start); the caller keeps it,
+        to resume later. Without it the engine keeps its own.
+    done : int
+        Epochs already done (0: a fresh run, which first reports epoch 0).
+    baseline : float, optional
+        With ``done`` > 0: the epoch-0 cost, L2 term included (:func:`divergence_baseline`),
+        that divergence is measured against.
     """
     network.check_inputs(X)
     check_targets(network, X, Y, settings.cost)
@@ -183,19 +199,25 @@ def train(
         return Epoch(epoch, steps, learning_rate, train_cost, train_accuracy, test_cost,
                      test_accuracy, seconds)  # fmt: skip
 
-    # Epoch 0: the untrained network, the baseline against which learning (and a blow-up)
-    # is measured. A step's cost carries the L2 term (λ/2)‖W‖², so its baseline does too.
-    start_record = measure(0, 0, float(schedule(0)), 0.0)
-    yield start_record
-    baseline = start_record.train_cost + (l2_term(network, theta, s.l2) if s.l2 else 0.0)
+    if done == 0:
+        # Epoch 0: the untrained network, the baseline against which learning (and a
+        # blow-up) is measured.
+        start_record = measure(0, 0, float(schedule(0)), 0.0)
+        yield start_record
+        baseline = divergence_baseline(network, theta, start_record.train_cost, s.l2)
+    elif baseline is None or not 0 < done <= s.epochs:
+        raise ConfigError(
+            f"cannot go on after epoch {done} of {s.epochs} without the run's baseline cost",
+            help="resume from a checkpoint (Model.checkpoint), which holds both",
+        )
     # The runner reads its inputs afresh each epoch, so augmentation rewrites them in place.
     inputs = X if s.augment == "none" else np.array(X, order="C")
     runner = epoch_runner(
         engine, network, theta, inputs, Y, batch_size=s.batch_size, schedule=schedule,
-        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline,
+        momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline, velocity=velocity,
     )  # fmt: skip
-    k = 0
-    for epoch in range(1, s.epochs + 1):
+    k = done * per_epoch
+    for epoch in range(done + 1, s.epochs + 1):
         start = time.perf_counter()
         if s.augment != "none":
             distort(X, s.augment, augment_rng, out=inputs)
@@ -218,6 +240,12 @@ def check_augmentable(network: Network, rng: np.random.Generator | None) -> None
             "augmentation needs a random generator to draw its distortions",
             help="pass augment_rng (training.recipe.Run gives each run its own stream)",
         )
+
+
+def divergence_baseline(network: Network, theta: Vector, train_cost: float, l2: float) -> float:
+    """The cost at θ₀ that a step's cost is compared with: C₀, plus (λ/2)‖W‖² with L2 on,
+    since a step's cost carries that term too."""
+    return train_cost + (l2_term(network, theta, l2) if l2 else 0.0)
 
 
 def _cost_and_accuracy(
