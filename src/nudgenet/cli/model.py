@@ -16,6 +16,7 @@ import numpy as np
 from ..data import DATASET_CHOICES, load_dataset, to_inputs
 from ..data.images import load_image
 from ..errors import ConfigError, DataError, ImageError, NudgenetError
+from ..interop import load_model
 from ..model import Model
 from .common import add_data, add_json, print_json
 
@@ -54,7 +55,8 @@ def register(commands: Any) -> None:
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", type=Path, help="a model saved by `nudgenet train`")
+    p.add_argument("model", type=Path, help="a model saved by `nudgenet train` (.npz), or "
+                   "exported by `nudgenet export --to safetensors`")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -62,7 +64,7 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``nudgenet evaluate``: accuracy, per-digit accuracy and confusion matrix."""
-    model = Model.load(args.model)
+    model = load_model(args.model)
     data = load_dataset(args.data or _training_data(model))
     X = to_inputs(data.test_images, model.theta.dtype)
     guesses = model.predict(X)
@@ -118,7 +120,7 @@ def run_predict(args: argparse.Namespace) -> int:
             f"--top must be at least 1, got {args.top}",
             help="--top N shows the N likeliest digits per image, e.g. --top 3",
         )
-    model = Model.load(args.model)
+    model = load_model(args.model)
     if model.network.sizes[0] != 784:
         raise ConfigError(
             f"{args.model} expects {model.network.sizes[0]} inputs, but images are "
@@ -187,7 +189,7 @@ def _report_failures(failures: list[tuple[Path, NudgenetError]], answered: int) 
 
 def run_info(args: argparse.Namespace) -> int:
     """``nudgenet info``: what a saved model is and how it was trained."""
-    model = Model.load(args.model)
+    model = load_model(args.model)
     info = {"model": str(args.model), **model.describe()}
     if args.json:
         print_json(info)
