@@ -4,9 +4,10 @@
 >>> from sklearn.pipeline import make_pipeline
 >>> from sklearn.preprocessing import StandardScaler
 >>> X, y = load_iris(return_X_y=True)
->>> clf = make_pipeline(StandardScaler(), NudgenetClassifier(hidden_layer_sizes=(8,)))
->>> round(clf.fit(X, y).score(X, y), 2)
-0.97
+>>> network = NudgenetClassifier(output="softmax", cost="cross-entropy")
+>>> clf = make_pipeline(StandardScaler(), network)
+>>> clf.fit(X, y).score(X, y)  # accuracy on the 150 training flowers
+0.9666666666666667
 
 The estimator is an adapter, not a second implementation: ``fit`` builds the network from
 the data's shape (one input per feature, one output per class of ``classes_``, which may be
@@ -20,7 +21,13 @@ scikit-learn asks. The trained network is ``model_``, a :class:`~nudgenet.model.
 ``model_.save(path)`` writes for the ``nudgenet`` command (``nudgenet export`` included).
 
 It passes scikit-learn's own estimator checks (``tests/test_sklearn.py`` runs
-``parametrize_with_checks``), with no check marked as an expected failure.
+``parametrize_with_checks``) but two, in float32 only, which :func:`expected_failed_checks`
+lists with the reason: ``check_methods_sample_order_invariance`` and
+``check_methods_subset_invariance`` ask that a sample's probabilities be the same to 1e-7
+(relative) whatever other samples share its batch, and a float32 matrix product is rounded
+differently for different batch shapes (BLAS picks its blocking by size), by about one unit in
+the last place, 6e-8 to 1.2e-7 relative. Its predicted classes are the same; with
+``dtype="float64"`` both checks pass.
 
 scikit-learn is imported here and only here: ``import nudgenet`` does not need it, and this
 module says how to install it when it is missing.
@@ -236,6 +243,23 @@ class NudgenetClassifier(ClassifierMixin, BaseEstimator):
             **settings.as_dict(), "epochs": self.n_iter_, "init": recipe.init,
             "seed": recipe.seed, "dtype": recipe.dtype, "data": None,
         }  # fmt: skip
+
+
+def expected_failed_checks(estimator: NudgenetClassifier) -> dict[str, str]:
+    """The scikit-learn checks ``estimator`` is expected to fail, each with the reason.
+
+    For ``parametrize_with_checks(..., expected_failed_checks=expected_failed_checks)``.
+    """
+    if estimator.dtype != "float32":
+        return {}
+    why = (
+        "float32 matrix products round differently for different batch shapes, by about one "
+        "unit in the last place (~1e-7 relative), which the check's rtol of 1e-7 does not allow"
+    )
+    return {
+        "check_methods_sample_order_invariance": why,
+        "check_methods_subset_invariance": why,
+    }
 
 
 def _check_classes(classes: NDArray[Any]) -> None:
