@@ -17,6 +17,7 @@ format          writes                reads                      package
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 from ..errors import ConfigError, ModelFileError
@@ -53,11 +54,19 @@ def format_of(path: str | os.PathLike[str]) -> str:
         return "safetensors"
     try:
         with open(path, "rb") as f:
-            head = f.read(4)
+            names = zipfile.ZipFile(f).namelist() if zipfile.is_zipfile(f) else []
     except FileNotFoundError:
         raise ModelFileError(f"no file at {path}", help="check the path") from None
-    if head == b"PK\x03\x04":  # torch.save writes a zip archive
+    except (OSError, zipfile.BadZipFile):
+        names = []
+    if any(name.endswith("/data.pkl") for name in names):  # torch.save's zip archive
         return "torch"
+    if "meta.npy" in names and "theta.npy" in names:
+        raise ModelFileError(
+            f"{path} is a nudgenet model already: there is nothing to import",
+            help=f"use it as it is, e.g. `nudgenet info {path}` or `nudgenet export {path} "
+            "--to torch --out model.pt`",
+        )
     raise ModelFileError(
         f"{path} is neither a PyTorch state_dict (torch.save) nor a safetensors file",
         help="export it from PyTorch with torch.save(model.state_dict(), 'model.pt') or "
