@@ -57,6 +57,13 @@ def format_of(path: str | os.PathLike[str]) -> str:
             names = zipfile.ZipFile(f).namelist() if zipfile.is_zipfile(f) else []
     except FileNotFoundError:
         raise ModelFileError(f"no file at {path}", help="check the path") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path} is a folder, not a file", help="name the file") from None
+    except PermissionError as exc:
+        raise ModelFileError(
+            f"cannot read {path}: {exc.strerror or exc}",
+            help="check the permissions of the file and of the folders above it",
+        ) from exc
     except (OSError, zipfile.BadZipFile):
         names = []
     if any(name.endswith("/data.pkl") for name in names):  # torch.save's zip archive
