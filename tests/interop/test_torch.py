@@ -90,6 +90,12 @@ def test_a_network_made_in_pytorch_is_read(tmp_path: Path, mini_test: np.ndarray
     )
 
 
+def test_parameters_saved_as_they_are_are_read(trained: Model, tmp_path: Path) -> None:
+    path = tmp_path / "parameters.pt"
+    torch.save(dict(to_torch(trained).named_parameters()), path)  # requires_grad tensors
+    assert load_torch(path).theta.tobytes() == trained.theta.tobytes()
+
+
 def test_given_sizes_are_checked_against_the_tensors(trained: Model, tmp_path: Path) -> None:
     path = save_torch(trained, tmp_path / "m.pt")
     with pytest.raises(ModelFileError, match=r"0.weight has shape \(16, 784\), but a 784,32,16,10"):

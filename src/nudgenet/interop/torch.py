@@ -107,7 +107,8 @@ def load_torch(
         network = Network(sizes_of(shapes, str(path)), activation, output)
     dtypes = {name: str(t.dtype).removeprefix("torch.") for name, t in state.items()}
     dtype = check_shapes(shapes, dtypes, network, str(path))
-    theta = from_state({k: state[k].numpy() for k in keys(network)}, network, str(path), dtype)
+    arrays = {k: state[k].detach().numpy() for k in keys(network)}  # Parameters too
+    theta = from_state(arrays, network, str(path), dtype)
     return Model(network, theta, cost, settings={"imported": "torch", "data": None})
 
 
