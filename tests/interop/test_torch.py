@@ -40,6 +40,14 @@ def test_the_module_is_a_sequential_of_linear_and_activation_layers(trained: Mod
     assert list(module.state_dict())[:3] == ["0.weight", "0.bias", "2.weight"]
 
 
+def test_converting_leaves_torchs_random_generator_alone(trained: Model) -> None:
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    to_torch(trained)
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_round_trip_is_bit_for_bit(kind: Model, tmp_path: Path) -> None:
     path = save_torch(kind, tmp_path / "m.pt")
     state = torch.load(path, weights_only=True)

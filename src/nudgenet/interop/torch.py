@@ -48,7 +48,9 @@ def to_torch(model: Model) -> Any:
     dtype = getattr(torch, str(model.theta.dtype))  # torch.float32 or torch.float64
     layers: list[Any] = []
     for l, (n_in, n_out) in enumerate(itertools.pairwise(network.sizes), 1):
-        layers.append(nn.Linear(n_in, n_out, dtype=dtype))
+        # skip_init: the weights are θ's, so torch's own random start (and the draws it
+        # would take from the caller's torch generator) is skipped.
+        layers.append(nn.utils.skip_init(nn.Linear, n_in, n_out, dtype=dtype))
         name = network.output if l == network.layout.n_layers else network.activation
         layers.append(nn.Softmax(dim=-1) if name == "softmax" else getattr(nn, _MODULES[name])())
     sequential = nn.Sequential(*layers)
