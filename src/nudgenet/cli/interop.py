@@ -21,14 +21,12 @@ from .common import add_json, add_option, add_output, check_output, layer_sizes,
 
 def register(commands: Any) -> None:
     """Add ``export`` and ``import`` to the ``nudgenet`` subcommands."""
-    defaults = argparse.ArgumentDefaultsHelpFormatter
     p = commands.add_parser(
         "export",
         help="write a saved model for PyTorch, ONNX or safetensors",
         description="Write a saved model as the state_dict of a PyTorch nn.Sequential of "
         "Linear and activation layers (0.weight, 0.bias, 2.weight, ...), an ONNX graph "
         "(Gemm and activation nodes) or a safetensors file that keeps the model's description.",
-        formatter_class=defaults,
     )
     p.add_argument("model", type=Path, help="a model saved by `nudgenet train` (.npz or "
                    ".safetensors)")  # fmt: skip
@@ -46,15 +44,15 @@ def register(commands: Any) -> None:
         "(saved with torch.save, or as safetensors) into a nudgenet model. The sizes are read "
         "from the tensors' shapes; a file nudgenet exported as safetensors says everything "
         "else too, and any flag given must agree with it.",
-        formatter_class=defaults,
     )
     p.add_argument("file", type=Path, help="a .pt state_dict or a .safetensors file")
     p.add_argument("--sizes", type=layer_sizes, default=None,
                    help="layer sizes, input first, checked against the tensors' shapes; "
                    "default: read from them")  # fmt: skip
-    for option in (options.ACTIVATION, options.OUTPUT, options.COST):
-        add_option(p, option, None, help=f"{option.help}; default: the file's description, "
-                   "else the seed's (sigmoid, quadratic)")  # fmt: skip
+    seed = {options.ACTIVATION: "sigmoid", options.OUTPUT: "sigmoid", options.COST: "quadratic"}
+    for option, value in seed.items():
+        add_option(p, option, None, help=f"{option.help}; default: what the file describes, "
+                   f"else the seed's {value}")  # fmt: skip
     add_output(p, "--out", required=True, help="where to save the nudgenet model (.npz)")
     add_json(p)
     p.set_defaults(run=run_import)
