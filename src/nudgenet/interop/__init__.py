@@ -3,15 +3,12 @@
 One mapping of θ to named tensors (:mod:`~nudgenet.interop.state`) serves every format:
 "0.weight", "0.bias", "2.weight", … as PyTorch's ``nn.Sequential`` names them. Each format's
 package is imported only when that format is used, with an error saying how to install it
-when it is missing; nudgenet itself needs none of them.
+when it is missing; the rest of nudgenet runs without them.
 
-==============  ====================  =========================  ==============
-format          writes                reads                      package
-==============  ====================  =========================  ==============
-``torch``       a ``state_dict``      a ``state_dict``           torch
-``onnx``        a graph               (run it with onnxruntime)  onnx
-``safetensors`` tensors + description tensors (± description)    safetensors
-==============  ====================  =========================  ==============
+- ``torch``: writes and reads the ``state_dict`` (torch);
+- ``onnx``: writes a graph, to run with onnxruntime (onnx);
+- ``safetensors``: writes the tensors and the model's description, and reads them back, or
+  the tensors alone from another program (safetensors).
 """
 
 from __future__ import annotations
