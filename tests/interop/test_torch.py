@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +147,15 @@ def test_a_file_larger_than_the_network_is_refused_unread(tmp_path: Path) -> Non
         f.truncate(2 << 20)  # 2 MB of nothing: more than 2-2-1's 9 parameters could fill
     with pytest.raises(ModelFileError, match="more than a network of 9 parameters"):
         load_torch(path, network=Network((2, 2, 1)))
+
+
+def test_a_zip_that_unpacks_beyond_the_network_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb/data.pkl", b"\0" * (8 << 20))  # 8 MB of zeros, 8 kB packed
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ModelFileError, match="a pickle of 8,388,608 bytes"):
+        load_torch(path)
 
 
 def test_a_damaged_file_is_a_model_file_error(trained: Model, tmp_path: Path) -> None:

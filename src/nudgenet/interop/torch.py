@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from .state import check_shapes, from_state, keys, require, sizes_of, to_state
 
 INSTALL = "pip install torch (the CPU build is enough: see pytorch.org)"
 _SLACK = 1 << 20  # bytes of a .pt file beyond its numbers: names, pickle, zip directory
+MAX_PICKLE = 1 << 20  # bytes of a state_dict's pickle: names and storage references
+MAX_ENTRIES = 100_000  # entries of its zip: one per tensor, and a few more
 _MODULES = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "softmax": "Softmax"}
 
 
@@ -128,6 +131,7 @@ def _read(torch: Any, path: Path, network: Network | None) -> dict[str, Any]:
             f"can fill ({limit:,} bytes)",
             help="save only model.state_dict() (no optimiser state), or check --sizes",
         )
+    _check_archive(path, limit)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except NudgenetError:
@@ -146,6 +150,36 @@ def _read(torch: Any, path: Path, network: Network | None) -> dict[str, Any]:
             help="save model.state_dict() itself, not a checkpoint that wraps it",
         )
     return state
+
+
+def _check_archive(path: Path, limit: int) -> None:
+    """Refuse a zip whose entries unpack beyond ``limit`` bytes, or whose pickle is large.
+
+    ``torch.save`` stores the tensors uncompressed beside a pickle of a few hundred bytes per
+    tensor; a larger pickle, or entries that unpack past the file's own bound, are not a
+    state_dict, whatever they would build in memory. A file that is no zip is left to
+    ``torch.load``'s own error.
+    """
+    try:
+        with open(path, "rb") as f:
+            if not zipfile.is_zipfile(f):
+                return
+            entries = zipfile.ZipFile(f).infolist()
+    except (OSError, zipfile.BadZipFile):
+        return
+    pickles = [e for e in entries if e.filename.endswith("/data.pkl")]
+    unpacked = sum(e.file_size for e in entries)
+    if (
+        len(entries) > MAX_ENTRIES
+        or unpacked > limit
+        or any(e.file_size > MAX_PICKLE for e in pickles)
+    ):
+        raise ModelFileError(
+            f"{path} is not a state_dict of the size it could be: {len(entries):,} entries "
+            f"unpacking to {unpacked:,} bytes (at most {limit:,}), a pickle of "
+            f"{max((e.file_size for e in pickles), default=0):,} bytes (at most {MAX_PICKLE:,})",
+            help="save only model.state_dict() with torch.save",
+        )
 
 
 def _first_line(exc: Exception) -> str:
