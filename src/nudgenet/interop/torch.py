@@ -8,7 +8,8 @@
 "0.weight", "0.bias", "2.weight", … (see :mod:`nudgenet.interop.state`), in θ's dtype. It is
 read back with ``torch.load(path, weights_only=True)``, which never unpickles code, and with
 ``mmap=True``: no tensor is read into memory before its name, shape and dtype are checked,
-and no file is opened that is larger than the largest network could need.
+and no file is opened that is larger, or whose zip entries unpack larger, than the largest
+network could need.
 
 torch is imported only here and only when used: nudgenet does not need it.
 """
