@@ -1,8 +1,9 @@
 """The package's layers: every module imports only from its own layer or the ones below.
 
 The order, lowest first, is the one ``docs/architecture.md`` draws: base, core, data,
-training, lessons, web, cli. The package's ``__init__`` (the public API) and ``__main__`` sit
-above them all. Imports inside functions count too: a lazy import up the layers is still one.
+interop, training, lessons, web, cli. The package's ``__init__`` (the public API),
+``__main__`` and the scikit-learn estimators (``sklearn``) sit above them all. Imports
+inside functions count too: a lazy import up the layers is still one.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ CORE = {
     "activations", "backprop", "cost", "descent", "gradcheck", "init", "layout", "model",
     "network", "options", "schedules",
 }  # fmt: skip
-LAYERS = ("base", "core", "data", "training", "lessons", "web", "cli", "api")
+LAYERS = ("base", "core", "data", "interop", "training", "lessons", "web", "cli", "api")
 
 
 def layer_of(module: str) -> str:
     """The layer of ``nudgenet.<module>`` (dotted, without the package name)."""
     top = module.split(".")[0]
-    if top in ("", "__init__", "__main__"):
+    if top in ("", "__init__", "__main__", "sklearn"):
         return "api"
     if top in BASE:
         return "base"

@@ -51,3 +51,7 @@ class ModelFileError(NudgenetError):
 
 class DivergenceError(NudgenetError, ArithmeticError):
     """Gradient descent blew up: the cost became NaN/inf or exploded."""
+
+
+class MissingDependencyError(NudgenetError, ImportError):
+    """An optional package that a feature needs (torch, scikit-learn, …) is not installed."""

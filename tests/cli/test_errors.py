@@ -90,6 +90,19 @@ CASES = {
         "{fx}/good.npz {fx}/one.png --top 0", "{fx}/good.npz {fx}/one.png --top -1",
     ],
     "info": ["{fx}/missing.npz", "{fx}/notamodel.npz", "{fx}/truncated.npz", "{fx}/emptydir"],
+    "export": [
+        "{fx}/missing.npz --out {fx}/x.pt", "{fx}/notamodel.npz --out {fx}/x.onnx",
+        "{fx}/truncated.npz --out {fx}/x.safetensors", "{fx}/good.npz --out {fx}/x.h5",
+        "{fx}/good.npz --to onnx --out {fx}/emptydir", "{fx}/good.npz --out {fx}/afile/x.pt",
+        "{fx}/good.npz --out {fx}/missing/x.pt", "{fx}/good.npz --out ''",
+        "{fx}/good.npz --out {fx}/x.h5 --json",
+    ],
+    "import": [
+        "{fx}/missing.pt --out {fx}/x.npz", "{fx}/notamodel.npz --out {fx}/x.npz",
+        "{fx}/good.npz --out {fx}/x.npz", "{fx}/one.png --out {fx}/x.npz",
+        "{fx}/emptydir --out {fx}/x.npz", "{fx}/afile --out {fx}/x.npz",
+        "{fx}/missing.pt --out ''", "{fx}/good.npz --sizes 784,16 --out {fx}/x.npz",
+    ],
     "gradcheck": [
         "--l2 nan", "--l2 inf", "--l2 -1", "--l2 1e300", "--batch-size 0",
         "--batch-size 100000", "--seed -1", "--l2 nan --json",

@@ -22,6 +22,7 @@ from ..constraints import Range
 from ..data import Dataset, load_dataset, one_hot, to_inputs
 from ..errors import ConfigError
 from ..init import INITS, init_params
+from ..interop import load_model
 from ..lessons.landscape import (
     LineSlice,
     PathOnPlane,
@@ -48,7 +49,6 @@ from ..lessons.nudges import (
     promise_summary,
 )
 from ..lessons.symmetry import compare_initialisations, draw_first_layer
-from ..model import Model
 from ..network import Network
 from ..training.loop import TrainSettings
 from ..training.recipe import check_fits, seed_streams
@@ -726,7 +726,7 @@ def _network_and_theta(
 ) -> tuple[Network, np.ndarray, str, str, np.ndarray | None]:
     """The network, θ (float64), cost, a description and θ snapshots: the model's, or fresh."""
     if args.model is not None:
-        model = Model.load(args.model)
+        model = load_model(args.model)
         theta = model.theta.astype(np.float64)
         return model.network, theta, model.cost, f"the model {args.model}", model.snapshots
     network = Network()

@@ -18,6 +18,7 @@ from ..data.embedded import load_default_model
 from ..data.images import load_image
 from ..data.labelled import load_labelled
 from ..errors import ConfigError, DataError, ImageError, NudgenetError
+from ..interop import load_model
 from ..model import Model
 from .common import add_data, add_json, print_json
 
@@ -49,8 +50,8 @@ def register(commands: Any) -> None:
         formatter_class=defaults,
     )
     p.add_argument("model", type=Path, nargs="?", metavar="MODEL",
-                   help="a model saved by `nudgenet train` (a .npz file); leave it out to use "
-                   "the model shipped with nudgenet")  # fmt: skip
+                   help="a model saved by `nudgenet train` (.npz) or exported (.safetensors); "
+                   "leave it out to use the model shipped with nudgenet")  # fmt: skip
     p.add_argument("images", type=Path, nargs="+", metavar="IMAGE", help="image files")
     p.add_argument("--top", type=int, default=3, help="how many guesses to show per image")
     add_json(p)
@@ -63,7 +64,8 @@ def register(commands: Any) -> None:
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", type=Path, help="a model saved by `nudgenet train`")
+    p.add_argument("model", type=Path, help="a model saved by `nudgenet train` (.npz), or "
+                   "exported by `nudgenet export --to safetensors`")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -71,7 +73,7 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``nudgenet evaluate``: accuracy, per-digit accuracy and confusion matrix."""
-    model = Model.load(args.model)
+    model = load_model(args.model)
     if args.images is not None:
         if args.data is not None:
             raise ConfigError(
@@ -137,6 +139,10 @@ def _training_data(model: Model) -> str:
 # --------------------------------------------------------------------------- predict
 
 
+MODEL_SUFFIXES = (".npz", ".safetensors")
+"""What a model file's name ends with; predict's first argument is otherwise an image."""
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """``nudgenet predict``: the top guesses for each of the user's images.
 
@@ -149,9 +155,9 @@ def run_predict(args: argparse.Namespace) -> int:
             f"--top must be at least 1, got {args.top}",
             help="--top N shows the N likeliest digits per image, e.g. --top 3",
         )
-    if args.model is not None and args.model.suffix.lower() != ".npz":
+    if args.model is not None and args.model.suffix.lower() not in MODEL_SUFFIXES:
         args.images, args.model = [args.model, *args.images], None  # all of them are images
-    model = load_default_model() if args.model is None else Model.load(args.model)
+    model = load_default_model() if args.model is None else load_model(args.model)
     if model.network.sizes[0] != 784:
         raise ConfigError(
             f"{args.model} expects {model.network.sizes[0]} inputs, but images are "
@@ -220,7 +226,7 @@ def _report_failures(failures: list[tuple[Path, NudgenetError]], answered: int) 
 
 def run_info(args: argparse.Namespace) -> int:
     """``nudgenet info``: what a saved model is and how it was trained."""
-    model = Model.load(args.model)
+    model = load_model(args.model)
     info = {"model": str(args.model), **model.describe()}
     if args.json:
         print_json(info)

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..data import Dataset, load_dataset
 from ..errors import DataError
+from ..interop import load_model
 from ..lessons.pictures import FIGURES, draw_all
 from ..model import Model
 from .common import add_data, add_json, add_output, check_output_folder, figure_formats, print_json
@@ -41,7 +42,7 @@ def register(commands: Any) -> None:
 
 def run_plot(args: argparse.Namespace) -> int:
     """``nudgenet plot``: draw every figure of a saved model into a folder."""
-    model = Model.load(args.model)
+    model = load_model(args.model)
     out = args.out if args.out is not None else args.model.with_name(f"{args.model.stem}-plots")
     check_output_folder(out, "--out")
     data = load_dataset(args.data) if args.data else _own_data(model)

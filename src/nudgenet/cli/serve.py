@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from .. import options
 from ..errors import ConfigError
+from ..interop import load_model
 from ..model import Model
 from .common import add_option
 
@@ -74,7 +75,7 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     sock = _bind(args.host, args.port)  # before training, so a busy port fails at once
     if args.model is not None:
-        model = Model.load(args.model)
+        model = load_model(args.model)
     else:
         model = _train_seed(args.seed_epochs, args.seed)
     # On a loopback address the Host header must name one (against DNS rebinding); on a
