@@ -28,8 +28,9 @@ COMBINATIONS = [
 ]
 
 
-def problem(activation: str, output: str, seed: int = 0, m: int = 7,
-            sizes: tuple[int, ...] = (5, 4, 3, 3)):  # fmt: skip
+def problem(
+    activation: str, output: str, seed: int = 0, m: int = 7, sizes: tuple[int, ...] = (5, 4, 3, 3)
+):
     """A small network, θ and batch, clear of ReLU's kink (where H does not exist)."""
     rng = np.random.default_rng(seed)
     net = Network(sizes, activation, output)
@@ -59,8 +60,7 @@ def test_product_matches_finite_differences_of_the_gradient(activation, output, 
 
 
 @pytest.mark.parametrize(("activation", "output", "cost"), COMBINATIONS)
-def test_full_hessian_matches_the_one_built_by_finite_differences(activation, output,
-                                                                  cost) -> None:  # fmt: skip
+def test_full_hessian_matches_the_one_built_by_finite_differences(activation, output, cost) -> None:
     net, theta, X, Y, _ = problem(activation, output, seed=1)
     n = net.n_params
     H = full_hessian(net, theta, X, Y, cost)
@@ -118,8 +118,9 @@ def test_weight_decay_adds_lambda_on_the_weights_only() -> None:
     output=st.sampled_from(("sigmoid", "softmax")),
     cost=st.sampled_from(COSTS),
 )
-def test_products_are_symmetric_for_any_small_network(sizes, m, seed, activation, output,
-                                                      cost) -> None:  # fmt: skip
+def test_products_are_symmetric_for_any_small_network(
+    sizes, m, seed, activation, output, cost
+) -> None:
     net, theta, X, Y, rng = problem(activation, output, seed, m, sizes)
     H = hessian_operator(net, theta, X, Y, cost)
     v, w = rng.standard_normal((2, net.n_params))

@@ -107,9 +107,17 @@ def _point(network: Network, theta: Vector, X: Matrix, Y: Matrix, cost: str, l2:
         e = deltas[0] @ weights[l]  # (m, n_out) @ (n_out, n_in) -> (m, n_in)
         back.insert(0, e)
         deltas.insert(0, e * slopes[l - 1])
-    return _Point(network, weights, activations, slopes, bends, deltas, back,
-                  _output_curvature(c.name, c.matching_output == network.output,
-                                    network.output, a, Y), l2)  # fmt: skip
+    return _Point(
+        network,
+        weights,
+        activations,
+        slopes,
+        bends,
+        deltas,
+        back,
+        _output_curvature(c.name, c.matching_output == network.output, network.output, a, Y),
+        l2,
+    )
 
 
 def _quadratic_output_error(output: str, a: Matrix, Y: Matrix) -> Matrix:
@@ -120,8 +128,9 @@ def _quadratic_output_error(output: str, a: Matrix, Y: Matrix) -> Matrix:
     return g * a * (1.0 - a)
 
 
-def _output_curvature(cost: str, matching: bool, output: str, a: Matrix, Y: Matrix
-                      ) -> Callable[[Matrix], Matrix]:  # fmt: skip
+def _output_curvature(
+    cost: str, matching: bool, output: str, a: Matrix, Y: Matrix
+) -> Callable[[Matrix], Matrix]:
     """R{zᴸ} ↦ R{δᴸ}: the per-example Hessian of C in zᴸ, applied to a block (k, m, n)."""
     m = len(a)
 
@@ -155,8 +164,12 @@ def _layer_views(network: Network, V: Matrix) -> list[tuple[Matrix, Matrix]]:
     out = []
     for ((n_out, n_in), _), start in zip(layout.shapes, layout.offsets[:-1], strict=True):
         n_w = n_out * n_in
-        out.append((V[:, start : start + n_w].reshape(len(V), n_out, n_in),
-                    V[:, start + n_w : start + n_w + n_out]))  # fmt: skip
+        out.append(
+            (
+                V[:, start : start + n_w].reshape(len(V), n_out, n_in),
+                V[:, start + n_w : start + n_w + n_out],
+            )
+        )
     return out
 
 
@@ -208,8 +221,9 @@ def _apply(p: _Point, V: Matrix) -> Matrix:
 # --------------------------------------------------------------------------- public products
 
 
-def _checked_point(network: Network, theta: Vector, X: Matrix, Y: Matrix, cost: str,
-                   l2: float) -> _Point:  # fmt: skip
+def _checked_point(
+    network: Network, theta: Vector, X: Matrix, Y: Matrix, cost: str, l2: float
+) -> _Point:
     network.layout.check(theta)
     network.check_inputs(X)
     check_targets(network, X, Y, cost)
@@ -400,8 +414,9 @@ def top_eigenpairs(
     op = LinearOperator((n, n), matvec=H, matmat=lambda V: H(V.T).T, dtype=np.float64)
     start = rng.standard_normal(n) if v0 is None else np.asarray(v0, dtype=np.float64)
     try:
-        values, vectors = eigsh(op, k=int(k), which="LA", v0=start, tol=tol,
-                                maxiter=max(1000, 20 * n))  # fmt: skip
+        values, vectors = eigsh(
+            op, k=int(k), which="LA", v0=start, tol=tol, maxiter=max(1000, 20 * n)
+        )
     except ArpackNoConvergence as exc:
         raise ConfigError(
             f"Lanczos did not converge to the top {k} eigenvalues",
