@@ -36,9 +36,16 @@ from .common import (
 )
 
 MAX_EXAMPLES = 60_000  # full MNIST's training set: X alone is 376 MB in float64
-EXAMPLES = Range("limit", 1, MAX_EXAMPLES, "the Hessian averages the cost over the first N "
-                 "training images", integer=True,
-                 hint=f"from 1 to {MAX_EXAMPLES:,} images; 1,000 take about a second")  # fmt: skip
+EXAMPLES = Range(
+    "limit",
+    1,
+    MAX_EXAMPLES,
+    "the Hessian averages the cost over the first N training images",
+    integer=True,
+    label="--limit",
+    must=f"a whole number of images from 1 to {MAX_EXAMPLES:,}",
+    hint=f"from 1 to {MAX_EXAMPLES:,} images; 1,000 take about a second",
+)
 FIGURES = ("curvature-eigenvectors", "curvature-line")
 WIDTH = 96
 
