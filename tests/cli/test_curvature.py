@@ -109,3 +109,60 @@ def test_a_missing_model_is_one_clear_line(tmp_path: Path, capsys) -> None:
     assert code == 1
     assert err.startswith("error:")
     assert "help:" in err
+
+
+TINY_LINK = [
+    "--seeds",
+    "0",
+    "--limit",
+    "60",
+    "--epochs",
+    "5",
+    "--steps",
+    "10",
+    "--bisections",
+    "2",
+    "--rates",
+    "5",
+    "--edge-steps",
+    "20",
+    "--every",
+    "10",
+]
+
+
+def test_critical_rate_sets_prediction_beside_measurement(tmp_path: Path, capsys) -> None:
+    out = run_json(capsys, "critical-rate", *TINY_LINK, "--plot", str(tmp_path / "link.png"))
+    (t,) = out["thresholds"]
+    assert t["predicted"] == 2 / t["lambda_max"]
+    assert t["low"] <= t["measured"] <= t["high"]
+    seen = {trial["learning_rate"]: trial["diverged"] for trial in t["trials"]}
+    assert seen[t["low"]] is False
+    assert seen[t["high"]] is True
+    (s,) = out["sharpenings"]
+    assert s["steps"] == [0, 10, 20]
+    assert s["edge"] == 2 / 5
+    assert (tmp_path / "link.png").read_bytes().startswith(PNG)
+    code, text, err = run(capsys, "critical-rate", *TINY_LINK)
+    assert code == 0, err
+    assert f"{t['predicted']:.4g}" in text
+    assert f"{t['measured']:.4g} [{t['low']:.4g}, {t['high']:.4g}]" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seeds", "0-30"], "give 1 to 20 seeds"),
+        (["--rates", "0"], "learning rate"),
+        (["--steps", "0"], "steps must be"),
+        (["--svg"], "--svg needs --plot FILE"),
+    ],
+)
+def test_critical_rate_bad_input_is_one_clear_line(argv, message, capsys) -> None:
+    code, out, err = run(capsys, "critical-rate", *argv)
+    assert code == 1
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("error:")
+    assert message in lines[0]
+    assert lines[1].startswith("help:")

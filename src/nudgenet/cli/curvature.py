@@ -21,16 +21,39 @@ from ..constraints import Range
 from ..data import load_dataset, one_hot, to_inputs
 from ..errors import ConfigError
 from ..hessian import check_full_hessian, second_derivative_bytes
-from ..lessons.curvature import TOP, Curvature, draw_eigenvectors, draw_line, read_curvature
+from ..lessons.curvature import (
+    EDGE_BAND,
+    EDGE_EVERY,
+    EDGE_RATES,
+    EDGE_STEPS,
+    LINK_BISECTIONS,
+    LINK_EXAMPLES,
+    LINK_SEEDS,
+    LINK_STEPS,
+    LINK_TRAIN_EPOCHS,
+    TOP,
+    Curvature,
+    Link,
+    draw_eigenvectors,
+    draw_line,
+    draw_link,
+    learning_rate_link,
+    read_curvature,
+)
+from ..lessons.regimes import seed_text
 from ..model import Model
+from ..network import Network
 from ..training.recipe import check_fits
 from .common import (
+    Finite,
     add_data,
     add_json,
     add_option,
     add_output,
     check_figure,
     check_output_folder,
+    float_list,
+    parse_seeds,
     print_json,
     save_figure,
 )
@@ -47,11 +70,49 @@ EXAMPLES = Range(
     hint=f"from 1 to {MAX_EXAMPLES:,} images; 1,000 take about a second",
 )
 FIGURES = ("curvature-eigenvectors", "curvature-line")
+MAX_LINK_SEEDS = 20  # each seed trains a network and runs a dozen descents: minutes apiece
+STEPS = Range(
+    "steps",
+    1,
+    10_000,
+    "full-batch steps per trial of the bisection (M)",
+    integer=True,
+    hint="e.g. --steps 100; each trial takes M full-batch steps",
+)
+EDGE_STEPS_RANGE = Range(
+    "edge-steps",
+    1,
+    100_000,
+    "full-batch steps of each fixed-η run",
+    integer=True,
+    hint="e.g. --edge-steps 1000",
+)
+EVERY = Range(
+    "every",
+    1,
+    100_000,
+    "measure λ_max every this many steps",
+    integer=True,
+    hint="e.g. --every 20; each measurement is a Lanczos run",
+)
+BISECTIONS = Range(
+    "bisections",
+    1,
+    30,
+    "halvings of the bracket around the threshold",
+    integer=True,
+    hint="8 pin the threshold to about 1%",
+)
 WIDTH = 96
 
 
 def register(commands: Any) -> None:
-    """Add ``curvature`` to the ``nudgenet`` subcommands."""
+    """Add ``curvature`` and ``critical-rate`` to the ``nudgenet`` subcommands."""
+    _add_curvature_parser(commands)
+    _add_critical_rate_parser(commands)
+
+
+def _add_curvature_parser(commands: Any) -> None:
     p = commands.add_parser(
         "curvature",
         help="the Hessian at a trained θ: λ_max, the top eigenvalues, the critical η = 2/λ_max",
@@ -77,6 +138,135 @@ def register(commands: Any) -> None:
     p.add_argument("--svg", action="store_true", help="also write each figure as SVG")
     add_json(p)
     p.set_defaults(run=run_curvature)
+
+
+def _add_critical_rate_parser(commands: Any) -> None:
+    p = commands.add_parser(
+        "critical-rate",
+        help="predicted 2/λ_max against where full-batch descent really diverges, and the "
+        "edge of stability",
+        description="For each seed: train the seed network by the recipe on the first N "
+        "images, predict the critical learning rate 2/λ_max there, and measure it: bisection "
+        "on η for the rate at which M full-batch steps end above the starting cost. Then, "
+        "from the same seed's initial θ, descend with each fixed η and track λ_max against "
+        "2/η (the edge of stability, Cohen et al. 2021). Minutes with the defaults.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--seeds",
+        type=parse_seeds,
+        default=LINK_SEEDS,
+        metavar="0-2|0,1,2",
+        help="the seeds of the trained points and of the fixed-η runs",
+    )
+    add_data(p, "the training images of the trained points and of the Hessian")
+    add_option(p, EXAMPLES, LINK_EXAMPLES)
+    add_option(
+        p,
+        options.EPOCHS,
+        LINK_TRAIN_EPOCHS,
+        help="epochs of batch 10 at η = 1 that make each trained point",
+    )
+    add_option(p, STEPS, LINK_STEPS)
+    add_option(p, BISECTIONS, LINK_BISECTIONS)
+    p.add_argument(
+        "--rates",
+        type=float_list,
+        action=Finite,
+        default=EDGE_RATES,
+        metavar="R1,R2",
+        help="the fixed η of the edge-of-stability runs",
+    )
+    add_option(p, EDGE_STEPS_RANGE, EDGE_STEPS)
+    add_option(p, EVERY, EDGE_EVERY)
+    add_output(p, "--plot", metavar="FILE", help="save the figure of both as a PNG")
+    p.add_argument("--svg", action="store_true", help="also save the figure as SVG")
+    add_json(p)
+    p.set_defaults(run=run_critical_rate)
+
+
+def run_critical_rate(args: argparse.Namespace) -> int:
+    """``nudgenet critical-rate``: the curvature's prediction against descent, over seeds."""
+    if args.svg and args.plot is None:
+        raise ConfigError("--svg needs --plot FILE", help="e.g. --plot critical.png --svg")
+    check_figure(args.plot, args.svg)
+    if not 1 <= len(args.seeds) <= MAX_LINK_SEEDS:
+        raise ConfigError(
+            f"give 1 to {MAX_LINK_SEEDS} seeds, got {len(args.seeds)}",
+            help="e.g. --seeds 0-2; each seed takes a minute or more",
+        )
+    for seed in args.seeds:
+        options.SEED.check(seed)
+    for eta in args.rates:
+        options.LEARNING_RATE.check(eta)
+    if len(args.rates) > 10:
+        raise ConfigError(f"give at most 10 rates, got {len(args.rates)}", help="e.g. --rates 5,10")
+    data = load_dataset(args.data)
+    check_fits(
+        Network(),
+        data,
+        help="the lesson trains the seed network: choose a set of 28×28 digits with --data",
+    )
+    link = learning_rate_link(
+        args.seeds,
+        examples=args.limit,
+        train_epochs=args.epochs,
+        steps=args.steps,
+        bisections=args.bisections,
+        edge_rates=args.rates,
+        edge_steps=args.edge_steps,
+        every=args.every,
+        data=data,
+    )
+    written = save_figure(args.plot, args.svg, draw_link, link)
+    if args.json:
+        print_json({**link.as_dict(), "figures": [str(p) for p in written]})
+        return 0
+    for line in link_report(link):
+        print(line)
+    for path in written:
+        print(f"figure saved to {path}")
+    return 0
+
+
+def link_report(link: Link) -> list[str]:
+    """Predicted and measured critical η side by side, then what each fixed-η run did."""
+    seeds = [t.seed for t in link.thresholds]
+    lines = [
+        f"{link.examples:,} images of {link.data}, {seed_text(seeds)}; trained points by "
+        f"{link.train}",
+        "",
+    ]
+    lines += _wrap(
+        f"Full-batch descent from each trained point θ₀ diverges when, after "
+        f"{link.steps} steps, its cost is above C(θ₀); bisection on η finds where "
+        "that starts."
+    )
+    lines.append(
+        f"{'seed':>4}  {'C(θ₀)':>9}  {'λ_max(θ₀)':>10}  {'predicted 2/λ_max':>17}  "
+        f"{'measured':>18}  ratio"
+    )
+    for t in link.thresholds:
+        bracket = f"{t.measured:.4g} [{t.low:.4g}, {t.high:.4g}]"
+        lines.append(
+            f"{t.seed:>4}  {t.start_cost:>9.4g}  {t.lambda_max:>10.4g}  "
+            f"{t.predicted:>17.4g}  {bracket:>18}  {t.ratio:.3f}"
+        )
+    lines += ["", "λ_max along full-batch descent with a fixed η, from the initial θ:"]
+    low, high = EDGE_BAND
+    for s in link.sharpenings:
+        peak, at = s.peak()
+        near = s.near_edge()
+        where = f"steps {near[0]}–{near[-1]}" if near else "never"
+        lines += textwrap.wrap(
+            f"  η = {s.learning_rate:g}, seed {s.seed}: 2/η = {s.edge:.3g}; λ_max peaks "
+            f"at {peak:.2f}× 2/η (step {at}), is within {low:g}–{high:g}× of it at "
+            f"{len(near)} of {len(s.steps) - 1} measurements ({where}), ends at "
+            f"{s.ratios[-1]:.2f}×",
+            WIDTH,
+            subsequent_indent="    ",
+        )
+    return lines
 
 
 def run_curvature(args: argparse.Namespace) -> int:
