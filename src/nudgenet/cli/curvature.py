@@ -34,6 +34,7 @@ from ..lessons.curvature import (
     TOP,
     Curvature,
     Link,
+    check_tracking,
     draw_eigenvectors,
     draw_line,
     draw_link,
@@ -201,6 +202,7 @@ def run_critical_rate(args: argparse.Namespace) -> int:
         options.LEARNING_RATE.check(eta)
     if len(args.rates) > 10:
         raise ConfigError(f"give at most 10 rates, got {len(args.rates)}", help="e.g. --rates 5,10")
+    check_tracking(args.edge_steps, args.every)
     data = load_dataset(args.data)
     check_fits(
         Network(),

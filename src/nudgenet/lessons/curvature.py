@@ -433,6 +433,16 @@ class Sharpening:
         }
 
 
+def check_tracking(steps: int, every: int) -> None:
+    """Refuse a fixed-η run whose λ_max would be measured too rarely or too often."""
+    if not (1 <= every <= steps and steps // every <= MAX_EDGE_MEASUREMENTS):
+        raise ConfigError(
+            f"measure λ_max every 1 to {steps} steps, at most {MAX_EDGE_MEASUREMENTS} times "
+            f"in all; got every {every} of {steps}",
+            help="e.g. every 20 of 1000 steps",
+        )
+
+
 def track_sharpness(
     network: Network,
     theta: Vector,
@@ -447,12 +457,7 @@ def track_sharpness(
 ) -> Sharpening:
     """Full-batch descent of ``steps`` steps of η from θ (left unchanged), with λ_max measured
     every ``every`` steps (Lanczos warm-started from the last eigenvector)."""
-    if not (1 <= every <= steps and steps // every <= MAX_EDGE_MEASUREMENTS):
-        raise ConfigError(
-            f"measure λ_max every 1 to {steps} steps, at most {MAX_EDGE_MEASUREMENTS} times "
-            f"in all; got every {every} of {steps}",
-            help="e.g. every 25 of 1500 steps",
-        )
+    check_tracking(steps, every)
     current = np.array(theta, dtype=np.float64)
     rng = np.random.default_rng(seed)
     at, sharp, costs = [], [], []
@@ -531,6 +536,7 @@ def learning_rate_link(
     from the recipe's initial θ of the same seed, :func:`track_sharpness` runs each of
     ``edge_rates``.
     """
+    check_tracking(edge_steps, every)  # before any training, not after it
     data = data or load_mini()
     X, Y = _examples(data, examples)
     network = Network()
