@@ -34,9 +34,18 @@ from .errors import (
     ShapeError,
 )
 from .gradcheck import check_gradient, numerical_gradient, relative_error
+from .hessian import hessian_vector_product, top_eigenpairs
 from .init import init_params
 from .layout import Layout
-from .lessons import landscape, nudges, pictures, regimes, symmetry, toy  # the lessons, by topic
+from .lessons import (  # the lessons, by topic
+    curvature,
+    landscape,
+    nudges,
+    pictures,
+    regimes,
+    symmetry,
+    toy,
+)
 from .lessons.formula import parse_cost
 from .lessons.pictures import draw_all
 from .lessons.toy import run_descent
@@ -66,6 +75,7 @@ __all__ = [
     "accuracy",
     "check_gradient",
     "cost_and_gradient",
+    "curvature",
     "descend",
     "download",
     "draw_all",
@@ -73,6 +83,7 @@ __all__ = [
     "feedforward",
     "get_cost",
     "gradient_step",
+    "hessian_vector_product",
     "init_params",
     "landscape",
     "load_dataset",
@@ -102,6 +113,7 @@ __all__ = [
     "symmetry",
     "tanh",
     "to_inputs",
+    "top_eigenpairs",
     "toy",
     "train",
 ]

@@ -48,6 +48,9 @@ in float64 (the seed's 13,002² are 1.35 GB), and the eigenvalues take minutes b
 MAX_TOP = 100
 """Most eigenpairs :func:`top_eigenpairs` computes: Lanczos keeps about 2k vectors of θ's
 size and its work grows with k²; the largest few are what the learning rate meets."""
+MAX_RESTARTS = 1000
+"""Most restarts Lanczos may take (each is up to ~2k products): far more than the top of
+the seed network's spectrum needs (one run of 40–60 products), a bound on a run that stalls."""
 BLOCK_FLOATS = 4_000_000
 """How many floats (32 MB) one layer's R-pass may hold for a block of directions: the block
 size of :func:`full_hessian` is chosen to keep within it."""
@@ -414,9 +417,7 @@ def top_eigenpairs(
     op = LinearOperator((n, n), matvec=H, matmat=lambda V: H(V.T).T, dtype=np.float64)
     start = rng.standard_normal(n) if v0 is None else np.asarray(v0, dtype=np.float64)
     try:
-        values, vectors = eigsh(
-            op, k=int(k), which="LA", v0=start, tol=tol, maxiter=max(1000, 20 * n)
-        )
+        values, vectors = eigsh(op, k=int(k), which="LA", v0=start, tol=tol, maxiter=MAX_RESTARTS)
     except ArpackNoConvergence as exc:
         raise ConfigError(
             f"Lanczos did not converge to the top {k} eigenvalues",

@@ -131,6 +131,7 @@ TINY_LINK = [
 ]
 
 
+@pytest.mark.slow
 def test_critical_rate_sets_prediction_beside_measurement(tmp_path: Path, capsys) -> None:
     out = run_json(capsys, "critical-rate", *TINY_LINK, "--plot", str(tmp_path / "link.png"))
     (t,) = out["thresholds"]

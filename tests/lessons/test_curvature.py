@@ -158,6 +158,7 @@ def test_tracking_measures_lambda_max_where_it_says() -> None:
         track_sharpness(net, theta, X, Y, 0.5, steps=6, every=7)
 
 
+@pytest.mark.slow
 def test_the_link_end_to_end_and_its_figure() -> None:
     link = learning_rate_link(
         (0,),
