@@ -37,7 +37,7 @@ import numpy as np
 
 from ._types import Matrix, Vector
 from .activations import SECOND_DERIVATIVES
-from .backprop import check_targets
+from .backprop import check_targets, output_error
 from .cost import get_cost
 from .errors import ConfigError
 from .network import Network, _forward
@@ -91,17 +91,14 @@ def _point(network: Network, theta: Vector, X: Matrix, Y: Matrix, cost: str, l2:
     activations, _ = _forward(network, theta, X)
     weights = [W for W, _ in network.layout.views(theta)]
     a = activations[-1]
-    m = len(X)
     c = get_cost(cost, network.output)
-    if c.matching_output == network.output:
-        delta = (a - Y) / m  # cross-entropy with its own output layer, as in backprop
-    elif c.name == "quadratic":
-        delta = _quadratic_output_error(network.output, a, Y)
-    else:  # pragma: no cover - every cost nudgenet has is one of the two above
+    matching = c.matching_output == network.output
+    if not matching and c.name != "quadratic":  # pragma: no cover - no such cost exists yet
         raise ConfigError(
             f"no Hessian for the {c.name} cost with a {network.output} output layer",
             help="the Hessian covers the quadratic cost and cross-entropy",
         )
+    delta = output_error(network, cost, a, Y)  # δᴸ, exactly as backpropagation has it
     deltas, back = [delta], []
     hidden = network.hidden
     slopes = [hidden.derivative(x) for x in activations[1:-1]]  # type: ignore[misc]
@@ -118,21 +115,13 @@ def _point(network: Network, theta: Vector, X: Matrix, Y: Matrix, cost: str, l2:
         bends,
         deltas,
         back,
-        _output_curvature(c.name, c.matching_output == network.output, network.output, a, Y),
+        _output_curvature(matching, network.output, a, Y),
         l2,
     )
 
 
-def _quadratic_output_error(output: str, a: Matrix, Y: Matrix) -> Matrix:
-    """δᴸ of the quadratic cost: (2/m)(a − y) through σ′, or through the softmax Jacobian."""
-    g = 2.0 * (a - Y) / len(a)  # ∂C/∂a
-    if output == "softmax":
-        return a * (g - np.sum(g * a, axis=-1, keepdims=True))
-    return g * a * (1.0 - a)
-
-
 def _output_curvature(
-    cost: str, matching: bool, output: str, a: Matrix, Y: Matrix
+    matching: bool, output: str, a: Matrix, Y: Matrix
 ) -> Callable[[Matrix], Matrix]:
     """R{zᴸ} ↦ R{δᴸ}: the per-example Hessian of C in zᴸ, applied to a block (k, m, n)."""
     m = len(a)
