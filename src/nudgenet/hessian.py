@@ -52,8 +52,8 @@ MAX_RESTARTS = 1000
 """Most restarts Lanczos may take (each is up to ~2k products): far more than the top of
 the seed network's spectrum needs (one run of 40–60 products), a bound on a run that stalls."""
 BLOCK_FLOATS = 4_000_000
-"""How many floats (32 MB) one layer's R-pass may hold for a block of directions: the block
-size of :func:`full_hessian` is chosen to keep within it."""
+"""How many floats (32 MB) one layer's R-pass, or one block of directions, may hold: the
+block size of :func:`full_hessian` is chosen to keep within it."""
 
 
 def second_derivative_bytes(n_params: int) -> int:
@@ -315,23 +315,29 @@ def full_hessian(
     H = hessian_operator(network, theta, X, Y, cost, l2=l2)
     n = network.n_params
     widest = max(network.sizes[1:])
-    k = int(max(1, min(n, BLOCK_FLOATS // max(1, len(X) * widest))))
+    # Directions per block: its R-passes (k, m, width) and the block itself (k, n) stay
+    # within BLOCK_FLOATS, so that H is the only large array.
+    k = int(max(1, min(n, BLOCK_FLOATS // max(1, len(X) * widest), BLOCK_FLOATS // n)))
     out = np.empty((n, n))
     for start in range(0, n, k):
         stop = min(n, start + k)
         block = np.zeros((stop - start, n))
         block[np.arange(stop - start), np.arange(start, stop)] = 1.0
         out[start:stop] = H(block)  # rows of H are its columns: H is symmetric
-    out += out.T
-    out *= 0.5
+    for start in range(0, n, k):  # (H + Hᵀ)/2 a band at a time: no second n × n array
+        stop = min(n, start + k)
+        band = 0.5 * (out[start:stop, start:] + out[start:, start:stop].T)
+        out[start:stop, start:] = band
+        out[start:, start:stop] = band.T
     return out
 
 
 def check_full_hessian(n_params: int, available: int | None = None) -> None:
     """Refuse a full Hessian that is too large to build, or to fit in the free memory.
 
-    Building H and finding its eigenvalues needs H itself and about as much again for
-    LAPACK's work (``available``: bytes free; default: what the system reports).
+    H is the one large array: it is built in place and LAPACK finds its eigenvalues in it;
+    a quarter more is asked for the blocks and the work around it (``available``: bytes
+    free; default: what the system reports).
     """
     need = second_derivative_bytes(n_params)
     if n_params > MAX_FULL_PARAMS:
@@ -343,10 +349,10 @@ def check_full_hessian(n_params: int, available: int | None = None) -> None:
             help="leave out --full: Lanczos finds the top eigenvalues without building H",
         )
     free = available_memory() if available is None else available
-    if free is not None and 2 * need > free:
+    if free is not None and need + need // 4 > free:
         raise ConfigError(
-            f"the full Hessian needs {need / 1e9:.2f} GB, and its eigenvalues about as much "
-            f"again, but only {free / 1e9:.2f} GB of memory is free",
+            f"the full Hessian needs {need / 1e9:.2f} GB, and a quarter more for the work "
+            f"around it, but only {free / 1e9:.2f} GB of memory is free",
             help="free some memory, or leave out --full: Lanczos needs only a few vectors",
         )
 
@@ -424,7 +430,9 @@ def spectrum(H: Matrix) -> Vector:
     """Every eigenvalue of a full symmetric Hessian, ascending (LAPACK; H is overwritten)."""
     from scipy.linalg import eigh
 
-    return eigh(H, eigvals_only=True, overwrite_a=True, check_finite=False)
+    # H is symmetric, so Hᵀ is H; given as Hᵀ, a C-ordered H is the Fortran-ordered array
+    # LAPACK works in, and it is not copied (1.35 GB for the seed network).
+    return eigh(H.T, eigvals_only=True, overwrite_a=True, check_finite=False)
 
 
 def zero_tolerance(values: Vector) -> float:
