@@ -280,16 +280,21 @@ and hovers there, the *edge of stability*.""",
     network, trained, Xc, Yc, reading.critical_lr, steps=30, bisections=4
 )
 measured = float(np.sqrt(low * high))
-print(f"predicted 2/λ_max = {reading.critical_lr:.2f}, measured {measured:.2f} "
-      f"(between {low:.2f} and {high:.2f}), ratio {measured / reading.critical_lr:.2f}")
+print(
+    f"predicted 2/λ_max = {reading.critical_lr:.2f}, measured {measured:.2f} "
+    f"(between {low:.2f} and {high:.2f}), ratio {measured / reading.critical_lr:.2f}"
+)
 start = nn.init_params(network.layout, "xavier", rng=np.random.default_rng(1), dtype="float64")
 sharpening = curvature.track_sharpness(network, start, Xc, Yc, 5.0, steps=300, every=20)
 peak, at = sharpening.peak()
-print(f"η = 5, 2/η = 0.4: λ_max peaks at {peak:.2f}× 2/η (step {at}), "
-      f"within 0.75–1.33× of it at steps {sharpening.near_edge()}")
+print(
+    f"η = 5, 2/η = 0.4: λ_max peaks at {peak:.2f}× 2/η (step {at}), "
+    f"within 0.75–1.33× of it at steps {sharpening.near_edge()}"
+)
 threshold = curvature.Threshold(0, reading.cost, reading.lambda_max, low, high, trials)
-curvature.draw_link(curvature.Link(len(Xc), data.name, "the training above", 30,
-                                   (threshold,), (sharpening,)))""",
+curvature.draw_link(
+    curvature.Link(len(Xc), data.name, "the training above", 30, (threshold,), (sharpening,))
+)""",
     ),
     (
         "md",
