@@ -245,6 +245,59 @@ landscape.draw_line(line)""",
     ),
     (
         "md",
+        """## Why a learning rate is too large: the curvature
+
+On the note's C(w) = (w − 3)², one step maps w − 3 to (1 − ηC″)(w − 3), so descent diverges
+exactly when η > 2/C″. The network has 13,002 directions, and the curvature of the cost along
+each is an eigenvalue λ of its Hessian H = ∇²C. Along the sharpest one a full-batch step
+multiplies the offset from the bottom by 1 − ηλ_max, so descent near θ is stable only for
+η < 2/λ_max. nudgenet computes products Hv exactly (the R-operator, one more forward and
+backward pass) and finds the top eigenvalues by Lanczos, without ever building H.""",
+    ),
+    (
+        "code",
+        """from nudgenet.lessons import curvature
+
+Xc, Yc = X[:500].astype(np.float64), Y[:500].astype(np.float64)
+trained = theta.astype(np.float64)  # the network trained above
+reading = curvature.read_curvature(network, trained, Xc, Yc, top=5, rng=np.random.default_rng(0))
+print("top eigenvalues of H:", np.round(reading.top_eigenvalues, 4))
+print(f"λ_max = {reading.lambda_max:.4f}: critical η = 2/λ_max = {reading.critical_lr:.2f}")
+curvature.draw_line(reading)""",
+    ),
+    ("code", """curvature.draw_eigenvectors(reading, network, limit=4)"""),
+    (
+        "md",
+        """Is 2/λ_max really where descent breaks? From the trained point, run full-batch descent
+at η for 30 steps and call it diverged when the cost ends above where it started; bisection on
+η finds the threshold. Then, from a fresh start, descend with a fixed η = 5 and watch the
+sharpness λ_max against 2/η: Cohen et al. (ICLR 2021) found that it rises until it reaches 2/η
+and hovers there, the *edge of stability*.""",
+    ),
+    (
+        "code",
+        """low, high, trials = curvature.measure_threshold(
+    network, trained, Xc, Yc, reading.critical_lr, steps=30, bisections=4
+)
+measured = float(np.sqrt(low * high))
+print(
+    f"predicted 2/λ_max = {reading.critical_lr:.2f}, measured {measured:.2f} "
+    f"(between {low:.2f} and {high:.2f}), ratio {measured / reading.critical_lr:.2f}"
+)
+start = nn.init_params(network.layout, "xavier", rng=np.random.default_rng(1), dtype="float64")
+sharpening = curvature.track_sharpness(network, start, Xc, Yc, 5.0, steps=300, every=20)
+peak, at = sharpening.peak()
+print(
+    f"η = 5, 2/η = 0.4: λ_max peaks at {peak:.2f}× 2/η (step {at}), "
+    f"within 0.75–1.33× of it at steps {sharpening.near_edge()}"
+)
+threshold = curvature.Threshold(0, reading.cost, reading.lambda_max, low, high, trials)
+curvature.draw_link(
+    curvature.Link(len(Xc), data.name, "the training above", 30, (threshold,), (sharpening,))
+)""",
+    ),
+    (
+        "md",
         """## Summary
 
 * Learning is an optimisation problem: define a cost, compute its gradient, step against it.
@@ -252,10 +305,11 @@ landscape.draw_line(line)""",
   all 13,002 parameters in one backward pass.
 * The learning rate sets the step: too small is slow, too large overshoots or diverges.
 * Random initialisation breaks the symmetry between neurons.
+* The curvature sets the largest stable step: full-batch descent near θ needs η < 2/λ_max.
 
 From the command line, the same lessons are `nudgenet descend`, `nudgenet learning-rate`,
-`nudgenet symmetry`, `nudgenet nudges`, `nudgenet landscape`, `nudgenet train` and
-`nudgenet plot`.""",
+`nudgenet symmetry`, `nudgenet nudges`, `nudgenet landscape`, `nudgenet curvature`,
+`nudgenet critical-rate`, `nudgenet train` and `nudgenet plot`.""",
     ),
 ]
 

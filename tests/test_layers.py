@@ -18,7 +18,7 @@ import nudgenet
 PACKAGE = Path(nudgenet.__file__).resolve().parent
 BASE = {"_json", "_types", "_version", "constraints", "errors", "files", "plots"}
 CORE = {
-    "activations", "backprop", "cost", "descent", "gradcheck", "init", "layout", "model",
+    "activations", "backprop", "cost", "descent", "gradcheck", "hessian", "init", "layout", "model",
     "network", "options", "schedules",
 }  # fmt: skip
 LAYERS = ("base", "core", "data", "interop", "training", "lessons", "web", "cli", "api")

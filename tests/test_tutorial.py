@@ -47,6 +47,7 @@ def test_tutorial_executes() -> None:
     assert "converged: True" in text
     assert "components: 13002" in text
     assert "constant: distinct neurons per hidden layer (1, 1)" in text
+    assert "critical η = 2/λ_max = " in text
     figures = [
         out
         for cell in nb.cells

@@ -35,9 +35,18 @@ from .errors import (
     ShapeError,
 )
 from .gradcheck import check_gradient, numerical_gradient, relative_error
+from .hessian import hessian_vector_product, top_eigenpairs
 from .init import init_params
 from .layout import Layout
-from .lessons import landscape, nudges, pictures, regimes, symmetry, toy  # the lessons, by topic
+from .lessons import (  # the lessons, by topic
+    curvature,
+    landscape,
+    nudges,
+    pictures,
+    regimes,
+    symmetry,
+    toy,
+)
 from .lessons.formula import parse_cost
 from .lessons.pictures import draw_all
 from .lessons.toy import run_descent
@@ -68,6 +77,7 @@ __all__ = [
     "accuracy",
     "check_gradient",
     "cost_and_gradient",
+    "curvature",
     "descend",
     "download",
     "draw_all",
@@ -75,6 +85,7 @@ __all__ = [
     "feedforward",
     "get_cost",
     "gradient_step",
+    "hessian_vector_product",
     "init_params",
     "landscape",
     "load_dataset",
@@ -104,6 +115,7 @@ __all__ = [
     "symmetry",
     "tanh",
     "to_inputs",
+    "top_eigenpairs",
     "toy",
     "train",
 ]

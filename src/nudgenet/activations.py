@@ -2,7 +2,8 @@
 
 Each derivative is written in terms of the activation's *output* a = σ(z), which is what
 backpropagation already holds: σ′ = a(1 − a) for the sigmoid, 1 − a² for tanh, [a > 0] for
-ReLU. The softmax output layer couples its outputs, so it is handled in ``backprop``.
+ReLU; the second derivatives σ″ that the Hessian needs are written the same way. The softmax
+output layer couples its outputs, so it is handled in ``backprop``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def sigmoid_prime(a: Array) -> Array:
     return a * (1.0 - a)
 
 
+def sigmoid_second(a: Array) -> Array:
+    """σ″(z) = σ′(z)(1 − 2σ(z)), from a = σ(z); the curvature (Hessian) needs it."""
+    return a * (1.0 - a) * (1.0 - 2.0 * a)
+
+
 def tanh(z: Array) -> Array:
     """tanh(z), bounded in (−1, 1)."""
     return np.tanh(z)
@@ -45,6 +51,11 @@ def tanh_prime(a: Array) -> Array:
     return 1.0 - a * a
 
 
+def tanh_second(a: Array) -> Array:
+    """tanh″(z) = −2 tanh(z)(1 − tanh²(z)), from a = tanh(z)."""
+    return -2.0 * a * (1.0 - a * a)
+
+
 def relu(z: Array) -> Array:
     """max(0, z)."""
     return np.maximum(z, 0.0)
@@ -53,6 +64,12 @@ def relu(z: Array) -> Array:
 def relu_prime(a: Array) -> Array:
     """1 where the unit is active (z > 0, i.e. a > 0), else 0."""
     return (a > 0).astype(a.dtype)
+
+
+def relu_second(a: Array) -> Array:
+    """0 everywhere but the kink at z = 0, where no derivative exists: ReLU is piecewise
+    linear, so it bends nothing."""
+    return np.zeros_like(a)
 
 
 def softmax(z: Array) -> Array:
@@ -80,6 +97,12 @@ ACTIVATIONS = {
     "sigmoid": Activation("sigmoid", sigmoid, sigmoid_prime),
     "tanh": Activation("tanh", tanh, tanh_prime),
     "relu": Activation("relu", relu, relu_prime),
+}
+#: σ″ of each elementwise activation, in terms of a = σ(z), beside σ′ for the Hessian.
+SECOND_DERIVATIVES: dict[str, Callable[[Array], Array]] = {
+    "sigmoid": sigmoid_second,
+    "tanh": tanh_second,
+    "relu": relu_second,
 }
 OUTPUTS = {
     "sigmoid": ACTIVATIONS["sigmoid"],

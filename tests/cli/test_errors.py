@@ -139,6 +139,19 @@ CASES = {
         "--steps -1", "--on network --epochs 0", "--plot {fx}/afile/x.png",
         "--on network --examples 0",
     ],
+    "curvature": [
+        "{fx}/missing.npz", "{fx}/notamodel.npz", "{fx}/good.npz --limit 0",
+        "{fx}/good.npz --limit 100000", "{fx}/good.npz --limit 20000", "{fx}/good.npz --top 0",
+        "{fx}/good.npz --top 51", "{fx}/good.npz --svg", "{fx}/good.npz --plot {fx}/afile",
+        "{fx}/good.npz --plot {fx}/missing", "{fx}/good.npz --plot ''",
+        "{fx}/good.npz --data {fx}/emptydir", "{fx}/good.npz --seed -1", "{fx}/missing.npz --json",
+    ],
+    "critical-rate": [
+        "--seeds 0-30", "--seeds 4294967296", "--rates 0", "--rates -1", "--steps 0",
+        "--bisections 0", "--bisections 31", "--every 0", "--edge-steps 0",
+        "--every 2000 --edge-steps 1000", "--limit 0", "--epochs 0", "--svg",
+        "--plot {fx}/afile/x.png", "--plot {fx}/missing/x.png", "--data {fx}/emptydir",
+    ],
     "serve": ["--port -1", "--port 70000", "--seed-epochs 0", "--seed -1"],
     "sweep": [
         "--limit 0", "--limit -5", "--lr nan", "--lr 0", "--lr-range 1:0.1:3",

@@ -45,6 +45,7 @@ def test_help_lists_every_command_in_order(capsys) -> None:
     assert exc.value.code == 0
     out = capsys.readouterr().out
     commands = ["train", "evaluate", "predict", "info", "gradcheck", "plot", "symmetry",
-                "nudges", "landscape", "descend", "learning-rate", "serve", "sweep"]  # fmt: skip
+                "nudges", "landscape", "descend", "learning-rate", "curvature", "critical-rate",
+                "serve", "sweep"]  # fmt: skip
     places = [re.search(rf"^    {name}\s", out, re.MULTILINE).start() for name in commands]
     assert places == sorted(places)
