@@ -93,7 +93,8 @@ def test_bad_input_is_one_error_and_one_help(argv: list[str], message: str, caps
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 2, err
-    assert lines[0].startswith("error: ") and message in lines[0]
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
     assert lines[1].startswith("help: ")
 
 
@@ -102,4 +103,6 @@ def test_a_file_that_is_not_a_model(tmp_path: Path, capsys) -> None:
     junk.write_bytes(b"not a zip")
     code, _, err = run(capsys, "backprop", str(junk))
     assert code == 1
-    assert "error: " in err and "help: " in err and "Traceback" not in err
+    assert "\nhelp: " in err
+    assert err.startswith("error: ")
+    assert "Traceback" not in err

@@ -45,15 +45,24 @@ def register(commands: Any) -> None:
         "`nudgenet train --seed SEED --init INIT` starts from.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("model", type=Path, nargs="?", metavar="MODEL",
-                   help="a model saved by `nudgenet train`; none: a fresh, untrained network")  # fmt: skip
+    p.add_argument(
+        "model",
+        type=Path,
+        nargs="?",
+        metavar="MODEL",
+        help="a model saved by `nudgenet train`; none: a fresh, untrained network",
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--image", type=int, default=0, metavar="N",
                        help="the test image of --data to walk, numbered from 0")  # fmt: skip
     which.add_argument("--file", type=Path, metavar="IMAGE",
                        help="walk your own image instead (PNG, JPEG, …); give --label")  # fmt: skip
-    p.add_argument("--label", type=int, metavar="DIGIT",
-                   help="the digit the network should say (default: the test image's label)")  # fmt: skip
+    p.add_argument(
+        "--label",
+        type=int,
+        metavar="DIGIT",
+        help="the digit the network should say (default: the test image's label)",
+    )
     add_data(p, "the data whose test image N is walked")
     add_option(p, options.INIT, "xavier", help="how the fresh network starts (without MODEL)")
     add_option(p, options.SEED, 0, help="seed of the fresh network, as `nudgenet train --seed`")
