@@ -213,10 +213,8 @@ def _report(
     for frame, error in zip(reversed(walk.layers), reversed(errors), strict=True):
         _report_layer(walk, frame, error)
     verdict = "passed" if passed else "FAILED"
-    print(
-        f"\nall {network.n_params:,} components against finite differences: max relative "
-        f"error {max(errors):.2e}, {verdict} (tolerance {TOLERANCE:g}, float64)"
-    )
+    print(f"\nall {network.n_params:,} components checked against finite differences in float64:")
+    print(f"  max relative error {max(errors):.2e}, {verdict} (tolerance {TOLERANCE:g})")
 
 
 def _report_layer(walk: Walk, frame: LayerFrame, error: float) -> None:

@@ -350,7 +350,8 @@ export const backprop = {
     const r = this.result;
     drawGrey($("#bp-seen"), r.image);
     const what = r.image_index === null ? "your drawing" : `test image ${r.image_index}, a ${r.label}`;
-    $("#bp-example").textContent = `${what}; the network guesses ${r.guess}.`;
+    const before = this.baseline && this.nudges > 0 ? ` (before the nudges: ${this.baseline.guess})` : "";
+    $("#bp-example").textContent = `${what}; the network guesses ${r.guess}${before}.`;
     if (r.image_index !== null) $("#bp-image").value = r.image_index;
     [...$("#bp-targets").children].forEach((b, d) => b.setAttribute("aria-pressed", String(d === r.target)));
     this.build();
@@ -464,7 +465,7 @@ export const backprop = {
     $("#bp-batch thead").replaceChildren(head);
     const cells = (wants, label) => wants.map((w, d) =>
       `<td style="background:${signed(w / scale)}"` +
-      `${d === label ? ' class="own"' : ""}>${w.toFixed(2)}</td>`).join("");
+      `${d === label ? ' class="own"' : ""}>${(Math.abs(w) < 0.005 ? 0 : w).toFixed(2)}</td>`).join("");
     const rows = b.examples.map((e) => {
       const row = document.createElement("tr");
       row.innerHTML = `<td>#${e.index}</td><td>${e.label}</td><td>${fmt(e.cost, 3)}</td>${cells(e.wants, e.label)}`;
