@@ -53,7 +53,7 @@ def test_text_reads_layer_by_layer(capsys) -> None:
     assert heads == sorted(heads)
     assert out.count("largest |∂C/∂w|") == 3
     assert "from pixel (" in out
-    assert out.count("checked against finite differences") == 3
+    assert out.count("checked against finite differences: max relative error") == 3
     assert "all 13,002 components checked against finite differences in float64" in out
     assert out.rstrip().endswith("passed (tolerance 1e-06)")
 
