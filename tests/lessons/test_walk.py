@@ -7,7 +7,17 @@ import itertools
 import numpy as np
 import pytest
 
-from nudgenet import ConfigError, Network, ShapeError, cost_and_gradient, init_params, one_hot
+from nudgenet import (
+    ConfigError,
+    Network,
+    ShapeError,
+    cost_and_gradient,
+    evaluate_cost,
+    init_params,
+    numerical_gradient,
+    one_hot,
+    relative_error,
+)
 from nudgenet.activations import ACTIVATIONS, OUTPUTS
 from nudgenet.cost import COSTS
 from nudgenet.lessons.walk import MAX_WALK_EXAMPLES, check_layers, walk_batch, walk_example
@@ -88,6 +98,11 @@ def test_each_layer_agrees_with_finite_differences(activation: str, output: str,
     errors = check_layers(walk, theta)
     assert len(errors) == 3
     assert max(errors) < 1e-6
+    # Read layer by layer, it is the measure `nudgenet gradcheck` takes over all of θ.
+    numeric = numerical_gradient(
+        lambda t: evaluate_cost(network, t, X[:1], Y[:1], cost), theta.copy()
+    )
+    assert max(errors) == pytest.approx(relative_error(walk.gradient(), numeric), rel=1e-9)
     # A wrong gradient is caught: the check compares against the cost, not against itself.
     broken = walk.layers[0].grad_W
     broken[0, 0] += 1e-3 + abs(broken[0, 0])
