@@ -135,6 +135,10 @@ def test_step_forward_then_backward_and_read_the_chain_rule(page: Any, seed: Mod
     page.wait_for_selector("#bp-delta")
     assert float(page.locator("#bp-delta").inner_text()) == pytest.approx(views[1][1][3], rel=1e-5)
     assert page.evaluate("document.activeElement.dataset.index") == "3"
+    page.keyboard.press("ArrowLeft")  # the arrow keys step through the frames
+    assert frame(page).startswith("Frame 6 of 8. Backward, the output layer")
+    page.keyboard.press("ArrowRight")
+    assert frame(page).startswith("Frame 7 of 8")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator("#backprop").screenshot(path=str(ARTIFACTS / "web-backprop.png"))
 

@@ -60,13 +60,42 @@ export const backprop = {
       const layer = Number($("#bp-edge-layer").value);
       this.select({ kind: "edge", layer, j: Number($("#bp-edge-j").value), k: Number($("#bp-edge-k").value) });
     });
-    $("#bp-edge-layer").addEventListener("change", () => {
-      $("#bp-edge-j").max = this.sizes()[Number($("#bp-edge-layer").value)] - 1;
+    $("#bp-edge-layer").addEventListener("change", () => this.edgeBounds());
+    // The arrow keys step through the frames while the diagram (or a neuron in it) has focus.
+    $("#bp-diagram").addEventListener("keydown", (event) => {
+      if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+        event.preventDefault();
+        this.step(event.key === "ArrowRight" ? 1 : -1);
+      }
     });
     $("#bp-batch-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.loadBatch();
     });
+  },
+
+  // The weight form offers the layers after the first (layer 1's weights fan in from the
+  // image) and bounds j and k by the sizes of the two layers a weight joins.
+  edgeOptions() {
+    const sizes = this.sizes();
+    const select = $("#bp-edge-layer");
+    const chosen = select.value;
+    const L = sizes.length - 1;
+    select.replaceChildren(...Array.from({ length: L - 1 }, (_, i) => {
+      const option = document.createElement("option");
+      option.value = L - i;
+      option.textContent = L - i === L ? `${L} (output)` : String(L - i);
+      return option;
+    }));
+    if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+    this.edgeBounds();
+  },
+
+  edgeBounds() {
+    const sizes = this.sizes();
+    const layer = Number($("#bp-edge-layer").value);
+    $("#bp-edge-j").max = sizes[layer] - 1;
+    $("#bp-edge-k").max = sizes[layer - 1] - 1;
   },
 
   sizes() {
@@ -355,6 +384,7 @@ export const backprop = {
     if (r.image_index !== null) $("#bp-image").value = r.image_index;
     [...$("#bp-targets").children].forEach((b, d) => b.setAttribute("aria-pressed", String(d === r.target)));
     this.build();
+    this.edgeOptions();
     this.showFrame();
     this.renderNudge();
     if (this.selected) this.select(this.selected);
