@@ -131,13 +131,7 @@ def walk_batch(
         )
     views = network.layout.views(theta)
     Y = Y.astype(theta.dtype, copy=False)
-    # Forward pass, every layer's z and a kept: (m, n_out) each.
-    a_list, z_list = [X.astype(theta.dtype, copy=False)], []
-    for l, (W, b) in enumerate(views, 1):
-        z = a_list[-1] @ W.T + b  # (m, n_in) @ (n_in, n_out) -> (m, n_out)
-        sigma = network.out if l == len(views) else network.hidden
-        z_list.append(z)
-        a_list.append(sigma.function(z))
+    a_list, z_list = _forward_pass(network, views, X.astype(theta.dtype, copy=False))
     c = get_cost(cost, network.output)
     a_out = a_list[-1]
     costs = [output_cost(c, network.output, z_list[-1][i : i + 1], a_out[i : i + 1], Y[i : i + 1])
@@ -158,21 +152,32 @@ def walk_batch(
                        "cost_wrt_a": g, "delta": delta, "grad_W": grad_W})  # fmt: skip
     frames.reverse()
     walks = tuple(
-        Walk(
-            network,
-            cost,
-            X[i].astype(theta.dtype),
-            Y[i],
-            float(costs[i]),
-            tuple(
-                LayerFrame(**{k: (v if k == "layer" or v is None else v[i]) for k, v in f.items()})
-                for f in frames
-            ),
-        )
+        Walk(network, cost, a_list[0][i], Y[i], float(costs[i]), _example_frames(frames, i))
         for i in range(m)
     )
     gradients = np.stack([w.gradient() for w in walks])  # (m, n_params)
     return BatchWalk(walks, gradients, float(np.mean(costs)), gradients.mean(axis=0))
+
+
+def _forward_pass(
+    network: Network, views: list[tuple[Matrix, Vector]], X: Matrix
+) -> tuple[list[Matrix], list[Matrix]]:
+    """[X, a¹, …, aᴸ] and [z¹, …, zᴸ], each (m, n) with one row per example."""
+    a_list, z_list = [X], []
+    for l, (W, b) in enumerate(views, 1):
+        z = a_list[-1] @ W.T + b  # (m, n_in) @ (n_in, n_out) -> (m, n_out)
+        sigma = network.out if l == len(views) else network.hidden
+        z_list.append(z)
+        a_list.append(sigma.function(z))
+    return a_list, z_list
+
+
+def _example_frames(frames: list[dict[str, Any]], i: int) -> tuple[LayerFrame, ...]:
+    """Example i's rows of the batch's frames (layer 1 first)."""
+    return tuple(
+        LayerFrame(**{k: (v if k == "layer" or v is None else v[i]) for k, v in f.items()})
+        for f in frames
+    )
 
 
 def walk_example(
