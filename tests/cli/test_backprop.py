@@ -58,6 +58,7 @@ def test_text_reads_layer_by_layer(capsys) -> None:
     assert out.rstrip().endswith("passed (tolerance 1e-06)")
 
 
+@pytest.mark.slow  # two walks, each checked against 38,000 finite-difference passes
 def test_a_saved_softmax_model_and_your_own_image(tmp_path: Path, capsys) -> None:
     network = Network((784, 12, 10), "tanh", "softmax")
     theta = init_params(network.layout, "xavier", rng=np.random.default_rng(5), dtype="float64")
