@@ -1,4 +1,4 @@
-// nudgenet's page: four panels over the JSON API of `nudgenet serve`.
+// nudgenet's page: five panels over the JSON API of `nudgenet serve`.
 //
 // The page computes nothing about the network itself: every activation, probability,
 // gradient and descent step comes from the server, which calls the same library functions
