@@ -109,6 +109,9 @@ def test_step_forward_then_backward_and_read_the_chain_rule(page: Any, seed: Mod
         assert ("248,113,113" if db3[j] >= 0 else "96,165,250") in fill_of(page, 3, j)
     page.locator("#bp-back").click()
     assert "Frame 7 of 8. Backward, layer 2" in frame(page)
+    flowing = page.locator("#bp-diagram .bp-edge.flow")
+    assert flowing.count() == 160  # δ³ flows back along the 10 × 16 weights of layer 3
+    assert page.locator('#bp-diagram .bp-edge.flow[data-layer="3"]').count() == 160
     # Click an edge: its slope is the library's ∂C/∂W³[2, 5].
     page.locator('#bp-diagram .bp-edge[data-layer="3"][data-j="2"][data-k="5"]').dispatch_event(
         "click"

@@ -371,6 +371,8 @@ export const backprop = {
         line.setAttribute("stroke-width", on ? (0.6 + 2.2 * Math.abs(v)).toFixed(2) : 0.6);
         const s = this.selected;
         line.classList.toggle("selected", Boolean(s && s.kind === "edge" && s.layer === l && s.j * nIn + s.k === i));
+        // δ flows back along the weights of the layer above the one this frame reaches.
+        line.classList.toggle("flow", frame.kind === "backward" && l === frame.layer + 1);
       });
     }
   },
