@@ -74,7 +74,7 @@ def shoot(url: str, chromium: str, index: int) -> bytes:
             page.locator("#bp-next").click()
         edge = '#bp-diagram .bp-edge[data-layer="3"][data-j="2"][data-k="5"]'
         page.locator(edge).dispatch_event("click")
-        page.wait_for_timeout(600)  # let the colours' transitions finish
+        page.wait_for_timeout(2000)  # let the colours' transitions and δ's flow finish
         png = page.locator("#backprop").screenshot()
         browser.close()
     return png
