@@ -157,6 +157,53 @@ print("components:", grad.size)""",
     ),
     (
         "md",
+        """## Backpropagation, frame by frame
+
+Backpropagation is how that gradient is computed. For one example, the output layer's error is
+∂C/∂a = 2(a − y); each layer's δ = ∂C/∂z is what it is asked times its activation's slope,
+∂C/∂a ⊙ σ′(z); it passes (Wᵀδ) back to the layer below; and each weight's slope is the chain rule
+∂C/∂w = a_in · σ′(z_out) · ∂C/∂a_out. `walk_example` keeps every one of these numbers, and
+`check_layers` checks each layer against finite differences. `nudgenet backprop` prints the
+same walk, and the page's Backprop panel animates it.""",
+    ),
+    (
+        "code",
+        """from nudgenet.lessons import walk as frames
+
+walk = frames.walk_example(network, theta64, Xs[0], Ys[0])
+print(f"label {data.train_labels[0]}: this example's cost {walk.cost:.4f}")
+for f in reversed(walk.layers):  # the backward pass meets the output layer first
+    j, k, slope = f.largest()
+    print(
+        f"layer {f.layer}: largest |δ| {np.abs(f.delta).max():.3g}; largest slope "
+        f"W{f.layer}[{j}, {k}] = {slope:+.3g} = a_in {f.a_in[k]:.3g} × σ′ {f.sigma_prime[j]:.3g}"
+        f" × dC/da {f.cost_wrt_a[j]:+.3g}"
+    )
+errors = frames.check_layers(walk, theta64)
+print("each layer against finite differences:", ", ".join(f"{e:.1e}" for e in errors))""",
+    ),
+    (
+        "md",
+        """The cost of a mini-batch is the average of its examples' costs, and so is its gradient.
+Each example wants its own label's output up and the other nine down; the step follows their
+average, in which opposite wishes partly cancel.""",
+    ),
+    (
+        "code",
+        """batch = frames.walk_batch(network, theta64, Xs[:8], Ys[:8])
+wants = -np.array([w.layers[-1].delta for w in batch.walks])  # each example's bias nudges
+labels = data.train_labels[:8]
+print("labels:", labels.tolist())
+print("each example wants its label's output up:", bool(np.all(wants[np.arange(8), labels] > 0)))
+_, batch_grad = nn.cost_and_gradient(network, theta64, Xs[:8], Ys[:8])
+print("the average is the batch's gradient:", np.allclose(batch.gradient, batch_grad))
+print(
+    f"mean length of the examples' gradients {np.linalg.norm(batch.gradients, axis=1).mean():.3f},"
+    f" length of their average {np.linalg.norm(batch.gradient):.3f}"
+)""",
+    ),
+    (
+        "md",
         """## The learning rate
 
 Too small and learning crawls; too large and it overshoots, bounces, or flies off. The same

@@ -46,6 +46,8 @@ def test_tutorial_executes() -> None:
     assert " 1  0.600    5.7600  -4.800   1.080" in text
     assert "converged: True" in text
     assert "components: 13002" in text
+    assert "the average is the batch's gradient: True" in text
+    assert "each example wants its label's output up: True" in text
     assert "constant: distinct neurons per hidden layer (1, 1)" in text
     assert "critical η = 2/λ_max = " in text
     figures = [

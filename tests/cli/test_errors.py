@@ -107,6 +107,14 @@ CASES = {
         "--l2 nan", "--l2 inf", "--l2 -1", "--l2 1e300", "--batch-size 0",
         "--batch-size 100000", "--seed -1", "--l2 nan --json",
     ],
+    "backprop": [
+        "{fx}/missing.npz", "{fx}/notamodel.npz", "{fx}/truncated.npz", "--image -1",
+        "--image 99999", "--label 10", "--label -1", "--file {fx}/one.png",
+        "{fx}/good.npz --file {fx}/bad.png --label 1", "--file {fx}/blank.png --label 1",
+        "--file {fx}/missing.png --label 1", "--file {fx}/emptydir --label 1",
+        f"--file {{fx}}/{LONG}.png --label 1", "--data {fx}/garbage", "--seed -1",
+        "--image 99999 --json",
+    ],
     "plot": [
         "{fx}/missing.npz", "{fx}/good.npz --image -1", "{fx}/good.npz --image 99999",
         "{fx}/good.npz --out {fx}/afile", "{fx}/good.npz --out {fx}/afile/sub",

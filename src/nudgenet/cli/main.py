@@ -22,10 +22,25 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import NudgenetError
-from . import curvature, descent, gradcheck, inside, interop, model, pictures, serve, sweep, train
+from . import (
+    backprop,
+    curvature,
+    descent,
+    gradcheck,
+    inside,
+    interop,
+    model,
+    pictures,
+    serve,
+    sweep,
+    train,
+)
 
 # In the order `nudgenet --help` lists them: train, then the saved model, then the lessons.
-GROUPS = (train, model, interop, gradcheck, pictures, inside, descent, curvature, serve, sweep)
+GROUPS = (
+    train, model, interop, gradcheck, backprop, pictures, inside, descent, curvature, serve,
+    sweep,
+)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

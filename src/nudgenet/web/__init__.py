@@ -3,8 +3,8 @@
 The server, from the bottom up: ``schemas`` (the JSON read and written), ``errors`` (every
 refusal as ``{"error", "help"}``), ``jobs`` and ``state`` (what the routes share), ``guard``
 (the Host check and body limit, before any route), one module of routes per panel
-(``draw``, ``nudges``, ``descend``, ``learn``), ``seed`` (the network served by default),
-and ``app``, which puts them together.
+(``draw``, ``backprop``, ``nudges``, ``descend``, ``learn``), ``seed`` (the network served
+by default), and ``app``, which puts them together.
 
 :func:`create_app` builds the FastAPI application; :mod:`nudgenet.web.jobs` runs one
 training job at a time in the background. The page itself is plain HTML, CSS and

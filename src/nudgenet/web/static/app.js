@@ -1,4 +1,4 @@
-// nudgenet's page: four panels over the JSON API of `nudgenet serve`.
+// nudgenet's page: five panels over the JSON API of `nudgenet serve`.
 //
 // The page computes nothing about the network itself: every activation, probability,
 // gradient and descent step comes from the server, which calls the same library functions
@@ -8,13 +8,14 @@
 // This module starts the panels, one module each, and wires them together: the tabs, the
 // training job's event stream (which two panels follow) and the drawing Nudges works on.
 
+import { backprop } from "./js/backprop.js";
 import { $ } from "./js/dom.js";
 import { descend } from "./js/descend.js";
 import { draw } from "./js/draw.js";
 import { learn } from "./js/learn.js";
 import { nudges } from "./js/nudges.js";
 
-const PANELS = ["draw", "learn", "descend", "nudges"];
+const PANELS = ["draw", "backprop", "learn", "descend", "nudges"];
 const TERMINAL = new Set(["finished", "stopped", "failed"]);
 
 // ------------------------------------------------------------------------ tabs
@@ -31,6 +32,7 @@ function showPanel() {
   if (name === "learn") learn.redraw();
   if (name === "descend") descend.redraw();
   if (name === "nudges") nudges.show();
+  if (name === "backprop") backprop.show();
 }
 
 // ------------------------------------------------------------------------ training events
@@ -65,9 +67,10 @@ draw.init({ onPrediction: () => nudges.drawingChanged() });
 learn.init({ follow: followTraining });
 descend.init();
 nudges.init();
+backprop.init();
 window.addEventListener("hashchange", showPanel);
 showPanel();
 
 // A module's names are not globals: put the panels on window, so that their state can be
 // looked at from the browser's console (the browser tests read it too).
-Object.assign(window, { draw, learn, descend, nudges });
+Object.assign(window, { draw, learn, descend, nudges, backprop });
