@@ -43,7 +43,7 @@ export const nudges = {
 
   async show() {
     const p = draw.prediction;
-    if (!p || !draw.drawing) {
+    if (!p || (!draw.drawing && draw.testImage === null)) {
       $("#nudge-guess").innerHTML = 'Draw a digit in <a href="#draw">Draw</a> first.';
       return;
     }
@@ -54,7 +54,7 @@ export const nudges = {
     this.stale = false;
     try {
       this.result = await api("/api/nudges", {
-        drawing: draw.drawing, target: this.target, network: draw.network(), top: 12,
+        ...draw.input(), target: this.target, network: draw.network(), top: 12,
       });
       this.render();
       $("#nudge-message").textContent = "";
