@@ -105,6 +105,6 @@ export function drawNetwork(root, { sizes, image, neuron, edge, title, selected 
   const keep = selected ? [String(selected[0]), String(selected[1])] : focused;
   if (focused && keep) {
     const again = root.querySelector(`.neuron[data-layer="${keep[0]}"][data-index="${keep[1]}"]`);
-    if (again) again.focus();
+    if (again) again.focus({ preventScroll: true });
   }
 }

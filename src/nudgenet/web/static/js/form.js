@@ -27,12 +27,17 @@ export function label(field, index) {
 export const form = {
   element: null,
   bounds: {}, // field → {min, max, exclusiveMin, exclusiveMax}, from /openapi.json
+  touched: false, // the learner has typed in the form since the page loaded
 
   init() {
     this.element = $("#train-form");
     this.fromParams();
-    this.element.addEventListener("input", () => this.toParams());
-    this.element.addEventListener("change", () => this.toParams());
+    const edited = () => {
+      this.touched = true;
+      this.toParams();
+    };
+    this.element.addEventListener("input", edited);
+    this.element.addEventListener("change", edited);
   },
 
   // The server's ranges, onto the inputs' min and max (and so the browser's own checks).

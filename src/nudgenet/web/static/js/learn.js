@@ -23,6 +23,7 @@ export const learn = {
   weights: null, // the latest weights event: {step, layers: [{shape, weights, biases}]}
   follow: null, // follow(status): reset for this job and subscribe to its events
   linked: false, // the address carried settings: they, not the last job's, fill the form
+  ready: false, // the job on the server (if any) is on screen
 
   // The caller opens the job's event stream (see app.js): other panels listen to it too.
   init({ follow }) {
@@ -59,12 +60,13 @@ export const learn = {
     try {
       const status = await api("/api/train");
       if (status.job !== null) {
-        if (!this.linked) form.fill(status.settings);
+        if (!this.linked && !form.touched) form.fill(status.settings);
         this.follow(status);
       } else this.showState(status);
     } catch (error) {
       $("#job-state").textContent = explain(error);
     }
+    this.ready = true;
   },
 
   // A job started in another tab (or by the API) is followed here too, once it starts.
@@ -168,6 +170,7 @@ export const learn = {
     element.dataset.state = connection.up ? state : "failed";
     element.dataset.verdict = v ? v.verdict : "";
     element.textContent = text;
+    if (state === "failed") this.redrawCost(); // its text alternative says it blew up
     const active = connection.up && (state === "running" || state === "paused");
     $("#start").disabled = active || !connection.up;
     $("#pause").disabled = !active || state !== "running";
@@ -195,7 +198,8 @@ export const learn = {
     const all = [...this.points.map((p) => p[1]), ...train.map((p) => p[1]), ...test.map((p) => p[1])]
       .filter((y) => y !== null && Number.isFinite(y));
     const last = this.epochs[this.epochs.length - 1];
-    const blew = this.points.some((p) => p[1] === null);
+    const blew = this.points.some((p) => p[1] === null) ||
+      Boolean(this.job && this.job.verdict && this.job.state === "failed");
     lineChart($("#cost-chart"), {
       series: [
         { points: this.points, color: "#9ca3af", width: 1.2 },
@@ -208,6 +212,7 @@ export const learn = {
       xLabel: "step (one mini-batch each)",
       xFormat: count,
       label: `Cost chart: ${count(this.points.length)} batch-cost points` +
+        (this.job && this.job.state === "failed" && this.points.length ? `, the last at step ${count(this.points[this.points.length - 1][0])}` : "") +
         (last ? `; training cost ${fmt(last.train_cost, 4)} after epoch ${last.epoch}` : "") +
         (blew ? "; the cost blew up (red cross)" : ""),
     });
