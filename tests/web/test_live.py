@@ -82,6 +82,8 @@ def test_a_slowed_job_can_be_stepped_one_batch_at_a_time(fresh_url: str) -> None
     assert numbers(slowed) == numbers(plain)
     assert_error(httpx.post(f"{fresh_url}/api/train/step", json={}), 409, "finished")
     assert_error(httpx.post(f"{fresh_url}/api/train/speed", json={"speed": -1}), 422, "speed")
+    tiny = httpx.post(f"{fresh_url}/api/train", json={**SMALL_JOB, "speed": 1e-300})
+    assert_error(tiny, 422, "speed", "at least 0.1")
 
 
 def test_saturated_sigmoids_end_with_a_stall_not_a_plain_finish(fresh_url: str) -> None:

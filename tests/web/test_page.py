@@ -11,6 +11,7 @@ by Playwright, against real servers (see test_browser.py for the fixtures).
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import threading
 import time
@@ -26,7 +27,7 @@ from nudgenet import Model, load_mini, to_inputs
 from nudgenet.web import create_app
 from nudgenet.web.server import make_server
 
-from . import test_browser
+from . import test_browser, test_serve
 from .test_browser import PHONE, WIDE, draw_one, guess_of, stroke
 
 # The browser and the shared server, as test_browser.py's tests have them.
@@ -482,3 +483,33 @@ def test_the_test_images_their_mistakes_and_the_model_file(
     page.wait_for_function(
         "document.querySelector('#test-message').textContent.includes('Now serving')"
     )
+
+
+# --------------------------------------------------------------------------- Ctrl+C
+
+
+server_process = test_serve.server_process
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_a_page_open_stops_at_once_and_quietly(
+    browser: Any, server_process: list, seed: Model, tmp_path: Path
+) -> None:
+    """`nudgenet serve` as a user runs it, a training page open in chromium, then SIGINT."""
+    process, url = test_serve.start(server_process, str(seed.save(tmp_path / "seed.npz")))
+    context = browser.new_context(viewport=WIDE)
+    page = context.new_page()
+    learn_page(page, url.rstrip("/"))
+    start(page, speed="200", epochs="50", batch_size="1")
+    page.wait_for_function("learn.job.step > 0")  # its event stream is open
+    began = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    code = process.wait(10)
+    took = time.monotonic() - began
+    err = process.stderr.read()
+    assert took < 2.0, err
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "ERROR" not in err
+    page.wait_for_selector("#server-banner:not([hidden])", timeout=10_000)
+    context.close()

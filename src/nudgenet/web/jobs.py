@@ -56,6 +56,8 @@ WEIGHTS_EVERY_S = 0.4
 """Least time between two ``weights`` events (besides the one after each epoch)."""
 MAX_SPEED = 100_000.0
 """Fastest pace a job can be asked for, in steps a second (0 asks for no pacing at all)."""
+MIN_SPEED = 0.1
+"""Slowest pace, in steps a second: one step every ten seconds."""
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ class _Pace:
         self.next_at: float | None = None
 
     def wait(self, speed: float, wake: threading.Event) -> None:
+        speed = speed if speed <= 0 else max(speed, MIN_SPEED)  # never a wait without end
         if speed <= 0:
             self.next_at = None
             return

@@ -11,14 +11,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .. import options
 from ..constraints import Range
 from ..network import Network
 from ..training.loop import TrainSettings
 from ..training.recipe import Recipe
-from .jobs import MAX_SPEED, JobSpec
+from .jobs import MAX_SPEED, MIN_SPEED, JobSpec
 
 # What one training request may ask of the page's server, at most.
 MAX_HIDDEN = 64  # neurons per hidden layer
@@ -46,6 +46,23 @@ MAX_SIDE = 256
 """Largest drawing side, in pixels: the page sends its canvas at a lower resolution."""
 MAX_EXPRESSION = 200
 """Longest cost formula accepted by the playground, in characters."""
+
+
+def _pace(speed: float) -> float:
+    if 0 < speed < MIN_SPEED:
+        raise ValueError(f"must be 0 (full speed) or at least {MIN_SPEED} steps a second")
+    return speed
+
+
+Speed = Annotated[
+    float,
+    Field(
+        ge=0.0, le=MAX_SPEED,
+        description=f"steps a second to show, to watch it learn: 0 (as fast as it can) or "
+        f"{MIN_SPEED} to {MAX_SPEED:g}; the numbers are the same at every speed",
+    ),
+    AfterValidator(_pace),
+]  # fmt: skip
 
 Which = Literal["served", "training"]
 NetworkParam = Annotated[
@@ -153,11 +170,7 @@ class TrainRequest(Strict):
     train_size: int = Field(
         default=MAX_TRAIN_SIZE, ge=100, le=MAX_TRAIN_SIZE, description="training images"
     )
-    speed: float = Field(
-        default=0.0, ge=0.0, le=MAX_SPEED,
-        description="steps a second to show, to watch it learn (0: as fast as it can); the "
-        "numbers are the same at every speed",
-    )  # fmt: skip
+    speed: Speed = 0.0
 
     def spec(self) -> JobSpec:
         """The job these settings describe (raises ConfigError for what pydantic can't see)."""
@@ -173,7 +186,7 @@ class TrainRequest(Strict):
 class SpeedRequest(Strict):
     """A new pace for the running job."""
 
-    speed: float = Field(ge=0.0, le=MAX_SPEED, description="steps a second (0: full speed)")
+    speed: Speed
 
 
 class ModelUpload(Strict):

@@ -35,7 +35,7 @@ function showPanel() {
   }
   // Canvases size themselves to their boxes, which only exist once shown.
   if (name === "learn") learn.redraw();
-  if (name === "descend") descend.redraw();
+  if (name === "descend") descend.show();
   if (name === "nudges") nudges.show();
   if (name === "test") testset.show();
 }

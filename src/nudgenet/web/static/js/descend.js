@@ -11,6 +11,7 @@ export const descend = {
   shown: 0, // how many steps have been taken on screen
   timer: null,
   fetchTimer: null,
+  fetched: false, // whether the run was asked for (the panel was shown)
 
   init() {
     const form = $("#descend-form");
@@ -31,7 +32,15 @@ export const descend = {
     });
     window.addEventListener("resize", () => this.redraw());
     this.showRate();
-    this.fetch();
+  },
+
+  // The first time the panel is shown, take the run (not before: SymPy's first reading
+  // costs the server a moment that a learner on another panel has no use for).
+  show() {
+    if (!this.fetched) {
+      this.fetched = true;
+      this.fetch();
+    } else this.redraw();
   },
 
   // The slider moves the exponent; what it says, on screen and to a screen reader, is η.
