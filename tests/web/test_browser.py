@@ -38,7 +38,8 @@ LAUNCH_ARGS = [
 ARTIFACTS = Path(os.environ.get("NUDGENET_ARTIFACTS") or Path(__file__).parents[1] / "artifacts")
 WIDE = {"width": 1200, "height": 900}
 PHONE = {"width": 390, "height": 844}
-DOC_IMAGES = {"web-draw", "web-learn", "web-descend", "web-nudges"}  # the README's pictures
+# The README's pictures (the live Learn one is scripts/screenshots.py's).
+DOC_IMAGES = {"web-draw", "web-descend", "web-nudges"}
 
 
 def _missing() -> str | None:
