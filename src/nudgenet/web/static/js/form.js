@@ -136,7 +136,8 @@ export const form = {
     for (const key of URL_KEYS) {
       if (!params.has(key)) continue;
       const input = key === "speed" ? $("#speed") : this.field(key);
-      const value = params.get(key);
+      let value = params.get(key);
+      if (key === "hidden" && value === "none") value = ""; // no hidden layer at all
       if (input.tagName === "SELECT" && ![...input.options].some((o) => o.value === value)) continue;
       input.value = value;
     }
@@ -146,6 +147,7 @@ export const form = {
   toParams() {
     const updates = {};
     for (const key of URL_KEYS) updates[key] = key === "speed" ? $("#speed").value : this.field(key).value;
+    if (updates.hidden.trim() === "") updates.hidden = "none"; // an empty value would drop the key
     writeParams(updates);
   },
 };
