@@ -1,8 +1,8 @@
 // The network as columns of neurons, on an SVG: the Draw panel shows what one drawing does
 // to it, the Learn panel how its weights change while it trains.
 //
-// drawNetwork(root, {sizes, image, neuron, edge, selected, onChoose}) draws the 28×28 input
-// (a data: URL) fanning into the first hidden layer, one circle per later neuron, and a line
+// drawNetwork(root, {sizes, image, neuron, edge, selected, onChoose, note}) draws the 28×28
+// input (a data: URL, or lines of text in its place) fanning into the first hidden layer, one circle per later neuron, and a line
 // per weight between the later layers:
 //   neuron(l, j) → a value in [-1, 1]: white for positive, blue for negative;
 //   edge(l, j, k) → a value in [-1, 1] for the line from neuron k of layer l − 1 to neuron j
@@ -16,7 +16,7 @@ import { svg } from "./dom.js";
 const WIDTH = 640;
 const HEIGHT = 360;
 
-export function drawNetwork(root, { sizes, image, neuron, edge, title, selected = null, guess = null, onChoose = null }) {
+export function drawNetwork(root, { sizes, image, neuron, edge, title, selected = null, guess = null, onChoose = null, note = "" }) {
   const focused = document.activeElement && root.contains(document.activeElement)
     ? [document.activeElement.dataset.layer, document.activeElement.dataset.index] : null;
   root.replaceChildren();
@@ -43,6 +43,10 @@ export function drawNetwork(root, { sizes, image, neuron, edge, title, selected 
     }, root);
   }
   svg("rect", { x: imageX, y: imageY, width: imageSize, height: imageSize, fill: "none", stroke: "#475569" }, root);
+  note.split("\n").forEach((line, i) => {
+    const t = svg("text", { x: imageX + imageSize / 2, y: imageY + imageSize / 2 - 6 + 16 * i, "text-anchor": "middle", class: "layer-label" }, root);
+    t.textContent = line;
+  });
   const label = (x, text) => {
     const t = svg("text", { x, y: 16, "text-anchor": "middle", class: "layer-label" }, root);
     t.textContent = text;

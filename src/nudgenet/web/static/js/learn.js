@@ -264,6 +264,7 @@ export const learn = {
     drawNetwork(root, {
       sizes,
       image: null,
+      note: "W¹: one image\na neuron, below",
       neuron: (l, j) => (w ? w.layers[l - 1].biases[j] / scale[l - 1].b : 0),
       edge: (l, j, k) => (w ? w.layers[l - 1].weights[j * sizes[l - 1] + k] / scale[l - 1].w : 0),
       title: (l, j) => `${l === sizes.length - 1 ? "output" : "layer " + l} neuron ${j}` +
