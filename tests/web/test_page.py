@@ -325,6 +325,12 @@ def test_messages_name_the_form_fields_and_refuse_empty_ones(fresh: tuple) -> No
         words
         == "training job 1 is running (wait for it to finish, or stop it first (the Stop button))"
     )
+    words = page.evaluate(
+        "Promise.all([import('/static/js/api.js'), import('/static/js/form.js')]).then(([a, f]) =>"
+        " a.explain({message: 'invalid request', detail: [{loc: ['body', 'hidden', 0],"
+        " msg: 'Input should be less than or equal to 64'}]}, f.label))"
+    )
+    assert words == "hidden layers, layer 1, must be at most 64."
     page.goto(page.url.split("#")[0] + "#descend")
     page.fill('input[name="start"]', "")
     page.wait_for_function(
@@ -368,6 +374,9 @@ def test_the_layout_keeps_what_matters_in_sight(browser: Any, fresh: tuple) -> N
         " return [w.scrollWidth, w.clientWidth]; })()"
     )
     assert wrap[0] <= wrap[1]  # the Nudges table is not clipped
+    phone.goto(site + "/#test")
+    phone.wait_for_selector("#confusion td")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     context.close()
 
 
