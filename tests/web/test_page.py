@@ -394,9 +394,11 @@ def test_keyboard_and_screen_readers(page: Any) -> None:
         "[document.activeElement.dataset.layer, document.activeElement.dataset.index]"
     )
     assert focused == ["2", "4"]  # the focus stays on the chosen neuron
-    page.keyboard.press("ArrowDown")  # (the page does not steal it back)
-    for canvas in page.locator("canvas").all():
-        assert canvas.get_attribute("aria-label"), canvas.evaluate("c => c.outerHTML")
+    page.goto(page.url.split("#")[0] + "#nudges")  # (the drawing stays: no reload)
+    page.wait_for_function("nudges.result !== null")
+    for canvas in page.locator("canvas").all():  # every panel's: a text alternative each
+        labelled = canvas.get_attribute("aria-label") or canvas.get_attribute("aria-hidden")
+        assert labelled, canvas.evaluate("c => c.outerHTML")
     page.goto(page.url.split("#")[0] + "#descend")
     slider = page.locator("#lr-slider")
     assert slider.get_attribute("aria-valuetext") == "η = 0.1"

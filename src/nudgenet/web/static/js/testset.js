@@ -89,7 +89,7 @@ export const testset = {
       button.dataset.index = image.index;
       const words = image.label === image.guess ? `guessed ${image.guess}, right` : `guessed ${image.guess}, wrong`;
       button.setAttribute("aria-label", `test image ${image.index}: a ${image.label}, ${words}; show it in Draw`);
-      button.innerHTML = `<canvas width="28" height="28" class="pixels"></canvas>` +
+      button.innerHTML = `<canvas width="28" height="28" class="pixels" aria-hidden="true"></canvas>` +
         `<span>#${image.index}: <b>${image.label}</b> → ${image.guess}</span>`;
       drawGrey($("canvas", button), image.pixels);
       button.addEventListener("click", () => this.use(image.index));
