@@ -219,4 +219,6 @@ def _check_divergence(
     raise DivergenceError(
         f"gradient descent diverged at step {k} with learning rate {eta:g}: {what}",
         help=f"use a smaller learning rate, e.g. --lr {eta / 10:.3g}, or a decaying --schedule",
+        step=k,
+        cost=cost,
     )

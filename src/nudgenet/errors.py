@@ -50,7 +50,20 @@ class ModelFileError(NudgenetError):
 
 
 class DivergenceError(NudgenetError, ArithmeticError):
-    """Gradient descent blew up: the cost became NaN/inf or exploded."""
+    """Gradient descent blew up: the cost became NaN/inf or exploded.
+
+    ``step`` and ``cost`` say where, when known: the step that blew up and its cost, which
+    no Step record carries (the run stops before yielding it), so a live chart can still
+    show it.
+    """
+
+    def __init__(
+        self, message: str, help: str | None = None, *, step: int | None = None,
+        cost: float | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(message, help)
+        self.step = step
+        self.cost = cost
 
 
 class MissingDependencyError(NudgenetError, ImportError):

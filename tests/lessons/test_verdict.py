@@ -249,12 +249,21 @@ NETWORK = Yardsticks(bounded=True, constant_cost=0.9, chance=0.1)
         ([2.47, 0.70, 0.47, 0.51, 0.35, 0.52, 0.29, 0.37, 0.27], 0.79, "oscillates"),
         ([2.47, 0.5, 0.3, math.inf], None, "diverges"),
         ([2.47, 2.6, 2.9, 3.3], 0.1, "diverges"),  # ended higher than it began
+        ([2.565, 2.6, 2.6, 2.6, 2.6, 2.6], 0.1, "stalls"),  # rose once, then dead ReLUs
+        ([2.33, 2.3026, 2.3026, 2.3026, 2.3026], 0.1, "stalls"),  # softmax stuck at ln 10
     ],
 )
 def test_network_histories(costs: list[float], accuracy: float | None, regime: str) -> None:
     v = judge(History(costs, accuracy=accuracy, unit="epoch"), NETWORK)
     assert v.regime == regime
     assert v.regime in VERDICTS
+
+
+def test_a_rise_then_a_flat_cost_is_a_stall_not_a_divergence() -> None:
+    v = judge(History([2.565, 2.6, 2.6, 2.6, 2.6, 2.6], accuracy=0.1, unit="epoch"), NETWORK)
+    assert v.regime == "stalls"
+    assert "after rising from 2.565" in v.reason
+    assert judge(History([2.47, 2.6, 2.9, 3.3], unit="epoch"), NETWORK).regime == "diverges"
 
 
 def test_the_network_never_converges_at_chance() -> None:

@@ -339,8 +339,10 @@ def test_training_streams_its_progress_and_learns(fresh_url: str, digits: list) 
     assert epochs[-1]["train_cost"] < epochs[0]["train_cost"]
     points = [p for batch in seen["steps"] for p in batch["points"]]
     assert [p[0] for p in points] == list(range(100))
-    assert seen["weights"][-1]["shape"] == [16, 784]
-    assert len(seen["weights"][-1]["weights"]) == 16 * 784
+    layers = seen["weights"][-1]["layers"]  # every layer, W¹ first
+    assert [layer["shape"] for layer in layers] == [[16, 784], [16, 16], [10, 16]]
+    assert len(layers[0]["weights"]) == 16 * 784
+    assert len(layers[2]["biases"]) == 10
     # The finished job is described, and its network can be drawn with.
     status = httpx.get(f"{fresh_url}/api/train").json()
     assert status["state"] == "finished"

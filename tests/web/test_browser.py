@@ -38,7 +38,8 @@ LAUNCH_ARGS = [
 ARTIFACTS = Path(os.environ.get("NUDGENET_ARTIFACTS") or Path(__file__).parents[1] / "artifacts")
 WIDE = {"width": 1200, "height": 900}
 PHONE = {"width": 390, "height": 844}
-DOC_IMAGES = {"web-draw", "web-learn", "web-descend", "web-nudges"}  # the README's pictures
+# The README's pictures (the live Learn one is scripts/screenshots.py's).
+DOC_IMAGES = {"web-draw", "web-descend", "web-nudges"}
 
 
 def _missing() -> str | None:
@@ -120,6 +121,7 @@ def _save_small(source: Path, dest: Path) -> None:
 
 def stroke(page: Any, points: list[tuple[float, float]], selector: str = "#pad") -> None:
     """Draw one stroke through points given as fractions (0..1) of the pad's box."""
+    page.locator(selector).scroll_into_view_if_needed()
     box = page.locator(selector).bounding_box()
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
     page.mouse.move(*xy[0])
@@ -225,9 +227,10 @@ def test_train_and_watch_the_cost_curve_grow(page: Any) -> None:
     page.wait_for_function(f"learn.points.length > {paused_points}")  # the curve gains points
     page.locator("#stop").click()
     page.wait_for_function(f"{state} === 'stopped'")
-    # A short job, watched to the end.
+    # A short job, watched to the end (at full speed: the page's default is watchable).
     page.fill('input[name="batch_size"]', "10")
     page.fill('input[name="epochs"]', "5")
+    page.select_option("#speed", "0")
     page.locator("#start").click()
     page.wait_for_function(f"{state} === 'finished'", timeout=60_000)
     assert page.evaluate("learn.points.length") > 1000  # (each the mean of a few steps)

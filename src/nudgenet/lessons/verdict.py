@@ -41,7 +41,8 @@ The verdicts, first rule that holds:
    (‖∇C‖ ≤ tol) at a minimum, whether or not its steps flipped sign on the way (η = 0.9 on
    (w − 3)² overshoots every step, |1 − ηC''| = 0.8, and converges).
 4. **diverges** (grew): it ended higher than it began, c_K > c_0: each step moved it farther
-   from the floor (|1 − ηC''| > 1 on a parabola).
+   from the floor (|1 − ηC''| > 1 on a parabola). A network whose cost rose, then stopped
+   moving (flat to 0.1 % over the last half: dead ReLUs after one large step) stalls instead.
 5. **stalls**: the slope vanished before a minimum. For a written-down cost, ‖∇C(θ_K)‖ is
    at most the tolerance (or 10⁻³ of the steepest slope on the way) at a hilltop, a saddle or
    a flat spot that is not a valley floor; for the network (no slopes recorded), the cost is
@@ -494,6 +495,8 @@ def _converges(h: History, y: Yardsticks, c: np.ndarray, crossing: Crossing | No
 
 def _grew(h: History, y: Yardsticks, c: np.ndarray, crossing: Crossing | None) -> Found:
     first, last = float(c[0]), float(c[-1])
+    if not len(h.slopes) and len(c) >= 4 and _flat_tail(c) is not None:
+        return None  # it rose, then stopped moving at all: that is a stall (next rule)
     if last - first > GROW_TOL * max(abs(first), 1e-12):
         farther = ""
         if y.floor:
@@ -521,9 +524,8 @@ def _stalls(h: History, y: Yardsticks, c: np.ndarray, crossing: Crossing | None)
             f"the slope vanished ({_size(y)} = {norms[-1]:.3g}) at {point}, {kind}, not at a "
             f"minimum{no_floor}"
         )
-    tail = c[(len(c) - 1) // 2 :]
-    spread = float(np.max(tail) - np.min(tail))
-    if spread > FLAT_TOL * max(float(np.mean(np.abs(tail))), 1e-300):
+    spread = _flat_tail(c)
+    if spread is None:
         return None
     target = target_cost(c, y)
     above = ""
@@ -539,10 +541,24 @@ def _stalls(h: History, y: Yardsticks, c: np.ndarray, crossing: Crossing | None)
     if h.accuracy is not None:
         chance = f" (chance {100 * y.chance:.1f}%)" if y.chance is not None else ""
         accuracy = f", test accuracy {100 * h.accuracy:.1f}%{chance}"
+    rose = ""
+    if c[-1] > c[0] * (1 + GROW_TOL):
+        rose = f", after rising from {c[0]:.4g} (dead or saturated neurons pass no slope back)"
     return "stalls", (
-        f"stuck at C = {c[-1]:.4g}, moving by only {spread:.2g} over the last half: the slope "
-        f"vanished{above}{constant}{accuracy}"
+        f"stuck at C = {c[-1]:.4g}, moving by only {spread:.2g} over the last half{rose}: the "
+        f"slope vanished{above}{constant}{accuracy}"
     )
+
+
+def _flat_tail(c: np.ndarray) -> float | None:
+    """How far the last half's costs spread, when they are flat to :data:`FLAT_TOL`; else None."""
+    tail = c[(len(c) - 1) // 2 :]
+    if not np.all(np.isfinite(tail)):
+        return None
+    spread = float(np.max(tail) - np.min(tail))
+    if spread > FLAT_TOL * max(float(np.mean(np.abs(tail))), 1e-300):
+        return None
+    return spread
 
 
 def _oscillates(h: History, y: Yardsticks, c: np.ndarray, crossing: Crossing | None) -> Found:

@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, Response
 from .._version import __version__
 from ..data import Dataset
 from ..model import Model
-from . import backprop, descend, draw, learn, nudges
+from . import backprop, descend, draw, learn, nudges, testset
 from .errors import ApiError, add_error_handlers
 from .guard import Guard
 from .seed import seed_model
@@ -54,7 +54,12 @@ BODY_TIMEOUT_S = 15.0
 (:data:`MAX_BODY_BYTES`) takes milliseconds on this machine and about 8 s at 1 Mbit/s; a
 client that announces a body and stalls gets a 408 and its connection closed."""
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+STATIC_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
 """The media type of each kind of file under ``static/``; files of other kinds are not served."""
 
 
@@ -118,6 +123,11 @@ def create_app(
     def page() -> Response:
         return _static_response(static, "index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # Browsers ask for it whatever the page links; the page links the same icon.
+        return _static_response(static, "favicon.svg")
+
     @app.get("/static/{name:path}", include_in_schema=False)
     def static_file(name: str) -> Response:
         # Looked up by name in what was read at start-up: no client path reaches the disk.
@@ -125,7 +135,7 @@ def create_app(
             raise ApiError(404, f"no static file {name!r}")
         return _static_response(static, name)
 
-    for panel in (draw, backprop, nudges, descend, learn):  # the JSON API, in /openapi.json's order
+    for panel in (draw, backprop, nudges, descend, learn, testset):  # /openapi.json's order
         app.include_router(panel.router)
     return app
 

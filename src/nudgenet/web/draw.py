@@ -12,7 +12,6 @@ import numpy as np
 from fastapi import APIRouter, Path
 
 from ..data import to_inputs
-from ..data.images import preprocess
 from ..network import feedforward
 from .errors import ApiError
 from .schemas import (
@@ -70,7 +69,7 @@ def weights(
 def predict(request: PredictRequest, state: StateParam) -> dict[str, Any]:
     """Preprocess a drawing as ``nudgenet predict`` does, and run it through the network."""
     m = state.model(request.network)
-    image = preprocess(request.drawing.array(), invert=False)  # (28, 28) uint8
+    image = state.input_image(request)  # (28, 28) uint8
     X = to_inputs(image[None], m.theta.dtype)  # (1, 784)
     activations = feedforward(m.network, m.theta, X)
     return {

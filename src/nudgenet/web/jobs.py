@@ -5,7 +5,12 @@ what it yields into an append-only list of events. Readers, such as the server-s
 stream, poll the list from where they left off, so any number of them can follow one job,
 join late, or reconnect without missing anything. Between two steps the thread checks two
 flags: *stop* ends the job, and *run* (cleared by :meth:`TrainingJob.pause`) holds it until
-:meth:`TrainingJob.resume` sets it again. θ is only ever changed by the training thread;
+:meth:`TrainingJob.resume` sets it again; :meth:`TrainingJob.step_once` lets a paused job take
+one mini-batch and hold again. A job can be slowed down to ``speed`` steps a second, to be
+watched, and sped up again while it runs: the speed changes when the numbers are shown, never
+the numbers. The job uses the reference engine, which takes each step when it yields it, so
+that a pause, a single step and the weights shown are exactly those of the step on screen
+(the fast engine takes a whole epoch at once). θ is only ever changed by the training thread;
 others read copies taken between steps.
 
 Events (each ``{"id": n, "event": name, "data": {...}}``, ids counting from 0):
@@ -14,9 +19,12 @@ Events (each ``{"id": n, "event": name, "data": {...}}``, ids counting from 0):
   finished job, or one that failed by diverging, carries its ``verdict``, from
   :func:`nudgenet.lessons.verdict.judge_training`, as ``nudgenet learning-rate`` judges);
 * ``steps``    cost points since the last ``steps`` event: ``[[step, cost], ...]``, each the
-  mean cost of ``stride`` consecutive mini-batches, so a long job sends at most ~2,000;
+  mean cost of ``stride`` consecutive mini-batches, so a long job sends at most ~2,000, with
+  the job's ``step`` and ``epoch`` so far; a cost that blew up is sent as null, at its step;
 * ``epoch``    an :class:`~nudgenet.training.loop.Epoch` record (epoch 0 is the untrained network);
-* ``weights``  the first layer's weights W¹, shape (n1, 784), at most a few times a second.
+* ``weights``  every layer's weights and biases (``layers``: ``[{shape, weights, biases}]``,
+  W¹ first, rounded), at most a few times a second, and after every step while it is slowed
+  to a few steps a second.
 """
 
 from __future__ import annotations
@@ -24,11 +32,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from .._json import finite
 from .._types import Vector
 from ..cost import get_cost
 from ..data import Dataset
@@ -45,6 +54,10 @@ MAX_POINTS = 2000
 """A job sends at most about this many cost points, however many steps it takes."""
 WEIGHTS_EVERY_S = 0.4
 """Least time between two ``weights`` events (besides the one after each epoch)."""
+MAX_SPEED = 100_000.0
+"""Fastest pace a job can be asked for, in steps a second (0 asks for no pacing at all)."""
+MIN_SPEED = 0.1
+"""Slowest pace, in steps a second: one step every ten seconds."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class JobSpec:
 
     recipe: Recipe
     train_size: int = 10_000
+    speed: float = 0.0  # steps a second to show (0: as fast as it can); not part of the run
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready description, in the request's words."""
@@ -66,18 +80,25 @@ class TrainingJob:
         self.id = job_id
         self.spec = spec
         self.network = spec.recipe.network
-        self._training = Run(
-            spec.recipe, data, train_size=spec.train_size
-        )  # `nudgenet train`'s steps
+        # `nudgenet train`'s steps, each taken as it is reported (see the module docstring).
+        recipe = replace(spec.recipe, engine="reference")
+        self._training = Run(recipe, data, train_size=spec.train_size)
         self.theta = self._training.theta
         self.total_steps = self._training.total_steps
         self.stride = max(1, -(-self.total_steps // MAX_POINTS))
         self.state = "running"
         self.error: str | None = None
+        self.help: str | None = None  # what to do about the error, in the command line's words
         self.verdict: dict[str, Any] | None = None  # what the run did, once it has ended
         self.step = 0  # updates taken so far
         self.epoch = 0
         self.step_costs: list[float] = []  # each the mean of `stride` steps, as plotted
+        self.cost: float | None = None  # the latest mini-batch's cost
+        self.speed = spec.speed
+        self._chunk: list[float] = []  # step costs not yet averaged into a point
+        self._points: list[list[float | None]] = []  # points not yet published
+        self._budget: int | None = None  # steps left before holding again (step_once)
+        self._wake = threading.Event()  # cuts a paced wait short (new speed, pause, stop)
         self._events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._run = threading.Event()
@@ -98,6 +119,7 @@ class TrainingJob:
     def pause(self, timeout: float = 5.0) -> None:
         """Hold the job before its next step; returns once it is held (or has ended)."""
         self._run.clear()
+        self._wake.set()
         deadline = time.monotonic() + timeout
         while not self._held.wait(0.02):
             if self.terminal or time.monotonic() > deadline:
@@ -114,7 +136,24 @@ class TrainingJob:
         """End the job before its next step; its θ so far is kept."""
         self._stop.set()
         self._run.set()
+        self._wake.set()
         self._thread.join(timeout)
+
+    def step_once(self, timeout: float = 5.0) -> None:
+        """Let a paused job take one mini-batch, then hold again; returns once it holds."""
+        self._budget = 1
+        self._held.clear()
+        self._run.set()
+        deadline = time.monotonic() + timeout
+        while not self._held.wait(0.02):
+            if self.terminal or time.monotonic() > deadline:
+                return
+
+    def set_speed(self, speed: float) -> None:
+        """Show ``speed`` steps a second from now on (0: as fast as it can)."""
+        self.speed = float(speed)
+        self._wake.set()
+        self._publish("state", self._state_data())
 
     @property
     def terminal(self) -> bool:
@@ -169,7 +208,10 @@ class TrainingJob:
             "epoch": self.epoch,
             "epochs": self.spec.recipe.settings.epochs,
             "total_steps": self.total_steps,
+            "cost": finite(self.cost),
+            "speed": self.speed,
             "error": self.error,
+            "help": self.help,
             "verdict": self.verdict,
         }
 
@@ -177,9 +219,10 @@ class TrainingJob:
         with self._lock:
             self._events.append({"id": len(self._events), "event": event, "data": data})
 
-    def _set_state(self, state: str, error: str | None = None) -> None:
+    def _set_state(self, state: str, error: str | None = None, help: str | None = None) -> None:
         self.state = state
         self.error = error
+        self.help = help
         self._publish("state", self._state_data())
 
     def _main(self) -> None:
@@ -187,8 +230,13 @@ class TrainingJob:
             self._train()
         except NudgenetError as exc:  # e.g. DivergenceError: a lesson, not a crash
             if isinstance(exc, DivergenceError):
+                if exc.step is not None:  # the step that blew up: on the chart, as null
+                    self.step = exc.step + 1
+                    self._points.append([exc.step, finite(exc.cost)])
                 self.verdict = self._judge(exc.message)
-            self._set_state("failed", exc.message + (f" (help: {exc.help})" if exc.help else ""))
+            self._flush()
+            self._take_snapshot()
+            self._set_state("failed", exc.message, exc.help)
         except Exception as exc:  # pragma: no cover - reported to the page, not raised
             self._set_state("failed", f"{type(exc).__name__}: {exc}")
         finally:
@@ -196,35 +244,39 @@ class TrainingJob:
 
     def _train(self) -> None:
         records = self._training.records()
-        chunk: list[float] = []
-        points: list[list[float]] = []
         last_weights = time.monotonic()
+        pace = _Pace()
         for record in records:
-            if not self._run.is_set():
-                self._flush(points)
-                points = []
-                self._hold()
-            if self._stop.is_set():
-                records.close()
-                self._flush(points)
-                self._take_snapshot()
-                self._set_state("stopped")
-                return
             if isinstance(record, Epoch):
                 self.epoch = record.epoch
-                self._flush(points)
-                points = []
+                self._flush()
                 self._publish("epoch", record.as_dict())
                 self._publish_weights()
                 last_weights = time.monotonic()
-                continue
-            self._count(record, chunk, points)
-            if time.monotonic() - last_weights > WEIGHTS_EVERY_S:
-                self._flush(points)
-                points = []
-                self._publish_weights()
-                last_weights = time.monotonic()
-        self._flush(points)
+            else:
+                self._count(record)
+                slow = 0 < self.speed <= 1 / WEIGHTS_EVERY_S  # each step shown on its own
+                due = time.monotonic() - last_weights > WEIGHTS_EVERY_S
+                if slow or due or self._budget is not None:
+                    self._flush()
+                    self._publish_weights()
+                    last_weights = time.monotonic()
+                if self._budget is not None:
+                    self._budget -= 1
+                    if self._budget <= 0:
+                        self._budget = None
+                        self._run.clear()
+                pace.wait(self.speed, self._wake)
+            if not self._run.is_set():
+                self._flush()
+                self._hold()
+            if self._stop.is_set():
+                records.close()
+                self._flush()
+                self._take_snapshot()
+                self._set_state("stopped")
+                return
+        self._flush()
         self._take_snapshot()
         self.verdict = self._judge()
         self._set_state("finished")
@@ -236,19 +288,24 @@ class TrainingJob:
         yardsticks = network_yardsticks(t.Y, cost.value, t.test[1])
         return judge_training(self.history, yardsticks, stopped).as_dict()
 
-    def _count(self, record: Step, chunk: list[float], points: list[list[float]]) -> None:
+    def _count(self, record: Step) -> None:
         """Average the step costs in groups of ``stride`` into plotted points."""
         self.step = record.step + 1
-        chunk.append(record.cost)
-        if len(chunk) == self.stride or self.step == self.total_steps:
-            mean = float(np.mean(chunk))
+        self.cost = record.cost
+        self._chunk.append(record.cost)
+        if len(self._chunk) == self.stride or self.step == self.total_steps:
+            mean = float(np.mean(self._chunk))
             self.step_costs.append(mean)
-            points.append([record.step, mean])
-            chunk.clear()
+            self._points.append([record.step, finite(mean)])
+            self._chunk.clear()
 
-    def _flush(self, points: list[list[float]]) -> None:
-        if points:
-            self._publish("steps", {"points": list(points), "step": self.step})
+    def _flush(self) -> None:
+        if self._points:
+            self._publish(
+                "steps", {"points": self._points, "step": self.step, "epoch": self.epoch,
+                          "cost": finite(self.cost)},
+            )  # fmt: skip
+            self._points = []
 
     def _hold(self) -> None:
         self._take_snapshot()
@@ -256,7 +313,7 @@ class TrainingJob:
         self._held.set()
         while not self._run.wait(0.1):
             pass
-        if not self._stop.is_set():
+        if not self._stop.is_set() and self._budget is None:  # a single step stays "paused"
             self._set_state("running")
         self._held.clear()
 
@@ -266,11 +323,31 @@ class TrainingJob:
 
     def _publish_weights(self) -> None:
         self._take_snapshot()
-        W1 = self.network.layout.views(self._snapshot)[0][0]  # (n1, 784)
-        self._publish(
-            "weights",
-            {"step": self.step, "shape": list(W1.shape), "weights": _rounded(W1)},
-        )
+        layers = [
+            {"shape": list(W.shape), "weights": _rounded(W), "biases": _rounded(b)}
+            for W, b in self.network.layout.views(self._snapshot)
+        ]
+        self._publish("weights", {"step": self.step, "layers": layers})
+
+
+class _Pace:
+    """Waits between steps so that they come ``speed`` a second (0: no wait at all)."""
+
+    def __init__(self) -> None:
+        self.next_at: float | None = None
+
+    def wait(self, speed: float, wake: threading.Event) -> None:
+        speed = speed if speed <= 0 else max(speed, MIN_SPEED)  # never a wait without end
+        if speed <= 0:
+            self.next_at = None
+            return
+        now = time.monotonic()
+        if self.next_at is None or self.next_at < now - 0.25:  # late: do not burst to catch up
+            self.next_at = now
+        self.next_at += 1.0 / speed
+        if self.next_at > now:
+            wake.wait(self.next_at - now)
+        wake.clear()
 
 
 def _rounded(a: np.ndarray, digits: int = 4) -> list[float]:

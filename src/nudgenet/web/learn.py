@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from .errors import ApiError
 from .jobs import JobBusy, JobManager, TrainingJob
-from .schemas import ERRORS, ErrorBody, JobStatus, TrainRequest, decimal
+from .schemas import ERRORS, ErrorBody, JobStatus, SpeedRequest, TrainRequest, decimal
 from .state import StateParam
 
 router = APIRouter(tags=["learn"])
@@ -51,7 +51,7 @@ def start_training(request: TrainRequest, state: StateParam) -> dict[str, Any]:
         raise ApiError(
             409,
             f"training job {busy.job.id} is {busy.job.state}: only one job runs at a time",
-            "wait for it to finish, or stop it with POST /api/train/stop",
+            "wait for it to finish, or stop it first (POST /api/train/stop)",
         ) from None
     return job.status()
 
@@ -77,6 +77,22 @@ def stop_training(state: StateParam) -> dict[str, Any]:
     """End the running or paused job; its network so far stays available."""
     job = _control(state.jobs, "stop", ("running", "paused"))
     job.stop()
+    return job.status()
+
+
+@router.post("/api/train/step", response_model=JobStatus, responses=CONFLICT)
+def step_training(state: StateParam) -> dict[str, Any]:
+    """Let the paused job take one mini-batch, then hold it again."""
+    job = _control(state.jobs, "step", ("paused",))
+    job.step_once()
+    return job.status()
+
+
+@router.post("/api/train/speed", response_model=JobStatus, responses={**ERRORS, **CONFLICT})
+def training_speed(request: SpeedRequest, state: StateParam) -> dict[str, Any]:
+    """Show the running or paused job at ``speed`` steps a second (0: as fast as it can)."""
+    job = _control(state.jobs, "change the speed of", ("running", "paused"))
+    job.set_speed(request.speed)
     return job.status()
 
 

@@ -12,7 +12,6 @@ import numpy as np
 from fastapi import APIRouter
 
 from ..data import to_inputs
-from ..data.images import preprocess
 from ..lessons.nudges import example_wants, largest_nudges
 from ..network import probabilities
 from .schemas import ERRORS, Nudges, NudgesRequest, floats
@@ -30,7 +29,7 @@ def nudges(request: NudgesRequest, state: StateParam) -> dict[str, Any]:
     :func:`nudgenet.lessons.nudges.largest_nudges`.
     """
     m = state.model(request.network)
-    image = preprocess(request.drawing.array(), invert=False)  # (28, 28) uint8
+    image = state.input_image(request)  # (28, 28) uint8
     x = to_inputs(image[None], np.float64)[0]  # (784,)
     wants = example_wants(m.network, m.theta, x, request.target, cost=m.cost)
     layout = m.network.layout

@@ -11,14 +11,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from .. import options
 from ..constraints import Range
 from ..network import Network
 from ..training.loop import TrainSettings
 from ..training.recipe import Recipe
-from .jobs import JobSpec
+from .jobs import MAX_SPEED, MIN_SPEED, JobSpec
 
 # What one training request may ask of the page's server, at most.
 MAX_HIDDEN = 64  # neurons per hidden layer
@@ -39,10 +39,30 @@ def _field(option: Range, default: float, *, high: float | None = None) -> Any:
     return Field(default=default, description=option.help, **option.bounds(high))
 
 
+MAX_UPLOAD_CHARS = 900_000
+"""Longest base64 model file accepted (about 670 kB of .npz): a 784-64-64-10 network's θ in
+float64 is 440 kB; the request body's own limit is 1 MB."""
 MAX_SIDE = 256
 """Largest drawing side, in pixels: the page sends its canvas at a lower resolution."""
 MAX_EXPRESSION = 200
 """Longest cost formula accepted by the playground, in characters."""
+
+
+def _pace(speed: float) -> float:
+    if 0 < speed < MIN_SPEED:
+        raise ValueError(f"must be 0 (full speed) or at least {MIN_SPEED} steps a second")
+    return speed
+
+
+Speed = Annotated[
+    float,
+    Field(
+        ge=0.0, le=MAX_SPEED,
+        description=f"steps a second to show, to watch it learn: 0 (as fast as it can) or "
+        f"{MIN_SPEED} to {MAX_SPEED:g}; the numbers are the same at every speed",
+    ),
+    AfterValidator(_pace),
+]  # fmt: skip
 
 Which = Literal["served", "training"]
 NetworkParam = Annotated[
@@ -82,17 +102,34 @@ class Drawing(Strict):
         return np.asarray(self.pixels, dtype=np.uint8).reshape(self.height, self.width)
 
 
-class PredictRequest(Strict):
-    """A drawing to classify."""
+MAX_TEST_INDEX = 1_000_000
+"""Largest test-image index a request may name (the data's own size is checked by the route)."""
 
-    drawing: Drawing
+
+class Input(Strict):
+    """What the network is given: a drawing, or one of the test images by its index."""
+
+    drawing: Drawing | None = Field(default=None, description="a drawing, preprocessed")
+    test_image: int | None = Field(
+        default=None, ge=0, le=MAX_TEST_INDEX, description="or: this test image, as it is"
+    )
+
+    @model_validator(mode="after")
+    def _one_input(self) -> Input:
+        if (self.drawing is None) == (self.test_image is None):
+            raise ValueError("give either a drawing or a test_image, not both or neither")
+        return self
+
+
+class PredictRequest(Input):
+    """A drawing (or test image) to classify."""
+
     network: Which = "served"
 
 
-class NudgesRequest(Strict):
-    """A drawing and the digit the network should say for it."""
+class NudgesRequest(Input):
+    """A drawing (or test image) and the digit the network should say for it."""
 
-    drawing: Drawing
     target: int = Field(ge=0, le=9, description="the digit to nudge the network towards")
     network: Which = "served"
     top: int = Field(default=12, ge=1, le=100, description="how many of the largest to list")
@@ -133,6 +170,7 @@ class TrainRequest(Strict):
     train_size: int = Field(
         default=MAX_TRAIN_SIZE, ge=100, le=MAX_TRAIN_SIZE, description="training images"
     )
+    speed: Speed = 0.0
 
     def spec(self) -> JobSpec:
         """The job these settings describe (raises ConfigError for what pydantic can't see)."""
@@ -141,7 +179,22 @@ class TrainRequest(Strict):
             momentum=self.momentum, l2=self.l2, cost=self.cost,
         )  # fmt: skip
         network = Network((784, *self.hidden, 10), self.activation, self.output)
-        return JobSpec(Recipe(network, settings, init=self.init, seed=self.seed), self.train_size)
+        recipe = Recipe(network, settings, init=self.init, seed=self.seed)
+        return JobSpec(recipe, self.train_size, self.speed)
+
+
+class SpeedRequest(Strict):
+    """A new pace for the running job."""
+
+    speed: Speed
+
+
+class ModelUpload(Strict):
+    """A model file (``.npz``, as ``nudgenet train --out`` writes) to serve from now on."""
+
+    npz_base64: str = Field(
+        min_length=1, max_length=MAX_UPLOAD_CHARS, description="the file's bytes, in base64"
+    )
 
 
 # --------------------------------------------------------------------------- responses
@@ -246,6 +299,35 @@ class LayerWeights(BaseModel):
     biases: list[float]
 
 
+class TestImage(BaseModel):
+    """One test image with its label and what the network says."""
+
+    index: int
+    label: int
+    guess: int
+    pixels: list[int] = Field(description="28×28 ink levels, 0..255, row-major")
+
+
+class TestImages(BaseModel):
+    """A page of test images, all or the misclassified ones only."""
+
+    network: Which
+    total: int = Field(description="how many images match (all, or the misclassified)")
+    start: int
+    images: list[TestImage]
+
+
+class TestSet(BaseModel):
+    """How the network does on the whole test set."""
+
+    network: Which
+    data: str
+    size: int
+    accuracy: float
+    confusion: list[list[int]] = Field(description="row: the label, column: the guess")
+    wrong: int = Field(description="how many images it gets wrong")
+
+
 class JobStatus(BaseModel):
     """The training job's state (no job yet: state "idle")."""
 
@@ -255,7 +337,10 @@ class JobStatus(BaseModel):
     epoch: int = 0
     epochs: int = 0
     total_steps: int = 0
+    cost: float | None = Field(default=None, description="the latest mini-batch's cost")
+    speed: float = 0.0
     error: str | None = None
+    help: str | None = None
     verdict: dict[str, Any] | None = Field(
         default=None, description="once finished (or diverged): {verdict, reason, advice}"
     )

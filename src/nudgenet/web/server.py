@@ -4,22 +4,26 @@ uvicorn bounds the size of a request head still on its way and the life of an id
 connection, but not the time a client may take to send its head: a client that opens a
 connection and sends half a request line would hold it for ever. :class:`DeadlineProtocol`
 adds that deadline; the :class:`~nudgenet.web.guard.Guard` bounds the time to send a body.
-:class:`Server` ends the open event streams as soon as it is told to stop, so Ctrl+C does
-not wait for them.
+:class:`Server` ends the open event streams as soon as it is told to stop, and
+:class:`AnswerWhileStopping` answers the requests still computing, so Ctrl+C waits for
+neither, and prints no traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from typing import Any
 
 import h11
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import MAX_HEAD_BYTES
+from .errors import error_response
 from .state import WebState
 
 HEADER_TIMEOUT_S = 10.0
@@ -33,6 +37,8 @@ long enough for the page's next request to reuse it, short enough not to pile up
 MAX_CONNECTIONS = 64
 """Open connections and requests at once (``limit_concurrency``); past it a request is
 answered 503. A page uses at most six connections; this leaves room for many tabs."""
+STOP_POLL_S = 0.1
+"""How often a request in progress looks whether the server has begun to stop."""
 SHUTDOWN_GRACE_S = 2
 """Seconds a stopping server waits for requests still being answered
 (``timeout_graceful_shutdown``) before it cancels them: the event streams end at once
@@ -99,6 +105,48 @@ class DeadlineProtocol(H11Protocol):
             self.transport.close()
 
 
+class AnswerWhileStopping:
+    """ASGI wrapper: once the server stops, a request still computing is answered 503 at once.
+
+    uvicorn waits :data:`SHUTDOWN_GRACE_S` for the requests in progress, then cancels them
+    and logs a traceback. A page open when Ctrl+C comes may have one in a worker thread (a
+    formula SymPy is still reading, on a busy machine), which no signal can stop; its
+    answer is not needed any more. So the client is told the server is stopping, the
+    request's task is cancelled, and its thread's result, when it comes, is dropped.
+    A response already under way (an event stream) ends by itself (``closing``).
+    """
+
+    def __init__(self, app: ASGIApp, closing: threading.Event) -> None:
+        self.app = app
+        self.closing = closing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        abandoned = False
+
+        async def forward(message: Message) -> None:
+            nonlocal started
+            if abandoned:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, receive, forward))
+        while not task.done():
+            await asyncio.wait({task}, timeout=STOP_POLL_S)
+            if self.closing.is_set() and not task.done() and not started:
+                abandoned = True
+                task.cancel()
+                await error_response(
+                    503, "the server is stopping", "start it again: nudgenet serve"
+                )(scope, receive, send)
+                return
+        task.result()  # the route's own exception, if any, as without this wrapper
+
+
 class Server(uvicorn.Server):
     """uvicorn's server, which tells the application's event streams to end when it stops.
 
@@ -127,7 +175,7 @@ def make_server(
     """
     protocol = type("DeadlineProtocol", (DeadlineProtocol,), {"header_timeout": header_timeout})
     config = uvicorn.Config(
-        app,
+        AnswerWhileStopping(app, app.state.web.closing),
         http=protocol,
         ws="none",
         lifespan="on",

@@ -11,14 +11,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 
+import numpy as np
 from fastapi import Depends, Request
 
 from ..data import Dataset, load_mini
+from ..data.images import preprocess
 from ..errors import NudgenetError
 from ..model import Model
 from .errors import ApiError
 from .jobs import JobManager
-from .schemas import Which
+from .schemas import Input, Which
 
 
 @dataclass(eq=False)
@@ -44,6 +46,29 @@ class WebState:
         if self.data is None:
             self.data = load_mini()
         return self.data
+
+    def test_image(self, index: int) -> tuple[np.ndarray, int]:
+        """Test image ``index`` of the training data, (28, 28) uint8, with its label."""
+        data = self.training_data()
+        n = len(data.test_labels)
+        if not 0 <= index < n:
+            raise ApiError(
+                404,
+                f"there is no test image {index}: the test set has images 0 to {n - 1}",
+                f"choose a test image number from 0 to {n - 1}",
+            )
+        return data.test_images[index], int(data.test_labels[index])
+
+    def input_image(self, request: Input) -> np.ndarray:
+        """The (28, 28) uint8 image a request gives the network.
+
+        A drawing is preprocessed as ``nudgenet predict`` does; a test image is already
+        what the network was trained on, and goes in as it is.
+        """
+        if request.test_image is not None:
+            return self.test_image(request.test_image)[0]
+        assert request.drawing is not None  # Input's validator: one or the other
+        return preprocess(request.drawing.array(), invert=False)
 
     def model(self, which: Which) -> Model:
         """The network a request names: the served one, or the training job's as of now."""

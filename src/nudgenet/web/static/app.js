@@ -6,16 +6,20 @@
 // of the layers, canvas charts, and weight images (blue negative, white zero, red positive).
 //
 // This module starts the panels, one module each, and wires them together: the tabs, the
-// training job's event stream (which two panels follow) and the drawing Nudges works on.
+// training job's event stream (which two panels follow), the drawing Nudges works on, and
+// what happens when the server stops and comes back (js/connection.js).
 
+import { api } from "./js/api.js";
 import { backprop } from "./js/backprop.js";
+import { connection } from "./js/connection.js";
 import { $ } from "./js/dom.js";
 import { descend } from "./js/descend.js";
 import { draw } from "./js/draw.js";
 import { learn } from "./js/learn.js";
 import { nudges } from "./js/nudges.js";
+import { testset } from "./js/testset.js";
 
-const PANELS = ["draw", "backprop", "learn", "descend", "nudges"];
+const PANELS = ["draw", "backprop", "learn", "descend", "nudges", "test"];
 const TERMINAL = new Set(["finished", "stopped", "failed"]);
 
 // ------------------------------------------------------------------------ tabs
@@ -23,42 +27,87 @@ const TERMINAL = new Set(["finished", "stopped", "failed"]);
 function showPanel() {
   const name = PANELS.includes(location.hash.slice(1)) ? location.hash.slice(1) : "draw";
   for (const panel of PANELS) {
-    $(`#${panel}`).hidden = panel !== name;
+    const section = $(`#${panel}`);
     const tab = $(`.tabs a[data-tab="${panel}"]`);
+    if (!section || !tab) continue;
+    section.hidden = panel !== name;
     if (panel === name) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");
   }
   // Canvases size themselves to their boxes, which only exist once shown.
   if (name === "learn") learn.redraw();
-  if (name === "descend") descend.redraw();
+  if (name === "descend") descend.show();
   if (name === "nudges") nudges.show();
   if (name === "backprop") backprop.show();
+  if (name === "test") testset.show();
 }
 
 // ------------------------------------------------------------------------ training events
 
-let source = null;
+const stream = { source: null, job: null, lastId: -1 };
 
 // Follow a training job from its first event, by server-sent events (an EventSource, which
-// reconnects by itself). Learn charts them; Draw asks the network again as its θ moves.
+// reconnects by itself while the server is up). Learn charts them; Draw asks the network
+// again as its θ moves. When the server stops, the stream is closed (no retries every two
+// seconds) and opened again from the last event seen once the server is back.
 function followTraining(status) {
-  if (source) source.close();
   learn.reset(status);
-  const events = new EventSource("/api/train/events?since=0");
-  source = events;
-  const on = (name, handle) => events.addEventListener(name, (e) => handle(JSON.parse(e.data)));
+  stream.job = status.job;
+  stream.lastId = -1;
+  openStream();
+}
+
+function openStream() {
+  if (stream.source) stream.source.close();
+  const events = new EventSource(`/api/train/events?since=${stream.lastId + 1}`);
+  stream.source = events;
+  const on = (name, handle) => events.addEventListener(name, (e) => {
+    stream.lastId = Number(e.lastEventId);
+    handle(JSON.parse(e.data));
+  });
   on("state", (state) => {
     learn.showState(state);
-    if (TERMINAL.has(state.state)) events.close(); // no more events: stop reconnecting
+    if (TERMINAL.has(state.state)) {
+      events.close(); // no more events: stop reconnecting
+      stream.source = null;
+    }
     draw.trainingMoved();
   });
-  on("steps", (steps) => learn.addSteps(steps.points));
+  on("steps", (steps) => learn.addSteps(steps));
   on("epoch", (epoch) => learn.addEpoch(epoch));
   on("weights", (weights) => {
     learn.showWeights(weights);
     draw.trainingMoved();
   });
+  events.addEventListener("error", () => {
+    // Closed by the server, or no server: ask once; api() tells connection.js which.
+    fetch("/api/train", { cache: "no-store" }).then(() => connection.answered(), () => {
+      events.close();
+      stream.source = null;
+      connection.lost();
+    });
+  });
 }
+
+// The server is back: the same job goes on from the last event seen; a server started
+// afresh has another job, or none.
+connection.onChange(async (up) => {
+  if (!up) return;
+  try {
+    const status = await api("/api/train");
+    if (status.job !== null && status.job === stream.job) {
+      learn.showState({ ...learn.job, ...status });
+      if (!TERMINAL.has(status.state) && !stream.source) openStream();
+    } else if (status.job !== null) {
+      followTraining(status);
+    } else {
+      stream.job = null;
+      learn.reset(status);
+    }
+  } catch {
+    // Gone again: connection.js keeps asking.
+  }
+});
 
 // ------------------------------------------------------------------------ start
 
@@ -68,9 +117,18 @@ learn.init({ follow: followTraining });
 descend.init();
 nudges.init();
 backprop.init();
+testset.init({ use: (index) => {
+  location.hash = "#draw";
+  draw.useTestImage(index);
+} });
 window.addEventListener("hashchange", showPanel);
 showPanel();
+const start = new URLSearchParams(location.search).get("image");
+if (start !== null && /^\d+$/.test(start)) {
+  $("#test-image").value = start;
+  draw.useTestImage(Number(start));
+}
 
 // A module's names are not globals: put the panels on window, so that their state can be
 // looked at from the browser's console (the browser tests read it too).
-Object.assign(window, { draw, learn, descend, nudges, backprop });
+Object.assign(window, { draw, learn, descend, nudges, backprop, testset, connection });

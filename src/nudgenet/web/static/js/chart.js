@@ -2,6 +2,8 @@
 // ticks and a hook to draw on top (the Descend panel's ball and trail). A charting library
 // such as uPlot would save a few dozen lines here but ship 50-145 KB more, want all series
 // on one shared x array (Learn's batch and epoch points are not), and change the look.
+// A point whose y is null (a cost that blew up past what JSON can carry) breaks its line
+// and is marked by a red ✕ at the top of the chart, where it went.
 
 import { fmt } from "./dom.js";
 
@@ -11,7 +13,9 @@ const MARGIN = { left: 48, right: 20, top: 20, bottom: 34 };
 // to (xMax, yMax) with round ticks. The canvas is sized to its on-screen box at the
 // screen's pixel density, so the chart stays sharp; a hidden canvas (no box) is left alone.
 // marker(ctx, X, Y), if given, draws last, with X and Y mapping data to canvas coordinates.
-export function lineChart(canvas, { series, xMin = 0, xMax, yMin = 0, yMax, xLabel, yLabel = "", yFormat = fmt, marker }) {
+// label, if given, becomes the canvas's text alternative (aria-label).
+export function lineChart(canvas, { series, xMin = 0, xMax, yMin = 0, yMax, xLabel, yLabel = "", yFormat = fmt, xFormat = fmt, marker, label }) {
+  if (label) canvas.setAttribute("aria-label", label);
   const dpr = window.devicePixelRatio || 1;
   const width = canvas.clientWidth;
   const height = canvas.clientHeight;
@@ -42,7 +46,7 @@ export function lineChart(canvas, { series, xMin = 0, xMax, yMin = 0, yMax, xLab
   }
   ctx.textAlign = "center";
   for (const x of ticks(xMin, xMax, Math.max(2, Math.floor(w / 80)))) {
-    ctx.fillText(fmt(x), X(x), top + h + 15);
+    ctx.fillText(xFormat(x), X(x), top + h + 15);
   }
   ctx.fillText(xLabel, left + w / 2, height - 3);
   ctx.textAlign = "left";
@@ -65,10 +69,20 @@ export function lineChart(canvas, { series, xMin = 0, xMax, yMin = 0, yMax, xLab
     ctx.fillStyle = s.color;
     ctx.lineWidth = s.width || 2;
     ctx.beginPath();
-    s.points.forEach(([x, y], i) => (i ? ctx.lineTo(X(x), Y(y)) : ctx.moveTo(X(x), Y(y))));
+    let pen = false; // whether the line goes on from the point before
+    for (const [x, y] of s.points) {
+      if (y === null || !Number.isFinite(y)) {
+        pen = false;
+        blownUp(ctx, X(x), top);
+        continue;
+      }
+      if (pen) ctx.lineTo(X(x), Y(y));
+      else ctx.moveTo(X(x), Y(y));
+      pen = true;
+    }
     ctx.stroke();
     if (s.dots) {
-      for (const [x, y] of s.points) {
+      for (const [x, y] of s.points.filter(([, y]) => y !== null)) {
         ctx.beginPath();
         ctx.arc(X(x), Y(y), 3, 0, 2 * Math.PI);
         ctx.fill();
@@ -76,6 +90,20 @@ export function lineChart(canvas, { series, xMin = 0, xMax, yMin = 0, yMax, xLab
     }
   }
   if (marker) marker(ctx, X, Y);
+  ctx.restore();
+}
+
+// A red ✕ at the top of the chart: here the cost blew up.
+function blownUp(ctx, x, top) {
+  ctx.save();
+  ctx.strokeStyle = "#b2182b";
+  ctx.lineWidth = 2.5;
+  ctx.beginPath();
+  ctx.moveTo(x - 5, top + 1);
+  ctx.lineTo(x + 5, top + 11);
+  ctx.moveTo(x + 5, top + 1);
+  ctx.lineTo(x - 5, top + 11);
+  ctx.stroke();
   ctx.restore();
 }
 

@@ -4,18 +4,22 @@
 import { api, explain } from "./api.js";
 import { lineChart } from "./chart.js";
 import { $, fmt } from "./dom.js";
+import { readParams, writeParams } from "./urlstate.js";
 
 export const descend = {
   result: null, // the server's run: points w₀, w₁, … with C and C′ at each
   shown: 0, // how many steps have been taken on screen
   timer: null,
   fetchTimer: null,
+  fetched: false, // whether the run was asked for (the panel was shown)
 
   init() {
     const form = $("#descend-form");
+    this.fromParams();
     form.addEventListener("submit", (event) => event.preventDefault());
     form.addEventListener("input", () => {
-      $("#lr-value").textContent = fmt(this.learningRate());
+      this.showRate();
+      this.toParams();
       clearTimeout(this.fetchTimer);
       this.fetchTimer = setTimeout(() => this.fetch(), 250);
     });
@@ -27,8 +31,38 @@ export const descend = {
       this.redraw();
     });
     window.addEventListener("resize", () => this.redraw());
-    $("#lr-value").textContent = fmt(this.learningRate());
-    this.fetch();
+    this.showRate();
+  },
+
+  // The first time the panel is shown, take the run (not before: SymPy's first reading
+  // costs the server a moment that a learner on another panel has no use for).
+  show() {
+    if (!this.fetched) {
+      this.fetched = true;
+      this.fetch();
+    } else this.redraw();
+  },
+
+  // The slider moves the exponent; what it says, on screen and to a screen reader, is η.
+  showRate() {
+    const eta = fmt(this.learningRate());
+    $("#lr-value").textContent = eta;
+    $("#lr-slider").setAttribute("aria-valuetext", `η = ${eta}`);
+  },
+
+  // The formula, w₀ and η in the address (f, w0, eta), so that a link gives the same run.
+  fromParams() {
+    const params = readParams();
+    const form = $("#descend-form");
+    if (params.has("f")) form.elements.expression.value = params.get("f");
+    if (params.has("w0") && Number.isFinite(Number(params.get("w0")))) form.elements.start.value = params.get("w0");
+    const eta = Number(params.get("eta"));
+    if (params.has("eta") && eta > 0) $("#lr-slider").value = String(Math.log10(eta));
+  },
+
+  toParams() {
+    const form = $("#descend-form");
+    writeParams({ f: form.elements.expression.value, w0: form.elements.start.value, eta: this.learningRate() });
   },
 
   learningRate() {
@@ -39,6 +73,21 @@ export const descend = {
   async fetch() {
     this.stopRunning();
     const form = new FormData($("#descend-form"));
+    const state = $("#descend-state");
+    if (String(form.get("start")).trim() === "" || !Number.isFinite(Number(form.get("start")))) {
+      this.result = null;
+      this.redraw();
+      state.dataset.state = "failed";
+      state.textContent = "start w₀: enter a number, e.g. 0.";
+      return;
+    }
+    if (String(form.get("expression")).trim() === "") {
+      this.result = null;
+      this.redraw();
+      state.dataset.state = "failed";
+      state.textContent = "C(w): write a cost, e.g. (w - 3)^2.";
+      return;
+    }
     try {
       this.result = await api("/api/descend", {
         expression: String(form.get("expression")),
@@ -52,7 +101,6 @@ export const descend = {
     } catch (error) {
       this.result = null;
       this.redraw();
-      const state = $("#descend-state");
       state.dataset.state = "failed";
       state.textContent = explain(error);
     }
@@ -110,6 +158,8 @@ export const descend = {
     });
     const inside = (p) => p.w !== null && p.cost !== null && p.w >= lo && p.w <= hi && p.cost <= yMax;
     lineChart(canvas, {
+      label: `The curve C(w) = ${r.expression} from w = ${fmt(lo)} to ${fmt(hi)}, with the ball ` +
+        `at step ${current.k}: w = ${fmt(current.w, 6)}, C(w) = ${fmt(current.cost, 4)}`,
       series: [{ points: curve, color: "#475467", width: 2 }],
       xMin: lo,
       xMax: hi,

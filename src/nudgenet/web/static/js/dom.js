@@ -21,3 +21,8 @@ export function fmt(x, digits = 3) {
   if (a !== 0 && (a >= 1e5 || a < 1e-3)) return x.toExponential(2);
   return Number(x.toPrecision(digits)).toString();
 }
+
+// A count for people: 200,000 rather than 2.00e+5 (steps, images).
+export function count(x) {
+  return Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "—";
+}

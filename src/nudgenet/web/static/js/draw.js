@@ -1,8 +1,12 @@
-// The Draw panel: a pad to draw a digit on, what the network sees of it, its guess, and
-// a diagram of every layer's activations; clicking a neuron shows its incoming weights.
+// The Draw panel: a pad to draw a digit on (or a test image chosen by its number), what
+// the network sees of it, its guess, and a diagram of every layer's activations; choosing
+// a neuron shows its incoming weights.
 
 import { api, explain } from "./api.js";
-import { $, fmt, svg } from "./dom.js";
+import { connection } from "./connection.js";
+import { drawNetwork } from "./diagram.js";
+import { $, fmt } from "./dom.js";
+import { writeParams } from "./urlstate.js";
 import { drawGrey, drawWeights, maxAbs } from "./images.js";
 
 export const draw = {
@@ -13,6 +17,7 @@ export const draw = {
   prediction: null,
   inFlight: false,
   pending: false,
+  testImage: null, // the test image's index, when the input is one instead of a drawing
   weights: {}, // "network/layer" → {shape, weights, biases}
   selected: null, // [layer, index]
   onPrediction: () => {}, // called after each new prediction is shown
@@ -21,7 +26,7 @@ export const draw = {
     if (onPrediction) this.onPrediction = onPrediction;
     this.pad = $("#pad");
     this.ctx = this.pad.getContext("2d");
-    let last = null;
+    const last = new Map(); // pointerId → the last point of that pointer's stroke
     const point = (event) => {
       const box = this.pad.getBoundingClientRect();
       return [
@@ -29,42 +34,30 @@ export const draw = {
         ((event.clientY - box.top) / box.height) * this.pad.height,
       ];
     };
-    const stroke = (from, to) => {
-      const ctx = this.ctx;
-      ctx.strokeStyle = "#111";
-      ctx.fillStyle = "#111";
-      ctx.lineWidth = 19;
-      ctx.lineCap = "round";
-      ctx.lineJoin = "round";
-      ctx.beginPath();
-      ctx.moveTo(...from);
-      ctx.lineTo(...to);
-      ctx.stroke();
-    };
-    // Pointer events serve mouse, pen and touch alike; capture keeps a stroke that leaves
-    // the pad going until the button or finger is lifted.
+    // Pointer events serve mouse, pen and touch alike, each finger with its own pointerId
+    // and so its own stroke; capture keeps a stroke that leaves the pad going until the
+    // button or finger is lifted. A press alone leaves a dot.
     this.pad.addEventListener("pointerdown", (event) => {
       event.preventDefault();
       this.pad.setPointerCapture(event.pointerId);
-      last = point(event);
-      stroke(last, last);
-      this.hasInk = true;
-      this.changed();
+      const p = point(event);
+      last.set(event.pointerId, p);
+      this.dot(p);
+      this.inked();
     });
     this.pad.addEventListener("pointermove", (event) => {
-      if (last === null) return;
+      if (!last.has(event.pointerId)) return;
       // A fast stroke brings several points per event: draw through all of them.
       const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
       for (const e of events.length ? events : [event]) {
         const p = point(e);
-        stroke(last, p);
-        last = p;
+        this.line(last.get(event.pointerId), p);
+        last.set(event.pointerId, p);
       }
-      this.changed();
+      this.inked();
     });
-    const end = () => {
-      if (last !== null) this.changed();
-      last = null;
+    const end = (event) => {
+      if (last.delete(event.pointerId)) this.inked();
     };
     this.pad.addEventListener("pointerup", end);
     this.pad.addEventListener("pointercancel", end);
@@ -74,7 +67,83 @@ export const draw = {
       $("#neuron-card").hidden = true;
       this.changed();
     });
+    $("#test-image-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const field = $("#test-image");
+      if (!/^\d+$/.test(field.value.trim())) {
+        this.message("test image: enter its number, a whole number from 0.", true);
+        field.focus();
+        return;
+      }
+      this.useTestImage(Number(field.value));
+    });
+    // A model file was loaded in the Test panel: the served network is another one now.
+    window.addEventListener("nudgenet:served-model", () => {
+      this.forget("served");
+      this.changed();
+    });
+    // While the server is gone nothing is sent; once it is back, the latest drawing is.
+    connection.onChange((up) => {
+      if (up && this.pending) {
+        this.pending = false;
+        this.changed();
+      }
+    });
     this.reset();
+  },
+
+  line(from, to) {
+    const ctx = this.ctx;
+    ctx.strokeStyle = "#111";
+    ctx.lineWidth = 19;
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(...from);
+    ctx.lineTo(...to);
+    ctx.stroke();
+  },
+
+  // A round dot where the pen came down: a line of no length draws nothing in a canvas.
+  dot([x, y]) {
+    this.ctx.fillStyle = "#111";
+    this.ctx.beginPath();
+    this.ctx.arc(x, y, 9.5, 0, 2 * Math.PI);
+    this.ctx.fill();
+  },
+
+  // Ink went on the pad: it is the network's input from now on.
+  inked() {
+    this.hasInk = true;
+    if (this.testImage !== null) writeParams({ image: null });
+    this.testImage = null;
+    this.changed();
+  },
+
+  // Give the network test image `index` as it is (no mouse needed): the pad shows it.
+  async useTestImage(index) {
+    this.clear();
+    this.testImage = index;
+    writeParams({ image: index });
+    this.hasInk = true;
+    await this.changed();
+    const p = this.prediction;
+    if (!p || p.test_image !== index) return;
+    const small = document.createElement("canvas");
+    small.width = 28;
+    small.height = 28;
+    const image = small.getContext("2d").createImageData(28, 28);
+    p.image.forEach((v, i) => image.data.set([17, 17, 17, v], 4 * i));
+    small.getContext("2d").putImageData(image, 0, 0);
+    this.ctx.imageSmoothingEnabled = false;
+    this.ctx.drawImage(small, 0, 0, this.pad.width, this.pad.height);
+    this.drawing = this.pixels();
+    this.describePad();
+  },
+
+  // What the network is given: the test image chosen, or the pad's drawing.
+  input() {
+    return this.testImage !== null ? { test_image: this.testImage } : { drawing: this.drawing };
   },
 
   network() {
@@ -84,6 +153,8 @@ export const draw = {
   clear() {
     this.ctx.clearRect(0, 0, this.pad.width, this.pad.height);
     this.hasInk = false;
+    this.testImage = null;
+    writeParams({ image: null });
     this.drawing = null;
     this.prediction = null;
     this.reset();
@@ -95,7 +166,20 @@ export const draw = {
     drawGrey($("#seen"), new Array(784).fill(0));
     this.renderBars(new Array(10).fill(0), -1);
     this.renderDiagram(null);
-    this.message("Draw a digit in the box.");
+    this.message("Draw a digit in the box, or give it a test image by its number.");
+    this.describePad();
+  },
+
+  // The canvases' text alternatives, kept up to date for screen readers.
+  describePad() {
+    const p = this.prediction;
+    const what = this.testImage !== null ? `test image ${this.testImage}` : "your drawing";
+    $("#pad").setAttribute("aria-label", p
+      ? `Drawing pad showing ${what}; the network guesses ${p.guess}`
+      : "Drawing pad, empty: draw a digit with the mouse, a pen or a finger");
+    $("#seen").setAttribute("aria-label", p
+      ? `What the network sees of ${what}: 28 by 28 pixels, centred as in MNIST`
+      : "What the network sees: nothing yet");
   },
 
   message(text, isError = false) {
@@ -120,27 +204,31 @@ export const draw = {
   },
 
   // Ask for a prediction; while one is on its way, remember to ask again when it lands.
+  // An empty pad is never sent (the server would refuse it: no ink); nor is anything while
+  // the server is gone: the latest drawing goes once it is back.
   async changed() {
     if (!this.hasInk) return;
-    if (this.inFlight) {
+    if (this.inFlight || !connection.up) {
       this.pending = true;
       return;
     }
     this.inFlight = true;
-    const drawing = this.pixels();
     const network = this.network();
+    const input = this.testImage !== null ? { test_image: this.testImage } : { drawing: this.pixels() };
     try {
-      const prediction = await api("/api/predict", { drawing, network });
-      this.drawing = drawing;
-      this.prediction = prediction;
-      await this.render(prediction);
-      this.message("");
+      const prediction = await api("/api/predict", { ...input, network });
+      if (input.drawing) this.drawing = input.drawing;
+      this.prediction = { ...prediction, test_image: input.test_image ?? null };
+      await this.render(this.prediction);
+      this.message(input.test_image !== undefined ? `Test image ${input.test_image}.` : "");
+      this.describePad();
       this.onPrediction();
     } catch (error) {
+      if (error.offline) this.pending = true;
       this.message(explain(error), true);
     } finally {
       this.inFlight = false;
-      if (this.pending) {
+      if (this.pending && connection.up) {
         this.pending = false;
         this.changed();
       }
@@ -200,110 +288,41 @@ export const draw = {
 
   // The network as columns of neurons; brightness is activation, lines are weight × input.
   renderDiagram(p) {
-    const root = $("#diagram");
-    root.replaceChildren();
     const sizes = p ? p.sizes : [784, 16, 16, 10];
-    const width = 640;
-    const height = 360;
-    const top = 28;
-    const bottom = height - 14;
-    const imageSize = 120;
-    const imageX = 14;
-    const imageY = (top + bottom) / 2 - imageSize / 2;
-    const columns = sizes.length - 1;
-    const xs = [];
-    for (let l = 1; l <= columns; l++) xs.push(210 + ((l - 1) * (width - 270)) / Math.max(1, columns - 1));
-    const ys = sizes.slice(1).map((n) => {
-      const gap = Math.min(22, (bottom - top) / n);
-      const start = (top + bottom) / 2 - (gap * (n - 1)) / 2;
-      return Array.from({ length: n }, (_, j) => start + j * gap);
+    const signals = {}; // layer → (weight × input) / the largest of that layer, row-major
+    for (let l = 2; p && l < sizes.length; l++) {
+      const w = this.weights[`${p.network}/${l}`];
+      if (!w) continue;
+      const [nOut, nIn] = w.shape;
+      const a = p.activations[l - 2];
+      const signal = new Float64Array(nOut * nIn);
+      for (let j = 0; j < nOut; j++) {
+        for (let k = 0; k < nIn; k++) signal[j * nIn + k] = w.weights[j * nIn + k] * a[k];
+      }
+      const biggest = maxAbs(signal);
+      signals[l] = { nIn, values: signal.map((v) => v / biggest) };
+    }
+    const scale = p ? p.activations.map((a) => Math.max(1, maxAbs(a))) : [];
+    const output = sizes.length - 1;
+    drawNetwork($("#diagram"), {
+      sizes,
+      image: $("#seen").toDataURL(),
+      neuron: (l, j) => (p ? p.activations[l - 1][j] / scale[l - 1] : 0),
+      edge: (l, j, k) => (signals[l] ? signals[l].values[j * signals[l].nIn + k] : 0),
+      title: (l, j) => `${l === output ? "output" : "layer " + l} neuron ${j}` +
+        (p ? `: activation ${fmt(p.activations[l - 1][j])}` : ""),
+      selected: this.selected,
+      guess: p ? p.guess : null,
+      onChoose: (l, j) => {
+        if (!this.prediction) return;
+        this.selected = [l, j];
+        this.renderDiagram(this.prediction);
+        this.showNeuron(l, j);
+      },
     });
-    const radius = sizes.slice(1).map((n) => Math.max(1.6, Math.min(9, (bottom - top) / n / 2 - 1.5)));
-
-    // The input: the 28×28 image, fanning into the first hidden layer.
-    const lines = svg("g", {}, root);
-    const seen = $("#seen");
-    svg("image", {
-      href: seen.toDataURL(), x: imageX, y: imageY, width: imageSize, height: imageSize,
-      style: "image-rendering: pixelated",
-    }, root);
-    svg("rect", { x: imageX, y: imageY, width: imageSize, height: imageSize, fill: "none", stroke: "#475569" }, root);
-    const label = (x, text) => {
-      const t = svg("text", { x, y: 16, "text-anchor": "middle", class: "layer-label" }, root);
-      t.textContent = text;
-    };
-    label(imageX + imageSize / 2, "784 inputs");
-    for (const y of ys[0]) {
-      svg("line", {
-        x1: imageX + imageSize, y1: (top + bottom) / 2, x2: xs[0], y2: y,
-        stroke: "#334155", "stroke-width": 0.6,
-      }, lines);
-    }
-    // Weight lines between the layers after the input.
-    if (p) {
-      for (let l = 1; l < columns; l++) {
-        const w = this.weights[`${p.network}/${l + 1}`];
-        if (!w) continue;
-        const [nOut, nIn] = w.shape;
-        const a = p.activations[l - 1];
-        let biggest = 0;
-        const signal = new Float64Array(nOut * nIn);
-        for (let j = 0; j < nOut; j++) {
-          for (let k = 0; k < nIn; k++) {
-            signal[j * nIn + k] = w.weights[j * nIn + k] * a[k];
-            biggest = Math.max(biggest, Math.abs(signal[j * nIn + k]));
-          }
-        }
-        for (let j = 0; j < nOut; j++) {
-          for (let k = 0; k < nIn; k++) {
-            const s = signal[j * nIn + k] / (biggest || 1);
-            if (Math.abs(s) < 0.04) continue;
-            const [r, g, b] = s < 0 ? [96, 165, 250] : [248, 113, 113];
-            svg("line", {
-              x1: xs[l - 1], y1: ys[l - 1][k], x2: xs[l], y2: ys[l][j],
-              stroke: `rgb(${r},${g},${b})`, "stroke-opacity": Math.abs(s).toFixed(2),
-              "stroke-width": (0.5 + 1.8 * Math.abs(s)).toFixed(2),
-            }, lines);
-          }
-        }
-      }
-    }
-    // Neurons.
-    for (let l = 1; l <= columns; l++) {
-      const n = sizes[l];
-      const a = p ? p.activations[l - 1] : new Array(n).fill(0);
-      const scale = Math.max(1, maxAbs(a));
-      const isOutput = l === columns;
-      label(xs[l - 1], isOutput ? `${n} outputs` : `${n} hidden`);
-      for (let j = 0; j < n; j++) {
-        const g = svg("g", { class: "neuron", "data-layer": l, "data-index": j, tabindex: 0 }, root);
-        const v = a[j] / scale;
-        const fill = v >= 0 ? `rgba(255,255,255,${v.toFixed(3)})` : `rgba(96,165,250,${(-v).toFixed(3)})`;
-        const gap = n > 1 ? ys[l - 1][1] - ys[l - 1][0] : 40;
-        svg("circle", { cx: xs[l - 1], cy: ys[l - 1][j], r: Math.max(radius[l - 1] + 2.5, gap / 2), fill: "transparent" }, g);
-        svg("circle", { cx: xs[l - 1], cy: ys[l - 1][j], r: radius[l - 1], fill, stroke: "#64748b", "stroke-width": 1 }, g);
-        const title = svg("title", {}, g);
-        title.textContent = `${isOutput ? "output" : "layer " + l} neuron ${j}: activation ${fmt(a[j])}`;
-        if (this.selected && this.selected[0] === l && this.selected[1] === j) g.classList.add("selected");
-        if (isOutput) {
-          const t = svg("text", { x: xs[l - 1] + radius[l - 1] + 8, y: ys[l - 1][j] + 4 }, root);
-          t.textContent = j;
-          if (p && j === p.guess) {
-            svg("circle", { cx: xs[l - 1], cy: ys[l - 1][j], r: radius[l - 1] + 4, class: "guess-ring" }, root);
-          }
-        }
-        const choose = () => {
-          if (!p) return;
-          this.selected = [l, j];
-          this.renderDiagram(this.prediction);
-          this.showNeuron(l, j);
-        };
-        g.addEventListener("click", choose);
-        g.addEventListener("keydown", (event) => {
-          if (event.key === "Enter" || event.key === " ") choose();
-        });
-      }
-    }
+    $("#diagram").setAttribute("aria-label", p
+      ? `Network diagram: ${sizes.join("-")}, lit by ${p.test_image !== null && p.test_image !== undefined ? "test image " + p.test_image : "your drawing"}; the brightest output is ${p.guess}. Each neuron is a button that shows its weights.`
+      : "Network diagram: 784 inputs, then 16, 16 and 10 neurons; draw a digit to light it up");
   },
 
   async showNeuron(layer, index) {
@@ -316,6 +335,7 @@ export const draw = {
     const [, nIn] = w.shape;
     const row = w.weights.slice(index * nIn, (index + 1) * nIn);
     drawWeights($("#neuron-weights"), row);
+    $("#neuron-weights").setAttribute("aria-label", `the ${nIn} incoming weights of this neuron, as a ${Math.ceil(Math.sqrt(nIn))}-wide image: red positive, blue negative`);
     const isOutput = layer === p.sizes.length - 1;
     const name = isOutput ? `Output neuron ${index} (digit ${index})` : `Layer ${layer}, neuron ${index}`;
     $("#neuron-title").textContent = name;

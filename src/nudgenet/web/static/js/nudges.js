@@ -43,18 +43,19 @@ export const nudges = {
 
   async show() {
     const p = draw.prediction;
-    if (!p || !draw.drawing) {
+    if (!p || (!draw.drawing && draw.testImage === null)) {
       $("#nudge-guess").innerHTML = 'Draw a digit in <a href="#draw">Draw</a> first.';
       return;
     }
     drawGrey($("#nudge-seen"), p.image);
+    $("#nudge-seen").setAttribute("aria-label", `your drawing as the network sees it; it guesses ${p.guess}`);
     $("#nudge-guess").textContent = `The network guesses ${p.guess}. Pick the digit it should say:`;
     if (this.target === null) this.pressed(p.guess === 3 ? 8 : 3);
     if (!this.stale) return;
     this.stale = false;
     try {
       this.result = await api("/api/nudges", {
-        drawing: draw.drawing, target: this.target, network: draw.network(), top: 12,
+        ...draw.input(), target: this.target, network: draw.network(), top: 12,
       });
       this.render();
       $("#nudge-message").textContent = "";
@@ -93,6 +94,8 @@ export const nudges = {
     figureGrid($("#nudge-grid"), n).forEach((canvas, j) => {
       const row = (values) => values.slice(j * nIn, (j + 1) * nIn);
       drawOverlay(canvas, row(layer.weights), row(layer.nudges), nudgeScale);
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", `first-layer neuron ${j}: its weights in grey, the nudges on top`);
     });
   },
 };
