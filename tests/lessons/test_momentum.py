@@ -89,3 +89,25 @@ def test_the_figures_draw(lesson, tmp_path) -> None:
     for name, draw in (("paths", draw_momentum), ("factors", draw_factors)):
         (path,) = save(draw(lesson), tmp_path / f"{name}.png")
         assert path.stat().st_size > 10_000
+
+
+def test_past_plain_descents_limit_momentum_still_arrives() -> None:
+    m = compare_momentum(learning_rate=0.15)  # 1 − 0.15·20 = −2: plain descent diverges
+    plain, best, _ = m.runs
+    assert plain.diverged
+    assert not plain.arrived
+    assert plain.outcome == "diverged"
+    assert best.arrived
+    assert best.rate < 1 < plain.rate
+
+
+def test_a_bowl_off_the_origin_and_one_variable() -> None:
+    m = compare_momentum("(w-3)**2", (0.0,), 0.9)  # C'' = 2, factor 1 − 1.8 = −0.8
+    assert m.bottom == pytest.approx((3.0,))
+    plain, best, _ = m.runs
+    assert plain.flips == plain.steps  # w crosses 3 at every step
+    assert best.steps < plain.steps
+    tilted = compare_momentum("x**2 + 10*y**2 + 2*x*y + x", START)
+    assert tilted.bottom == pytest.approx(np.linalg.solve([[2, 2], [2, 20]], [-1, 0]))
+    assert all(r.arrived for r in tilted.runs)
+    np.testing.assert_allclose(tilted.runs[0].path[-1], tilted.bottom, atol=1e-6)

@@ -389,13 +389,13 @@ def _momentum_lines(m: momentum_lesson.Momentum) -> list[str]:
         "a negative factor zig-zags",
         f"  the best momentum at this η: μ = {m.best[0]:.3f}, factor {m.best[1]:.3f} per step",
         "",
-        f"  {'run':<22}{'steps':>7}{'predicted':>11}{'factor':>9}{'y sign flips':>14}  arrived",
+        f"  {'run':<22}{'steps':>7}{'predicted':>11}{'factor':>9}{'crossings':>11}  arrived",
     ]
     for r in m.runs:
         d = r.as_dict()
         predicted = "-" if d["predicted_steps"] is None else str(d["predicted_steps"])
-        lines.append(f"  {r.label:<22}{r.steps:>7}{predicted:>11}{r.rate:>9.3f}{r.flips:>14}  "
-                     f"{'yes' if r.arrived else 'no'}")  # fmt: skip
+        lines.append(f"  {r.label:<22}{r.steps:>7}{predicted:>11}{r.rate:>9.3f}{r.flips:>11}  "
+                     f"{r.outcome}")  # fmt: skip
     plain = m.runs[0]
     for r in m.runs[1:]:
         if r.arrived and plain.arrived:
@@ -403,4 +403,5 @@ def _momentum_lines(m: momentum_lesson.Momentum) -> list[str]:
             lines.append(f"  {r.label}: {r.steps} steps, {word} than plain descent's "
                          f"{plain.steps} at the same η")  # fmt: skip
     return [*lines, f"  (arrived: ‖∇C‖ ≤ {momentum_lesson.TOL:g}; predicted: "
-            "⌈ln(tol/‖∇C(θ₀)‖)/ln factor⌉)"]  # fmt: skip
+            "⌈ln(tol/‖∇C(θ₀)‖)/ln factor⌉; crossings: steps across the valley floor along "
+            "its steepest direction, the zig-zags)"]  # fmt: skip

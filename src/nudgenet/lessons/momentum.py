@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..descent import descend
-from ..errors import ConfigError
+from ..errors import ConfigError, DivergenceError
 from ..schedules import check_learning_rate
 from .formula import CostFunction, parse_cost
 
@@ -93,8 +93,14 @@ class MomentumRun:
     costs: np.ndarray  # (k + 1,)
     arrived: bool  # ‖∇C‖ ≤ tol before the step budget ran out
     rate: float  # the slowest direction's factor per step, from the curvatures
-    flips: int  # steps whose y (the steep coordinate) changed sign: the zig-zags
+    flips: int  # steps that crossed the valley's floor along its steepest direction
     start_slope: float  # ‖∇C(θ_0)‖
+    diverged: bool = False  # the cost overflowed, and descend stopped the run
+
+    @property
+    def outcome(self) -> str:
+        """'yes', 'no' (the budget ran out) or 'diverged'."""
+        return "diverged" if self.diverged else "yes" if self.arrived else "no"
 
     @property
     def steps(self) -> int:
@@ -112,6 +118,7 @@ class MomentumRun:
             "momentum": self.momentum,
             "steps": self.steps,
             "arrived": self.arrived,
+            "diverged": self.diverged,
             "rate": self.rate,
             "predicted_steps": predicted_steps(self.rate, self.start_slope, TOL),
             "sign_flips": self.flips,
@@ -128,6 +135,7 @@ class Momentum:
     function: CostFunction
     curvatures: tuple[float, ...]  # the eigenvalues of ∇²C, ascending
     learning_rate: float
+    bottom: tuple[float, ...]  # θ*, where ∇C = 0
     best: tuple[float, float]  # (μ*, its rate) at this η
     runs: tuple[MomentumRun, ...]  # plain first
 
@@ -141,6 +149,7 @@ class Momentum:
         return {
             "cost": self.function.text,
             "curvatures": list(self.curvatures),
+            "bottom": list(self.bottom),
             "learning_rate": self.learning_rate,
             "factors": list(self.factors),
             "stable_below": 2.0 / max(self.curvatures),
@@ -191,20 +200,25 @@ def compare_momentum(
     """
     function = parse_cost(cost) if isinstance(cost, str) else cost
     check_learning_rate(learning_rate)
-    curvatures = _curvatures(function, start)
+    curvatures, steep, bottom = _bowl(function, start)
     best = best_momentum(learning_rate, curvatures)
     if momenta is None:
         momenta = (best[0], 0.9)
     if not (isinstance(steps, int) and 1 <= steps <= MAX_STEPS):
         raise ConfigError(f"steps must be from 1 to {MAX_STEPS:,}, got {steps!r}",
                           help="e.g. --steps 1000")  # fmt: skip
-    runs = [_run(function, start, learning_rate, mu, steps, curvatures)
-            for mu in (0.0, *momenta)]  # fmt: skip
-    return Momentum(function, curvatures, float(learning_rate), best, tuple(runs))
+    bowl = (curvatures, steep, bottom)
+    runs = [_run(function, start, learning_rate, mu, steps, bowl) for mu in (0.0, *momenta)]
+    return Momentum(function, curvatures, float(learning_rate), tuple(bottom.tolist()), best,
+                    tuple(runs))  # fmt: skip
 
 
-def _curvatures(function: CostFunction, start: Sequence[float]) -> tuple[float, ...]:
-    """The eigenvalues of ∇²C, which a quadratic has the same everywhere; all must be > 0."""
+def _bowl(function: CostFunction, start: Sequence[float]) -> tuple[tuple[float, ...], Any, Any]:
+    """The curvatures (the eigenvalues of ∇²C, the same everywhere on a quadratic, ascending),
+    the steepest direction (the eigenvector of the largest) and the bottom θ*.
+
+    All curvatures must be positive: then ∇C(θ) = H(θ − θ*) gives θ* = θ − H⁻¹∇C(θ).
+    """
     if len(start) != function.n:
         raise ConfigError(
             f"{function.text!r} has {function.n} variable(s), the start {len(start)} number(s)",
@@ -215,59 +229,80 @@ def _curvatures(function: CostFunction, start: Sequence[float]) -> tuple[float, 
             f"the momentum lesson needs a quadratic cost, got {function.text!r}",
             help=f"its rates hold where the curvature is the same everywhere, e.g. '{VALLEY}'",
         )
-    values = np.linalg.eigvalsh(function.curvature(start))
+    theta = np.asarray(start, dtype=np.float64)
+    hessian = function.curvature(theta)
+    values, vectors = np.linalg.eigh(hessian)  # ascending
     if not np.all(values > 0):
         raise ConfigError(
             f"{function.text!r} has a direction of curvature {values.min():g} ≤ 0: no bottom",
             help=f"use a bowl, every curvature positive, e.g. '{VALLEY}'",
         )
-    return tuple(float(v) for v in np.sort(values))
+    bottom = theta - np.linalg.solve(hessian, function.slope(theta))
+    return tuple(float(v) for v in values), vectors[:, -1], bottom
 
 
 def _run(function: CostFunction, start: Sequence[float], eta: float, mu: float, steps: int,
-         curvatures: Sequence[float]) -> MomentumRun:  # fmt: skip
+         bowl: tuple[tuple[float, ...], Any, Any]) -> MomentumRun:  # fmt: skip
+    """One run of descend from ``start``, every θ_k kept; a blow-up ends it as diverged."""
     if not 0.0 <= mu < 1.0:
         raise ConfigError(f"momentum must be in [0, 1), got {mu}", help="e.g. --momentum 0.5")
+    curvatures, steep, bottom = bowl
     theta = np.array(start, dtype=np.float64)
     path, costs = [], []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for record in descend(function.objective, theta, eta, steps=steps, tol=TOL,
-                              momentum=mu, divergence_factor=None):  # fmt: skip
-            path.append(theta.copy())  # θ_k, before this step
-            costs.append(record.cost)
-    path.append(theta.copy())
-    costs.append(function.cost(theta))
-    arrived = bool(np.linalg.norm(function.slope(theta)) <= TOL)
-    steep = np.array(path)[:, -1]  # the last coordinate: y of x² + 10y²
-    flips = int(np.count_nonzero(steep[1:] * steep[:-1] < 0))
+    diverged = False
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for record in descend(function.objective, theta, eta, steps=steps, tol=TOL,
+                                  momentum=mu, divergence_factor=None):  # fmt: skip
+                path.append(theta.copy())  # θ_k, before this step
+                costs.append(record.cost)
+        path.append(theta.copy())
+        costs.append(function.cost(theta))
+    except DivergenceError:  # the cost overflowed: a result here, not an error
+        diverged = True
+    arrived = not diverged and bool(np.linalg.norm(function.slope(theta)) <= TOL)
+    across = (np.array(path) - bottom) @ steep  # (k + 1,): the offset along the steep direction
+    flips = int(np.count_nonzero(across[1:] * across[:-1] < 0))
     rate = max(contraction(eta, c, mu) for c in curvatures)
     start_slope = float(np.linalg.norm(function.slope(np.asarray(start, dtype=np.float64))))
-    return MomentumRun(mu, np.array(path), np.array(costs), arrived, rate, flips, start_slope)
+    return MomentumRun(mu, np.array(path), np.array(costs), arrived, rate, flips, start_slope,
+                       diverged)  # fmt: skip
 
 
 def draw_momentum(m: Momentum) -> Figure:
-    """Left: the paths on the contours of C (the zig-zag, and what momentum does to it).
-    Right: C(θ_k) against k, log scale, with the rate each run's curvatures predict."""
+    """Left: the paths on the contours of C (the zig-zag, and what momentum does to it); for
+    one variable, on the curve C(w). Right: C(θ_k) against k, log scale, with each run's
+    factor per step. A run that diverged leaves the frame, which is set by the others."""
     from ..plots import figure
 
     fig, (left, right) = figure(1, 2, size=(12.0, 4.6))
-    paths = np.concatenate([r.path for r in m.runs])
-    finite = paths[np.all(np.isfinite(paths), axis=1)]
-    reach = np.abs(finite).max(axis=0) * 1.1 + 1e-9
+    bottom = np.array(m.bottom)
+    kept = [r.path for r in m.runs if not r.diverged] or [m.runs[0].path[:1]]
+    offsets = np.abs(np.concatenate(kept) - bottom)
+    reach = offsets[np.all(np.isfinite(offsets), axis=1)].max(axis=0) * 1.1 + 1e-9
+    low, high = bottom - reach, bottom + reach
     if m.function.n == 2:
-        xs = np.linspace(-reach[0], reach[0], 200)
-        ys = np.linspace(-reach[1], reach[1], 200)
+        xs, ys = np.linspace(low[0], high[0], 200), np.linspace(low[1], high[1], 200)
         grid = m.function.on_grid(xs[None, :], ys[:, None])
         left.contour(xs, ys, grid, levels=np.geomspace(max(grid.min(), 1e-3), grid.max(), 14),
                      colors="0.7", linewidths=0.6)  # fmt: skip
+    else:
+        ws = np.linspace(low[0], high[0], 200)
+        left.plot(ws, m.function.on_grid(ws), color="0.6", lw=1.5)
     for i, r in enumerate(m.runs):
         xy = r.path if m.function.n == 2 else np.column_stack([r.path[:, 0], r.costs])
+        ending = "diverged" if r.diverged else f"{r.steps} steps"
         left.plot(xy[:, 0], xy[:, 1], "-o", ms=2.5, lw=1.2 if i else 1.6, color=f"C{i}",
-                  label=f"{r.label}: {r.steps} steps")  # fmt: skip
-        right.semilogy(np.arange(len(r.costs)), np.maximum(r.costs, 1e-300), color=f"C{i}",
+                  label=f"{r.label}: {ending}")  # fmt: skip
+        shown = np.where(np.isfinite(r.costs), np.maximum(r.costs, 1e-300), np.nan)
+        right.semilogy(np.arange(len(r.costs)), shown, color=f"C{i}",
                        label=f"{r.label}: factor {r.rate:.3f} per step")  # fmt: skip
-    left.plot(*finite[0][:2] if m.function.n == 2 else (finite[0][0], m.runs[0].costs[0]),
-              "k*", ms=10, label="start")  # fmt: skip
+    first = m.runs[0].path[0]
+    left.plot(first[0], first[1] if m.function.n == 2 else m.runs[0].costs[0], "k*", ms=10,
+              label="start")  # fmt: skip
+    left.set_xlim(low[0], high[0])
+    if m.function.n == 2:
+        left.set_ylim(low[1], high[1])
     left.set_title(f"{m.function.text} at η = {m.learning_rate:g}: curvatures "
                    f"{' and '.join(f'{c:g}' for c in m.curvatures)}", fontsize=11)  # fmt: skip
     left.set_xlabel(m.function.variables[0])
@@ -275,7 +310,7 @@ def draw_momentum(m: Momentum) -> Figure:
     left.legend(fontsize=8, loc="upper right")
     right.set_xlabel("step k")
     right.set_ylabel("C(θ_k) (log scale)")
-    right.set_title(f"The same η, three ways to arrive (‖∇C‖ ≤ {TOL:g})", fontsize=11)
+    right.set_title(f"The same η, {len(m.runs)} runs (arrived: ‖∇C‖ ≤ {TOL:g})", fontsize=11)
     right.legend(fontsize=8)
     right.grid(True, which="both", alpha=0.3)
     return fig
