@@ -261,12 +261,14 @@ d/dw wⁿ = n·wⁿ⁻¹, and for a power of a·w + b, n·(a·w + b)ⁿ⁻¹·a.
     (
         "code",
         """from nudgenet.lessons import momentum, one_weight, power_rule, steepest, why_squared
-from nudgenet.schedules import SCHEDULES
 from nudgenet.lessons.real import RealNetwork
+from nudgenet.schedules import SCHEDULES
 
 for rule in (power_rule.power_rule("(w-3)**2", 0.0), power_rule.power_rule("w**3", 2.0)):
-    print(f"C = {rule.text}: power rule {rule.rule_text}, SymPy {rule.sympy_text}, "
-          f"slope at w = {rule.point:g}: {rule.slope:g}")
+    print(
+        f"C = {rule.text}: power rule {rule.rule_text}, SymPy {rule.sympy_text}, "
+        f"slope at w = {rule.point:g}: {rule.slope:g}"
+    )
     for row in rule.rows[::2]:
         print(f"   h = {row.h:<7g} quotient {row.quotient:.8f}  off by {row.error:.1e}")
 power_rule.draw_power_rule(power_rule.power_rules())""",
@@ -291,12 +293,18 @@ for name, th in (("untrained", untrained_theta), ("trained", theta_trained)):
 for r in results:
     e = r.cancelled_example()
     big, small = r.top_share()
-    print(f"{r.name}: cost {np.mean(r.squared):.4f}, signed {np.mean(r.signed):+.4f}, "
-          f"|a - y| {np.mean(r.absolute):.4f}")
-    print(f"   image {e.index}, a {e.label} read as {e.guess}: signed {e.signed:+.4f}, "
-          f"squared {e.squared:.4f}")
-    print(f"   the largest 1% of errors carry {big:.1%} of the squared cost, "
-          f"{small:.1%} of the absolute one")
+    print(
+        f"{r.name}: cost {np.mean(r.squared):.4f}, signed {np.mean(r.signed):+.4f}, "
+        f"|a - y| {np.mean(r.absolute):.4f}"
+    )
+    print(
+        f"   image {e.index}, a {e.label} read as {e.guess}: signed {e.signed:+.4f}, "
+        f"squared {e.squared:.4f}"
+    )
+    print(
+        f"   the largest 1% of errors carry {big:.1%} of the squared cost, "
+        f"{small:.1%} of the absolute one"
+    )
 why_squared.draw_why_squared(results)""",
     ),
     (
@@ -311,10 +319,14 @@ unit directions against −∇C, and the slope along −∇C checked by a finite
         "code",
         """Xs, Ys = X[:1000].astype(np.float64), Y[:1000].astype(np.float64)
 s = steepest.steepest(network, theta_trained, Xs, Ys, np.random.default_rng(0))
-print(f"‖∇C‖ = {s.gradient_norm:.5f}; along −∇C/‖∇C‖: {s.checks[0].slope:.5f}, "
-      f"finite difference {s.checks[0].finite_difference:.5f}")
-print(f"steepest of {s.slopes.size} random directions: {s.steepest_random:.5f} "
-      f"({s.ratio:.0f}× less steep); none steeper: {s.none_steeper}")
+print(
+    f"‖∇C‖ = {s.gradient_norm:.5f}; along −∇C/‖∇C‖: {s.checks[0].slope:.5f}, "
+    f"finite difference {s.checks[0].finite_difference:.5f}"
+)
+print(
+    f"steepest of {s.slopes.size} random directions: {s.steepest_random:.5f} "
+    f"({s.ratio:.0f}× less steep); none steeper: {s.none_steeper}"
+)
 steepest.draw_steepest(s)""",
     ),
     (
@@ -353,12 +365,12 @@ for name in SCHEDULES:
     ax.plot([schedule(k) for k in range(600)], label=name)
 ax.set_xlabel("step k"), ax.set_ylabel("η_k"), ax.legend()
 ax.set_title("η over the steps, from η = 10")
-runs = regimes.compare_schedules(
-    "network", SCHEDULES, lr=10.0, seeds=[0], epochs=3, examples=2000
-)
+runs = regimes.compare_schedules("network", SCHEDULES, lr=10.0, seeds=[0], epochs=3, examples=2000)
 for summary in runs.summaries:
-    print(f"{summary.label:>12}: final cost {summary.final_cost.text()}, "
-          f"test accuracy {summary.test_accuracy.text('{:.1f}', None, scale=100)}%")""",
+    print(
+        f"{summary.label:>12}: final cost {summary.final_cost.text()}, "
+        f"test accuracy {summary.test_accuracy.text('{:.1f}', None, scale=100)}%"
+    )""",
     ),
     ("code", """regimes.plot_comparison(runs)"""),
     (
@@ -375,13 +387,17 @@ shows only a sliver of the space.""",
     (
         "code",
         """cosines = np.abs(s.slopes) / s.gradient_norm
-print(f"n = {s.n_params}: mean |cos(u, ∇C)| = {cosines.mean():.5f}, "
-      f"√(2/(πn)) = {np.sqrt(2 / (np.pi * s.n_params)):.5f}")
+print(
+    f"n = {s.n_params}: mean |cos(u, ∇C)| = {cosines.mean():.5f}, "
+    f"√(2/(πn)) = {np.sqrt(2 / (np.pi * s.n_params)):.5f}"
+)
 for n in (2, 13_002):
     u = steepest.random_unit_directions(n, 1000, np.random.default_rng(1))
     g = steepest.random_unit_directions(n, 1, np.random.default_rng(2))[0]
-    print(f"in {n:>6} dimensions, a random unit direction's mean |cos| with a fixed one: "
-          f"{np.abs(u @ g).mean():.4f}")""",
+    print(
+        f"in {n:>6} dimensions, a random unit direction's mean |cos| with a fixed one: "
+        f"{np.abs(u @ g).mean():.4f}"
+    )""",
     ),
     (
         "md",

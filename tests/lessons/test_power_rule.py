@@ -68,3 +68,8 @@ def test_what_is_not_a_sum_of_powers_is_refused(cost: str, why: str) -> None:
 def test_a_point_where_the_slope_is_undefined_is_refused() -> None:
     with pytest.raises(ConfigError, match="no slope"):
         power_rule("w**-1", 0.0)
+
+
+def test_powers_beyond_the_bound_are_refused_before_sympy_expands_them() -> None:
+    with pytest.raises(ConfigError, match="beyond the 100"):
+        power_rule("(w+1)**1000")

@@ -85,7 +85,8 @@ def _add_why_squared(commands: Any) -> None:
                 "signed Σ(a − y).")  # fmt: skip
     add_data(p, "the data to train (a little) and test on")
     add_option(p, options.SEED, 0, help="as `nudgenet train --seed`")
-    add_option(p, options.EPOCHS, 1, help="epochs of the trained network (η = 1, batch 10)")
+    add_option(p, options.EPOCHS, 1,
+               help="epochs of the trained network (η = 1 constant, batch 10)")  # fmt: skip
     _add_outputs(p, "why-squared.png")
     p.set_defaults(run=run_why_squared)
 

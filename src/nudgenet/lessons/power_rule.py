@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConfigError
-from .formula import CostFunction, parse_cost
+from .formula import MAX_POWER, CostFunction, parse_cost
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -37,7 +37,9 @@ POINT = 2.0
 #: The step sizes of the table: 1, 0.1, …, 10⁻⁶ (below that, rounding wins over the limit).
 STEPS = tuple(10.0**-k for k in range(7))
 MAX_TERMS = 20
-"""Most terms c·(a·w + b)ⁿ a cost may have here: the lesson reads each one out."""
+"""Most terms c·(a·w + b)ⁿ a cost may have here: the lesson reads each one out. Each power is
+at most :data:`~nudgenet.lessons.formula.MAX_POWER` (100) in size, so that multiplying the
+rule out to compare it with SymPy takes a second at worst (a power of 1000 takes minutes)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,12 @@ def _terms(function: CostFunction, w: Any) -> tuple[Term, ...]:
             raise ConfigError(
                 f"{part} in {function.text!r} is not a power of w (or of a·w + b)",
                 help="the power rule lesson takes sums of terms like 3*w**2 or (w-3)**2",
+            )
+        if abs(float(n)) > MAX_POWER:
+            raise ConfigError(
+                f"{part} in {function.text!r} has the power {n}, beyond the {MAX_POWER} this "
+                "lesson multiplies out",
+                help="higher powers only overflow; try e.g. 'w**3' or '(w-3)**2'",
             )
         slope = sympy.expand(c * n * base ** (n - 1) * sympy.diff(base, w))
         exponent = float(n) if base.has(w) else 0.0
