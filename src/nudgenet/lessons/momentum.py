@@ -44,6 +44,8 @@ best is 2/(2 + 20) ≈ 0.091, and here both its factors are about 0.8."""
 TOL = 1e-6
 """A run has arrived once ‖∇C‖ ≤ this (the bottom of a quadratic is where the slope is 0)."""
 MAX_STEPS = 10_000
+MAX_RUNS = 10
+"""Most momenta compared with plain descent in one comparison (each run keeps every step)."""
 _GRID = np.linspace(0.0, 0.999, 1000)  # the μ searched for the best one
 
 
@@ -204,6 +206,9 @@ def compare_momentum(
     best = best_momentum(learning_rate, curvatures)
     if momenta is None:
         momenta = (best[0], 0.9)
+    if len(momenta) > MAX_RUNS:
+        raise ConfigError(f"at most {MAX_RUNS} momenta at once, got {len(momenta)}",
+                          help="e.g. --momentum 0.3,0.9")  # fmt: skip
     if not (isinstance(steps, int) and 1 <= steps <= MAX_STEPS):
         raise ConfigError(f"steps must be from 1 to {MAX_STEPS:,}, got {steps!r}",
                           help="e.g. --steps 1000")  # fmt: skip
