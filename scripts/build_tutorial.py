@@ -345,6 +345,181 @@ curvature.draw_link(
     ),
     (
         "md",
+        """## What the note states without showing
+
+A few of the note's ideas are named, not shown: the power rule, why the cost is squared, why
+the *negative* gradient, Example 2 on a real weight, schedules, the high-dimensional view, and
+what comes after the learning rate's regions. Each is computed here; each is also a command
+(`nudgenet power-rule`, `why-squared`, `steepest`, `one-weight`, `momentum`).
+
+### The power rule
+
+d/dw wⁿ = n·wⁿ⁻¹, and for a power of a·w + b, n·(a·w + b)ⁿ⁻¹·a. So (w − 3)² has slope
+2(w − 3) = 2w − 6. The derivative is the limit of the difference quotient
+(C(w + h) − C(w))/h as h → 0; for (w − 3)² at w = 0 the quotient is exactly h − 6.""",
+    ),
+    (
+        "code",
+        """from nudgenet.lessons import momentum, one_weight, power_rule, steepest, why_squared
+from nudgenet.lessons.real import RealNetwork
+from nudgenet.schedules import SCHEDULES
+
+for rule in (power_rule.power_rule("(w-3)**2", 0.0), power_rule.power_rule("w**3", 2.0)):
+    print(
+        f"C = {rule.text}: power rule {rule.rule_text}, SymPy {rule.sympy_text}, "
+        f"slope at w = {rule.point:g}: {rule.slope:g}"
+    )
+    for row in rule.rows[::2]:
+        print(f"   h = {row.h:<7g} quotient {row.quotient:.8f}  off by {row.error:.1e}")
+power_rule.draw_power_rule(power_rule.power_rules())""",
+    ),
+    (
+        "md",
+        """### Why the cost is squared
+
+The note's two reasons, on the real outputs of the network before and after the training
+above, on the test images: signed errors Σ(a − y) cancel (a wrong answer can sum to about 0),
+and squaring weighs large errors more than |a − y| does.""",
+    ),
+    (
+        "code",
+        """theta_trained = theta.astype(np.float64)
+untrained_theta = nn.init_params(network.layout, "xavier", rng=np.random.default_rng(0))
+labels = data.test_labels
+results = []
+for name, th in (("untrained", untrained_theta), ("trained", theta_trained)):
+    real = RealNetwork(network, th, name, name, nn.accuracy(network, th, X_test, labels))
+    results.append(why_squared.squared_errors(real, X_test, labels))
+for r in results:
+    e = r.cancelled_example()
+    big, small = r.top_share()
+    print(
+        f"{r.name}: cost {np.mean(r.squared):.4f}, signed {np.mean(r.signed):+.4f}, "
+        f"|a - y| {np.mean(r.absolute):.4f}"
+    )
+    print(
+        f"   image {e.index}, a {e.label} read as {e.guess}: signed {e.signed:+.4f}, "
+        f"squared {e.squared:.4f}"
+    )
+    print(
+        f"   the largest 1% of errors carry {big:.1%} of the squared cost, "
+        f"{small:.1%} of the absolute one"
+    )
+why_squared.draw_why_squared(results)""",
+    ),
+    (
+        "md",
+        """### Why the negative gradient
+
+Along a unit direction u the cost changes at the rate ∇C·u, at most ‖∇C‖ in size
+(Cauchy–Schwarz), and exactly −‖∇C‖ along −∇C/‖∇C‖. On the trained network, 1,000 random
+unit directions against −∇C, and the slope along −∇C checked by a finite difference:""",
+    ),
+    (
+        "code",
+        """Xs, Ys = X[:1000].astype(np.float64), Y[:1000].astype(np.float64)
+s = steepest.steepest(network, theta_trained, Xs, Ys, np.random.default_rng(0))
+print(
+    f"‖∇C‖ = {s.gradient_norm:.5f}; along −∇C/‖∇C‖: {s.checks[0].slope:.5f}, "
+    f"finite difference {s.checks[0].finite_difference:.5f}"
+)
+print(
+    f"steepest of {s.slopes.size} random directions: {s.steepest_random:.5f} "
+    f"({s.ratio:.0f}× less steep); none steeper: {s.none_steeper}"
+)
+steepest.draw_steepest(s)""",
+    ),
+    (
+        "md",
+        """### Example 2 on one real weight
+
+new value = old value − η × ∂C/∂w, for the weight the cost is most sensitive to, stepped
+alone:""",
+    ),
+    (
+        "code",
+        """w = one_weight.step_one_weight(network, theta_trained, Xs, Ys, learning_rate=1.0)
+print(f"{w.name} ({w.description}): ∂C/∂w = {w.slope:+.6f}")
+print(f"new = {w.old:+.6f} − 1·({w.slope:+.6f}) = {w.new:+.6f}")
+print(f"C: {w.cost_before:.6f} → {w.cost_after:.6f} (predicted change {w.predicted_change:+.2e})")
+one_weight.draw_one_weight(w)""",
+    ),
+    (
+        "md",
+        """### Schedules
+
+The note says practical training needs a learning-rate schedule: start large to travel, shrink
+to settle. Each schedule is a function from the step to η, drawn here over 3 epochs of 200
+steps from η = 10, and then trained (3 epochs on 2,000 images, seed 0). At a constant η = 10
+the cost bounces from epoch to epoch (the learning-rate section); in this run the step
+schedule ends with the lowest cost, and the exponential one, which shrinks η early, with the
+highest: shrinking too soon is slow too.""",
+    ),
+    (
+        "code",
+        """import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for name in SCHEDULES:
+    schedule = nn.make_schedule(name, 10.0, total_steps=600, steps_per_epoch=200)
+    ax.plot([schedule(k) for k in range(600)], label=name)
+ax.set_xlabel("step k"), ax.set_ylabel("η_k"), ax.legend()
+ax.set_title("η over the steps, from η = 10")
+runs = regimes.compare_schedules("network", SCHEDULES, lr=10.0, seeds=[0], epochs=3, examples=2000)
+for summary in runs.summaries:
+    print(
+        f"{summary.label:>12}: final cost {summary.final_cost.text()}, "
+        f"test accuracy {summary.test_accuracy.text('{:.1f}', None, scale=100)}%"
+    )""",
+    ),
+    ("code", """regimes.plot_comparison(runs)"""),
+    (
+        "md",
+        """### The high-dimensional view
+
+We cannot picture 13,002 dimensions, but descent does not need a picture: the update
+θ ← θ − η∇C is the same arithmetic in 1, 2 or 13,002 coordinates, and −∇C is the steepest way
+down in all of them. What changes is intuition: in 13,002 dimensions almost every direction
+is nearly perpendicular to ∇C (the random slopes above have |cos| about √(2/(πn)) ≈ 0.007), so
+a random nudge barely changes the cost, and a plane drawn through θ (the landscape section)
+shows only a sliver of the space.""",
+    ),
+    (
+        "code",
+        """cosines = np.abs(s.slopes) / s.gradient_norm
+print(
+    f"n = {s.n_params}: mean |cos(u, ∇C)| = {cosines.mean():.5f}, "
+    f"√(2/(πn)) = {np.sqrt(2 / (np.pi * s.n_params)):.5f}"
+)
+for n in (2, 13_002):
+    u = steepest.random_unit_directions(n, 1000, np.random.default_rng(1))
+    g = steepest.random_unit_directions(n, 1, np.random.default_rng(2))[0]
+    print(
+        f"in {n:>6} dimensions, a random unit direction's mean |cos| with a fixed one: "
+        f"{np.abs(u @ g).mean():.4f}"
+    )""",
+    ),
+    (
+        "md",
+        """### Momentum, the next step
+
+On one parameter each step multiplies the distance to the bottom by 1 − ηC''. A bowl with two
+curvatures, x² + 10y² (C'' = 2 and 20), has two such factors and one η for both: η must stay
+below 2/20 for y, where x then creeps, while y zig-zags (1 − 20η < 0). Momentum,
+v ← μv − η∇C, θ ← θ + v, carries speed along the valley and damps the zig-zag; Gabriel Goh's
+"Why Momentum Really Works" (Distill, 2017) explains why. Same η, the same `descend`:""",
+    ),
+    (
+        "code",
+        """m = momentum.compare_momentum()
+print(f"η = {m.learning_rate}: factors {np.round(m.factors, 3)}, best μ = {m.best[0]:.3f}")
+for r in m.runs:
+    print(f"{r.label:>20}: {r.steps} steps to ‖∇C‖ ≤ 1e-6, factor {r.rate:.3f} per step")
+momentum.draw_momentum(m)""",
+    ),
+    ("code", """momentum.draw_factors(m)"""),
+    (
+        "md",
         """## Summary
 
 * Learning is an optimisation problem: define a cost, compute its gradient, step against it.
@@ -356,7 +531,8 @@ curvature.draw_link(
 
 From the command line, the same lessons are `nudgenet descend`, `nudgenet learning-rate`,
 `nudgenet symmetry`, `nudgenet nudges`, `nudgenet landscape`, `nudgenet curvature`,
-`nudgenet critical-rate`, `nudgenet train` and `nudgenet plot`.""",
+`nudgenet critical-rate`, `nudgenet train`, `nudgenet plot`, `nudgenet power-rule`,
+`nudgenet why-squared`, `nudgenet steepest`, `nudgenet one-weight` and `nudgenet momentum`.""",
     ),
 ]
 

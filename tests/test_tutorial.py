@@ -50,6 +50,9 @@ def test_tutorial_executes() -> None:
     assert "each example wants its label's output up: True" in text
     assert "constant: distinct neurons per hidden layer (1, 1)" in text
     assert "critical η = 2/λ_max = " in text
+    assert "C = (w-3)**2: power rule 2*w - 6, SymPy 2*w - 6, slope at w = 0: -6" in text
+    assert "none steeper: True" in text
+    assert "momentum μ = 0.332: 35 steps" in text
     figures = [
         out
         for cell in nb.cells

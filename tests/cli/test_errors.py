@@ -161,6 +161,25 @@ CASES = {
         "--plot {fx}/afile/x.png", "--plot {fx}/missing/x.png", "--data {fx}/emptydir",
     ],
     "serve": ["--port -1", "--port 70000", "--seed-epochs 0", "--seed -1"],
+    "power-rule": [
+        "'sin(w)'", "'w**'", "'x**2 + y**2'", "'w**-1' --at 0", "'(w+1)**1000'",
+        "--plot {fx}/afile", "--plot {fx}/afile/sub", "--svg",
+    ],
+    "why-squared": [
+        "--epochs 0", "--seed -1", "--data {fx}/emptydir", "--plot {fx}/afile", "--svg",
+    ],
+    "steepest": [
+        "--directions 0", "--directions 100001", "--examples -1", "--lr 0",
+        "{fx}/notamodel.npz", "--plot {fx}/afile", "--data {fx}/garbage",
+    ],
+    "one-weight": [
+        "--index -1", "--index 13002", "--lr -1", "{fx}/missing.npz", "--plot {fx}/afile",
+    ],
+    "momentum": [
+        "'x**2 - y**2' --start 1,1", "'x**4 + y**2' --start 1,1", "--start 1", "--steps 0",
+        "--momentum 1", "--momentum -0.5", "--momentum 0,0,0,0,0,0,0,0,0,0,0", "--lr 0",
+        "--plot {fx}/afile", "--svg",
+    ],
     "sweep": [
         "--limit 0", "--limit -5", "--lr nan", "--lr 0", "--lr-range 1:0.1:3",
         "--lr-range 0.1:inf:3", "--lr-range 0.1:1:0", "--lr-range 0.1:1:1000000",
@@ -516,7 +535,7 @@ def small_data(monkeypatch):
             raise AssertionError(f"would download {spec}")
         return small if spec == "mini" else load_dataset(spec, **kwargs)
 
-    for module in ("train", "model", "pictures", "inside"):
+    for module in ("train", "model", "pictures", "inside", "note"):
         monkeypatch.setattr(f"nudgenet.cli.{module}.load_dataset", load)
     monkeypatch.setattr("nudgenet.training.sweep.load_dataset", load)
     monkeypatch.setattr("nudgenet.lessons.regimes.load_mini", lambda: small)

@@ -30,6 +30,7 @@ from . import (
     inside,
     interop,
     model,
+    note,
     pictures,
     serve,
     sweep,
@@ -38,8 +39,8 @@ from . import (
 
 # In the order `nudgenet --help` lists them: train, then the saved model, then the lessons.
 GROUPS = (
-    train, model, interop, gradcheck, backprop, pictures, inside, descent, curvature, serve,
-    sweep,
+    train, model, interop, gradcheck, backprop, pictures, inside, descent, note, curvature,
+    serve, sweep,
 )  # fmt: skip
 
 
