@@ -22,10 +22,10 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import NudgenetError
-from . import descent, gradcheck, inside, model, pictures, serve, sweep, train
+from . import descent, experiments, gradcheck, inside, model, pictures, serve, sweep, train
 
 # In the order `nudgenet --help` lists them: train, then the saved model, then the lessons.
-GROUPS = (train, model, gradcheck, pictures, inside, descent, serve, sweep)
+GROUPS = (train, model, gradcheck, pictures, inside, experiments, descent, serve, sweep)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

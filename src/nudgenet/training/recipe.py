@@ -47,6 +47,25 @@ def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(init), np.random.default_rng(shuffle)
 
 
+def lesson_stream(seed: int, index: int = 2) -> np.random.Generator:
+    """Child ``index`` (≥ 2) of ``--seed seed``'s SeedSequence, for a lesson's own draws.
+
+    :func:`seed_streams` are children 0 and 1, so a lesson that draws from child 2 (the
+    memorisation lesson's shuffled labels) changes neither θ₀ nor the batch order.
+
+    Examples
+    --------
+    >>> int(lesson_stream(0).integers(1000)) == int(lesson_stream(0).integers(1000))
+    True
+    """
+    if index < 2:
+        raise ConfigError(
+            f"lesson streams start at child 2, got {index}",
+            help="children 0 and 1 are the recipe's initialisation and shuffling streams",
+        )
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(index + 1)[index])
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How to train a network, everything but the data; each field a ``nudgenet train`` option."""
