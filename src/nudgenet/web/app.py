@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, Response
 from .._version import __version__
 from ..data import Dataset
 from ..model import Model
-from . import descend, draw, learn, nudges
+from . import descend, draw, experiments, learn, nudges
 from .errors import ApiError, add_error_handlers
 from .guard import Guard
 from .seed import seed_model
@@ -125,7 +125,7 @@ def create_app(
             raise ApiError(404, f"no static file {name!r}")
         return _static_response(static, name)
 
-    for panel in (draw, nudges, descend, learn):  # the JSON API, in /openapi.json's order
+    for panel in (draw, experiments, nudges, descend, learn):  # the API, in /openapi.json's order
         app.include_router(panel.router)
     return app
 

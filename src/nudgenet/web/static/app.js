@@ -11,6 +11,7 @@
 import { $ } from "./js/dom.js";
 import { descend } from "./js/descend.js";
 import { draw } from "./js/draw.js";
+import { experiments } from "./js/experiments.js";
 import { learn } from "./js/learn.js";
 import { nudges } from "./js/nudges.js";
 
@@ -62,6 +63,7 @@ function followTraining(status) {
 
 // Module scripts run once the document is parsed, so the panels' elements are all there.
 draw.init({ onPrediction: () => nudges.drawingChanged() });
+experiments.init({ draw });
 learn.init({ follow: followTraining });
 descend.init();
 nudges.init();
@@ -70,4 +72,4 @@ showPanel();
 
 // A module's names are not globals: put the panels on window, so that their state can be
 // looked at from the browser's console (the browser tests read it too).
-Object.assign(window, { draw, learn, descend, nudges });
+Object.assign(window, { draw, learn, descend, nudges, experiments });
