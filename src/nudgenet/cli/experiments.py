@@ -430,7 +430,9 @@ def run_dream(args: argparse.Namespace) -> int:
         f"Dreaming a {args.digit} from {' '.join(args.start)}: {args.steps} steps of "
         f"η = {args.lr:g}, λ = {args.smooth:g}, μ = {args.range:g} ({source})"
     )
-    written = _save(args, "dream", dreams.dream_figure, runs[:3], means, title)
+    real = result["real_digits"]["target_correlation"]["mean"]
+    labels = [f"seed {n.seed}" for n in nets[:3]]
+    written = _save(args, "dream", _dream_figure, runs[:3], means, title, labels, real)
     if args.json:
         print_json(
             {"networks": source, "data": data.name, **result, "figures": [str(p) for p in written]}
@@ -455,6 +457,12 @@ def run_dream(args: argparse.Namespace) -> int:
     )
     _report_files(written)
     return 0
+
+
+def _dream_figure(
+    runs: list[dreams.Dream], means: np.ndarray, title: str, labels: list[str], real: float
+) -> Any:
+    return dreams.dream_figure(runs, means, title, labels=labels, real=real)
 
 
 def _dream_summary(

@@ -255,14 +255,22 @@ def _check(
             )
 
 
-def dream_figure(dreams: list[Dream], means: Matrix, title: str = "") -> Figure:
+def dream_figure(
+    dreams: list[Dream],
+    means: Matrix,
+    title: str = "",
+    *,
+    labels: list[str] | None = None,
+    real: float | None = None,
+) -> Figure:
     """Each dream's start and final image beside the mean of its target digit, with the
-    network's share for the target and the image's correlation with each digit's mean."""
+    network's share for the target and the image's correlation with each digit's mean;
+    ``labels`` name the rows, ``real`` marks a real digit's correlation with its mean."""
     rows = len(dreams)
     fig, axes = plots.figure(
         rows, 4, size=(10.0, 2.5 * rows + 0.8), squeeze=False, width_ratios=(1, 1, 1, 1.8)
     )
-    for row, d in zip(axes, dreams, strict=True):
+    for i, (row, d) in enumerate(zip(axes, dreams, strict=True)):
         r = resemblance(d.image, means, d.target)
         r0 = resemblance(d.start, means, d.target)
         p0 = "" if not d.costs else f"C = {d.costs[0]:.3f}"
@@ -298,8 +306,19 @@ def dream_figure(dreams: list[Dream], means: Matrix, title: str = "") -> Figure:
         )
         row[3].set_xticks(digits)
         row[3].axhline(0, color="0.3", linewidth=0.6)
+        row[3].set_ylim(-0.3, 1.0)
+        if real is not None:
+            row[3].axhline(
+                real,
+                color="C3",
+                linestyle="--",
+                linewidth=1,
+                label=f"a real {d.target}, on average",
+            )
+        if labels:
+            row[0].set_ylabel(labels[i], fontsize="small")
         row[3].set_ylabel("correlation with\neach digit's mean", fontsize="small")
-        row[3].legend(fontsize="x-small", loc="lower right")
+        row[3].legend(fontsize="x-small", loc="upper left", ncols=3)
     fig.suptitle(
         title or "The network's 'ideal' digit: descent on the pixels, θ fixed", fontsize="medium"
     )
