@@ -250,7 +250,7 @@ def _prepare(
         if check is not None:
             check(data)
         nets = seed_networks(data, seeds)
-        return nets, data, f"the seed network trained on {data.name}, seeds {_seeds(seeds)}"
+        return nets, data, f"the seed network trained on {data.name}, {_seed_words(seeds)}"
     model = Model.load(args.model)
     data = load_dataset(args.data) if args.data else _own_data(model)
     check_fits(model.network, data, help="choose the data the model was trained on with --data")
@@ -270,6 +270,10 @@ def _initial_theta(model: Model) -> np.ndarray:
 
 def _seeds(seeds: Any) -> str:
     return ", ".join(map(str, seeds))
+
+
+def _seed_words(seeds: Any) -> str:
+    return f"seed{'s' * (len(seeds) != 1)} {_seeds(seeds)}"
 
 
 def _save(args: argparse.Namespace, name: str, draw: Any, *inputs: Any) -> list[Path]:
@@ -529,7 +533,7 @@ def run_memorize(args: argparse.Namespace) -> int:
         return 0
     print(
         f"True against shuffled labels: {result.train_size:,} training images of {data.name}, "
-        f"{args.epochs} epochs, seeds {_seeds(seeds)} (mean over seeds)"
+        f"{args.epochs} epochs, {_seed_words(seeds)} (mean over seeds)"
     )
     print(f"\n{'labels':<10}{'epoch':>6}{'train cost':>12}{'train acc.':>12}{'test acc.':>11}")
     shown = sorted({0, 1, args.epochs // 4, args.epochs // 2, args.epochs})

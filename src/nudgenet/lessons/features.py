@@ -341,6 +341,12 @@ def layer_two_figure(result: FeaturesResult, test_inputs: Matrix, seed_index: in
     return fig
 
 
+_REFERENCE_NAMES = {
+    "edge": "an edge",
+    "stroke": "a stroke",
+    "ring": "a ring",
+    "noise": "random noise",
+}
 _LABELS = {
     "layer1_weights": "layer 1\nweights",
     "layer2_effective": "layer 2\neffective",
@@ -373,7 +379,7 @@ def measures_figure(result: FeaturesResult) -> Figure:
                 color=colour,
                 linestyle="--",
                 linewidth=1,
-                label=f"{'an' if name[0] in 'aeiou' else 'a'} {name}",
+                label=_REFERENCE_NAMES[name],
             )
         ax.set_xticks(x, [_LABELS[f] for f in FAMILIES], fontsize="small")
         ax.set_title(m, fontsize="medium")

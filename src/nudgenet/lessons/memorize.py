@@ -8,7 +8,7 @@ network is memorising; with the true labels both improve, because what it learns
 image of a 3 holds for the others.
 
 Zhang et al. (2017), "Understanding deep learning requires rethinking generalization"
-(ICLR 2017), measured this on CIFAR-10 and ImageNet with networks of millions of
+(ICLR 2017), measured this on CIFAR-10 and ImageNet with networks of more than a million
 parameters: their Figure 1a shows the training loss reaching zero on random labels as on
 true ones, only later (their Figure 1b: the time to fit grows by a small constant factor).
 The seed's network has 13,002 parameters, fewer than the 10,000 labels × log₂10 ≈ 33,000
