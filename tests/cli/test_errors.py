@@ -127,7 +127,8 @@ CASES = {
     "dream": [
         "12", "{fx}/good.npz -1", "5 --start clouds", "5 --start test-image 99999",
         "5 --start noise 3", "5 --steps 0", "5 --steps 100001", "5 --lr 0", "5 --lr nan",
-        "5 --smooth -1", "5 --range inf", "{fx}/notamodel.npz 5", "5 --plot {fx}/afile",
+        "5 --smooth -1", "5 --range inf", "5 --lr 10 --smooth 10 --seeds 0",
+        "{fx}/notamodel.npz 5", "5 --plot {fx}/afile",
     ],
     "memorize": [
         "--epochs 0", "--epochs 1001", "--limit 0", "--fit-accuracy 0", "--fit-accuracy 1.5",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nudgenet.data import load_mini, to_inputs
-from nudgenet.errors import ConfigError
+from nudgenet.errors import ConfigError, DivergenceError
 from nudgenet.lessons.dream import class_means, dream, resemblance
 from nudgenet.lessons.seeds import seed_networks
 from nudgenet.training.loop import TrainSettings
@@ -68,3 +68,10 @@ def test_bad_requests_are_refused(trained) -> None:
         dream(net, theta, 5, np.zeros(784), steps=0)
     with pytest.raises(ConfigError, match="learning rate"):
         dream(net, theta, 5, np.zeros(784), learning_rate=0.0)
+
+
+def test_a_step_too_large_for_the_terms_is_a_divergence_with_advice(trained) -> None:
+    start = np.random.default_rng(2).random(784)
+    with pytest.raises(DivergenceError, match="diverged") as caught:
+        dream(trained.network, trained.theta, 5, start, learning_rate=10.0, smooth=10.0)
+    assert "η·(16λ + 2μ) < 2" in caught.value.help

@@ -61,6 +61,14 @@ def test_bad_requests_are_refused(url: str, path: str, body: dict[str, Any]) -> 
     assert r.json()["error"]
 
 
+def test_a_diverging_dream_is_refused_with_advice(url: str) -> None:
+    body = {"digit": 5, "learning_rate": 10, "smooth": 10, "steps": 500}
+    r = httpx.post(f"{url}/api/dream", json=body, timeout=60)
+    assert r.status_code == 422, r.text
+    assert "diverged" in r.json()["error"]
+    assert "16λ" in r.json()["help"]
+
+
 def test_the_noise_button_and_the_dream_card_in_a_browser(page: Any) -> None:  # noqa: F811
     page.select_option("#noise-kind", "scribble")
     page.click("#noise")

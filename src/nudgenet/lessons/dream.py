@@ -30,7 +30,7 @@ from .. import plots
 from .._types import Matrix, Vector
 from ..cost import one_hot
 from ..descent import descend
-from ..errors import ConfigError
+from ..errors import ConfigError, DivergenceError
 from ..network import Network, feedforward
 from .pixels import cost_and_pixel_gradient
 
@@ -176,9 +176,17 @@ def dream(
         return C, g
 
     x = np.array(start, dtype=np.float64).ravel()
-    costs = [
-        s.cost for s in descend(objective, x, learning_rate, steps=steps, divergence_factor=None)
-    ]
+    try:
+        # A step too large for the terms overflows: the descent's NaN/inf check names it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            steps_taken = descend(objective, x, learning_rate, steps=steps, divergence_factor=None)
+            costs = [s.cost for s in steps_taken]
+    except DivergenceError as exc:
+        raise DivergenceError(
+            exc.message,
+            help="use a smaller learning rate, or smaller smooth and range terms: the pixel "
+            "steps stay stable while η·(16λ + 2μ) < 2",
+        ) from None
     a = feedforward(network, theta, x[None].astype(theta.dtype))[-1][0].astype(np.float64)
     shares = a / max(float(a.sum()), np.finfo(np.float64).tiny)
     return Dream(
