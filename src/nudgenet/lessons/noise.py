@@ -169,6 +169,8 @@ class NoiseResult:
             "seeds": self.seeds,
             "images": self.images,
             "confident_at": CONFIDENT,
+            "aggregation": "the mean over each network's images, then the mean and sample "
+            "standard deviation over the seeds",
             "noise_max_probability": kinds["noise"]["max_probability"],
             "test_max_probability": kinds["test"]["max_probability"],
             "kinds": kinds,
