@@ -414,6 +414,8 @@ def run_dream(args: argparse.Namespace) -> int:
             f"DIGIT must be 0 to 9, got {args.digit}", help="e.g. nudgenet dream model.npz 5"
         )
     nets, data, source = _prepare(args, lambda data: _start_index(args.start, data))
+    if args.model is not None and args.start[0] != "noise":
+        nets = nets[:1]  # one model from one start: every seed would dream the same image
     starts = _start_images(args, data, [n.seed for n in nets])
     means = dreams.class_means(to_inputs(data.train_images, np.float64), data.train_labels)
     runs = [
