@@ -30,7 +30,7 @@ from ..lessons import features as feats
 from ..lessons import memorize as mem
 from ..lessons import noise as noises
 from ..lessons.pictures import weights_figure
-from ..lessons.seeds import SEEDS, SeedNetwork, check_seeds, mean_std, seed_networks
+from ..lessons.seeds import SeedNetwork, check_seeds, mean_std, seed_networks
 from ..model import Model
 from ..training.recipe import check_fits, seed_streams
 from .common import (
@@ -129,11 +129,9 @@ def _common(p: argparse.ArgumentParser, figures: str, *, model: bool = True) -> 
     p.add_argument(
         "--seeds",
         type=parse_seeds,
-        default=None,
+        default="0-4",  # argparse reads a string default through the type
         metavar="0-4|0,1,2",
-        help="seeds of the networks to train (default 0-4)"
-        if model
-        else "seeds to train with (default 0-4)",
+        help="seeds of the networks to train" if model else "seeds to train with",
     )
     add_output(p, "--plot", metavar="DIR", help=f"folder for {figures}")
     p.add_argument("--svg", action="store_true", help="also write each figure as SVG")
@@ -143,6 +141,7 @@ def _common(p: argparse.ArgumentParser, figures: str, *, model: bool = True) -> 
 def _add_features(commands: Any) -> None:
     p = commands.add_parser(
         "features",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="what the hidden neurons look for: edges, loops, or neither (trained vs random)",
         description="Draw what each hidden neuron responds to: the first layer's weights, and "
         "for the second its effective pattern (∂z²/∂x at the mean test image), its preferred "
@@ -157,6 +156,7 @@ def _add_features(commands: Any) -> None:
 def _add_noise(commands: Any) -> None:
     p = commands.add_parser(
         "noise",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="is the network confident on noise, blank pages and scribbles?",
         description="Feed random-noise images, blank (one grey level) images and random "
         "scribbles to the network and compare its largest output with what it gives the "
@@ -170,6 +170,7 @@ def _add_noise(commands: Any) -> None:
 def _add_dream(commands: Any) -> None:
     p = commands.add_parser(
         "dream",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="'draw me a 5': gradient descent on the pixels, θ fixed",
         description="Descend on the 784 pixels with θ fixed, through the same descend "
         "routine that trains the network, with the cost 'output DIGIT should be 1, the "
@@ -194,8 +195,8 @@ def _add_dream(commands: Any) -> None:
         "--start",
         nargs="+",
         default=["noise"],
-        metavar="noise|blank|test-image N",
-        help="start from random pixels, a blank page, or test image N",
+        metavar="START",
+        help="noise (random pixels), blank (an empty page), or test-image N (a real digit)",
     )
     add_option(p, STEPS, dreams.STEPS, flag="--steps")
     add_option(p, PIXEL_RATE, dreams.LEARNING_RATE, flag="--lr")
@@ -204,9 +205,9 @@ def _add_dream(commands: Any) -> None:
     p.add_argument(
         "--seeds",
         type=parse_seeds,
-        default=None,
+        default="0-4",  # argparse reads a string default through the type
         metavar="0-4|0,1,2",
-        help="seeds of the networks (and of the noise starts); default 0-4",
+        help="seeds of the networks (and of the noise starts)",
     )
     add_output(p, "--plot", metavar="DIR", help="folder for dream.png")
     p.add_argument("--svg", action="store_true", help="also write each figure as SVG")
@@ -217,6 +218,7 @@ def _add_dream(commands: Any) -> None:
 def _add_memorize(commands: Any) -> None:
     p = commands.add_parser(
         "memorize",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="true against shuffled labels: learning digits or memorising images",
         description="Train the recipe on the true labels and on shuffled ones, for each seed, "
         "and compare the training cost and the training and test accuracy per epoch.",
@@ -244,7 +246,7 @@ def _prepare(
     is asked about the data before any network is trained."""
     if args.plot is not None:
         check_output_folder(args.plot, "--plot")
-    seeds = check_seeds(args.seeds if args.seeds is not None else SEEDS)
+    seeds = check_seeds(args.seeds)
     if args.model is None:
         data = load_dataset(args.data or "mini")
         if check is not None:
@@ -523,7 +525,7 @@ def run_memorize(args: argparse.Namespace) -> int:
     """``nudgenet memorize``: true against shuffled labels, per epoch, over seeds."""
     if args.plot is not None:
         check_output_folder(args.plot, "--plot")
-    seeds = check_seeds(args.seeds if args.seeds is not None else SEEDS)
+    seeds = check_seeds(args.seeds)
     data = load_dataset(args.data)
     result = mem.memorize(
         data, seeds, epochs=args.epochs, train_size=args.limit, fit_accuracy=args.fit_accuracy
