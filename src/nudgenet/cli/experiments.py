@@ -265,8 +265,10 @@ def _prepare(
 
 def _initial_theta(model: Model) -> np.ndarray:
     """θ₀ as ``nudgenet train`` started this model: its init and seed (xavier, 0 if unsaid)."""
-    init_rng, _ = seed_streams(int(model.settings.get("seed", 0)))
-    init = str(model.settings.get("init", "xavier"))
+    seed, init = model.settings.get("seed", 0), model.settings.get("init", "xavier")
+    options.SEED.check(seed)  # a model file is not trusted: its words are checked too
+    options.INIT.check(init)
+    init_rng, _ = seed_streams(int(seed))
     return init_params(model.network.layout, init, rng=init_rng, dtype=model.theta.dtype)
 
 
