@@ -520,6 +520,110 @@ momentum.draw_momentum(m)""",
     ("code", """momentum.draw_factors(m)"""),
     (
         "md",
+        """## The video's experiments, measured
+
+The video behind the note makes claims about this very network that it only illustrates:
+that its hidden neurons do not find edges and loops, that it answers noise with confidence,
+that its "ideal" digit looks like noise, and that it can memorise labels that mean nothing.
+Each is measured below on the seed network as `nudgenet train` trains it (here on three
+seeds; the commands `nudgenet features`, `noise`, `dream` and `memorize` use five).""",
+    ),
+    (
+        "code",
+        """from nudgenet.lessons import dream, features, memorize, noise
+from nudgenet.lessons.seeds import seed_networks
+
+nets = seed_networks(data, (0, 1, 2))  # the recipe of `nudgenet train --seed s`, and θ₀
+X_test64 = nn.to_inputs(data.test_images, np.float64)
+print([f"seed {n.seed}: {n.trained.history[-1]['test_accuracy']:.1%}" for n in nets])""",
+    ),
+    (
+        "md",
+        """### What the hidden neurons look for
+
+Three measures of each neuron's 28×28 pattern: *smoothness* (the correlation of the pattern
+with itself shifted by one pixel), *edge-ness* (how much of the gradient has one local
+orientation) and *loop-ness* (how much of it points to the pattern's centre, as on a ring).
+For layer 2 the pattern is its effective input, ∂z²/∂x at the mean test image, and its
+preferred input, found by gradient ascent on the pixels. Training makes them smooth; neither
+edge-like nor loop-like, as the reference edge and ring show.""",
+    ),
+    (
+        "code",
+        """looked = features.features(nets, X_test64)
+features.measures_figure(looked)""",
+    ),
+    (
+        "md",
+        """### Confident on noise
+
+The network has never seen anything but digits, and its outputs cannot say "none of these".
+Random noise, blank grey pages and random scribbles get answers almost as sure as real digits.""",
+    ),
+    (
+        "code",
+        """heard = noise.confidence_on_noise(nets, X_test64, images=300)
+for kind in heard.readings:
+    m = heard.over_seeds(kind)
+    print(f"{kind:>9}: largest output share {m['mean']:.2f} ± {m['std']:.2f} over seeds")
+noise.noise_figure(heard)""",
+    ),
+    (
+        "md",
+        """### Draw me a 5
+
+With θ fixed, descend on the pixels with the cost "output 5 should be 1, the others 0",
+through the same `descend` that trains the network. From noise the network soon reads a 5
+that correlates with the mean 5 no more than noise does; from a blank page a little more;
+from a real 7 a small change fools it while the 7 stays a 7 (on some seeds; on others the
+descent stalls where a saturated sigmoid has no slope left).""",
+    ),
+    (
+        "code",
+        """model1 = nets[1].trained  # seed 1
+means = dream.class_means(nn.to_inputs(data.train_images, np.float64), data.train_labels)
+fives = X_test64[data.test_labels == 5]
+real = np.mean([dream.resemblance(x, means, 5)["target_correlation"] for x in fives])
+print(f"a real 5 correlates with the mean 5 at {real:.2f} on average")
+starts = {
+    "from noise": np.random.default_rng(1).random(784),  # as `nudgenet dream 5` draws seed 1's
+    "from a blank page": np.zeros(784),
+    "from test image 0 (a 7)": X_test64[0],
+}
+dreams = [dream.dream(model1.network, model1.theta, 5, x0) for x0 in starts.values()]
+for name, d in zip(starts, dreams, strict=True):
+    r = dream.resemblance(d.image, means, 5)
+    print(
+        f"{name}: {d.final_probability:.0%} '5', correlation with the mean 5 "
+        f"{r['target_correlation']:.2f}"
+    )
+dream.dream_figure(dreams, means, labels=list(starts), real=real)""",
+    ),
+    (
+        "md",
+        """### Random labels
+
+Shuffle the training labels and train again: the training cost can still fall, by
+memorising, while the test accuracy stays near chance. On 300 images the network has room
+to memorise: it fits the true labels in about 20 epochs, while after 60 the shuffled ones
+are still being learned by heart (`nudgenet memorize --limit 500 --epochs 200` takes about
+120 epochs to reach 90%; on all 10,000 images it barely starts in 30). Zhang et al. (2017)
+measured the same on networks of millions of parameters.""",
+    ),
+    (
+        "code",
+        """learned = memorize.memorize(data, (0, 1), epochs=60, train_size=300)
+out = learned.as_dict()
+for labels in ("true", "shuffled"):
+    e = out[labels]
+    print(
+        f"{labels:>8}: cost {e['train_cost'][-1]:.3f}, train {e['train_accuracy'][-1]:.0%}, "
+        f"test {e['test_accuracy'][-1]:.0%}, fitted at epochs {e['epochs_to_fit']}"
+    )
+memorize.memorize_figure(learned)""",
+    ),
+    (
+        "md",
         """## Summary
 
 * Learning is an optimisation problem: define a cost, compute its gradient, step against it.

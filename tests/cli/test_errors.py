@@ -137,6 +137,24 @@ CASES = {
         "--out {fx}/afile", "--out {fx}/missing", "--out ''", "--examples -1",
         "{fx}/missing.npz", "--span 1e308 --json",
     ],
+    "features": [
+        "{fx}/missing.npz", "{fx}/notamodel.npz", "--seeds 0,0", "--seeds 0-40",
+        "--plot {fx}/afile", "--plot ''", "--data {fx}/emptydir",
+    ],
+    "noise": [
+        "--images 0", "--images 100001", "--seeds 4294967296", "--plot {fx}/afile/sub",
+        "{fx}/truncated.npz",
+    ],
+    "dream": [
+        "12", "{fx}/good.npz -1", "5 --start clouds", "5 --start test-image 99999",
+        "5 --start noise 3", "5 --steps 0", "5 --steps 100001", "5 --lr 0", "5 --lr nan",
+        "5 --smooth -1", "5 --range inf", "5 --lr 10 --smooth 10 --seeds 0",
+        "{fx}/notamodel.npz 5", "5 --plot {fx}/afile",
+    ],
+    "memorize": [
+        "--epochs 0", "--epochs 1001", "--limit 0", "--fit-accuracy 0", "--fit-accuracy 1.5",
+        "--seeds 3,3", "--data {fx}/emptydir", "--plot {fx}/afile",
+    ],
     "descend": [
         "'w**'", "--lr nan", "--w0 nan", "--w0 inf", "--w0 1e308", "--start=nan,1",
         "--tol nan", "--tol -1", "--steps -1", "--steps 1000000",
@@ -535,7 +553,7 @@ def small_data(monkeypatch):
             raise AssertionError(f"would download {spec}")
         return small if spec == "mini" else load_dataset(spec, **kwargs)
 
-    for module in ("train", "model", "pictures", "inside", "note"):
+    for module in ("train", "model", "pictures", "inside", "note", "experiments"):
         monkeypatch.setattr(f"nudgenet.cli.{module}.load_dataset", load)
     monkeypatch.setattr("nudgenet.training.sweep.load_dataset", load)
     monkeypatch.setattr("nudgenet.lessons.regimes.load_mini", lambda: small)

@@ -26,6 +26,7 @@ from . import (
     backprop,
     curvature,
     descent,
+    experiments,
     gradcheck,
     inside,
     interop,
@@ -39,8 +40,8 @@ from . import (
 
 # In the order `nudgenet --help` lists them: train, then the saved model, then the lessons.
 GROUPS = (
-    train, model, interop, gradcheck, backprop, pictures, inside, descent, note, curvature,
-    serve, sweep,
+    train, model, interop, gradcheck, backprop, pictures, inside, descent, note, experiments,
+    curvature, serve, sweep,
 )  # fmt: skip
 
 

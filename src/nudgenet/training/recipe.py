@@ -50,20 +50,43 @@ def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     >>> int(init_rng.integers(1000)), int(shuffle_rng.integers(1000))
     (802, 662)
     """
-    init, shuffle = _streams(seed)[:2]
+    init, shuffle = _streams(seed, 2)
     return np.random.default_rng(init), np.random.default_rng(shuffle)
 
 
 def augment_stream(seed: int) -> np.random.Generator:
-    """The generator of ``--seed seed``'s distortions (``--augment``): a third stream, so that
+    """The generator of ``--seed seed``'s distortions (``--augment``): child 2, so that
     augmenting changes neither θ's initial values nor the order of the batches."""
-    return np.random.default_rng(_streams(seed)[2])
+    return np.random.default_rng(_streams(seed, 3)[2])
 
 
-def _streams(seed: int) -> list[np.random.SeedSequence]:
-    """The seed's independent streams; a SeedSequence's first children never change when more
-    are spawned, so adding a stream leaves the others' numbers as they were."""
-    return np.random.SeedSequence(seed).spawn(3)
+FIRST_LESSON_STREAM = 3
+"""Children 0, 1 and 2 are a run's initialisation, shuffling and augmentation streams."""
+
+
+def lesson_stream(seed: int, index: int = FIRST_LESSON_STREAM) -> np.random.Generator:
+    """Child ``index`` (≥ 3) of ``--seed seed``'s SeedSequence, for a lesson's own draws, so
+    that a lesson drawing from it (the memorisation lesson's shuffled labels) changes neither
+    θ₀, nor the batch order, nor the distortions.
+
+    Examples
+    --------
+    >>> int(lesson_stream(0).integers(1000)) == int(lesson_stream(0).integers(1000))
+    True
+    """
+    if index < FIRST_LESSON_STREAM:
+        raise ConfigError(
+            f"lesson streams start at child {FIRST_LESSON_STREAM}, got {index}",
+            help="children 0, 1 and 2 are the recipe's initialisation, shuffling and "
+            "augmentation streams",
+        )
+    return np.random.default_rng(_streams(seed, index + 1)[index])
+
+
+def _streams(seed: int, count: int) -> list[np.random.SeedSequence]:
+    """The seed's first ``count`` independent streams; a SeedSequence's first children never
+    change when more are spawned, so adding a stream leaves the others' numbers as they were."""
+    return np.random.SeedSequence(seed).spawn(count)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, Response
 from .._version import __version__
 from ..data import Dataset
 from ..model import Model
-from . import backprop, descend, draw, learn, nudges, testset
+from . import backprop, descend, draw, experiments, learn, nudges, testset
 from .errors import ApiError, add_error_handlers
 from .guard import Guard
 from .seed import seed_model
@@ -135,7 +135,7 @@ def create_app(
             raise ApiError(404, f"no static file {name!r}")
         return _static_response(static, name)
 
-    for panel in (draw, backprop, nudges, descend, learn, testset):  # /openapi.json's order
+    for panel in (draw, experiments, backprop, nudges, descend, learn, testset):  # API order
         app.include_router(panel.router)
     return app
 

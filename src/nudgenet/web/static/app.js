@@ -15,6 +15,7 @@ import { connection } from "./js/connection.js";
 import { $ } from "./js/dom.js";
 import { descend } from "./js/descend.js";
 import { draw } from "./js/draw.js";
+import { experiments } from "./js/experiments.js";
 import { learn } from "./js/learn.js";
 import { nudges } from "./js/nudges.js";
 import { testset } from "./js/testset.js";
@@ -113,6 +114,7 @@ connection.onChange(async (up) => {
 
 // Module scripts run once the document is parsed, so the panels' elements are all there.
 draw.init({ onPrediction: () => nudges.drawingChanged() });
+experiments.init({ draw });
 learn.init({ follow: followTraining });
 descend.init();
 nudges.init();
@@ -131,4 +133,4 @@ if (start !== null && /^\d+$/.test(start)) {
 
 // A module's names are not globals: put the panels on window, so that their state can be
 // looked at from the browser's console (the browser tests read it too).
-Object.assign(window, { draw, learn, descend, nudges, backprop, testset, connection });
+Object.assign(window, { draw, learn, descend, nudges, backprop, testset, connection, experiments });
