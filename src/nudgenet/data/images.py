@@ -192,6 +192,7 @@ def _preprocess(
     canvas = _paste_centred(scaled / scaled.max())
     if deskew:
         canvas = _deskew(canvas)
+        canvas /= canvas.max()  # interpolating may dim the brightest pixel: restore it
     return np.round(canvas * 255.0).astype(np.uint8)
 
 
