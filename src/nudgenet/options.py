@@ -34,9 +34,10 @@ SCHEDULE = Choice("schedule", SCHEDULES, "how η changes over training")
 DTYPE = Choice("dtype", tuple(DTYPES), "floating-point precision of θ and the data")
 ENGINE = Choice(
     "engine",
-    ("auto", "reference", "fast"),
-    "how to take the steps: the compiled fast engine, the readable reference one, or auto "
-    "(fast where it can run); same results",
+    ("auto", "reference", "fast", "blas"),
+    "how to take the steps: the compiled fast engine, the readable reference one, the BLAS "
+    "one for wide networks, or auto (fast for small networks, blas for wide ones, where they "
+    "can run); same results",
 )
 
 MOMENTUM = Range("momentum", 0.0, 1.0, "classical momentum μ (0: off)", high_open=True)
