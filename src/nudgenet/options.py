@@ -39,6 +39,12 @@ ENGINE = Choice(
     "one for wide networks, or auto (fast for small networks, blas for wide ones, where they "
     "can run); same results",
 )
+DEVICE = Choice(
+    "device",
+    ("cpu", "cuda", "torch-cpu"),
+    "where a sweep trains: cpu (nudgenet's own engines), cuda (PyTorch on an NVIDIA GPU) or "
+    "torch-cpu (the PyTorch back end on the CPU, to check it); same results",
+)
 
 MOMENTUM = Range("momentum", 0.0, 1.0, "classical momentum μ (0: off)", high_open=True)
 L2 = Range("l2", 0.0, None, "L2 weight decay λ (0: off)")
