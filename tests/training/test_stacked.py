@@ -252,3 +252,28 @@ def test_cuda_without_a_gpu_is_refused_with_help(data, monkeypatch):
     with pytest.raises(ConfigError, match="no CUDA GPU") as caught:
         train_stacked(Network((6, 5, 4, 3)), MEMBERS, X, Y, epochs=1, device="cuda")
     assert "--device cpu" in (caught.value.help or "")
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation", "output", "cost"),
+    [((6, 5, 4, 3), "sigmoid", "sigmoid", "quadratic"), ((6, 7, 3), "relu", "softmax",
+     "cross-entropy"), ((6, 5, 4, 3), "tanh", "softmax", "quadratic"),
+     ((6, 3), "sigmoid", "sigmoid", "cross-entropy")],
+)  # fmt: skip
+def test_compiled_measurement_equals_the_numpy_one(sizes, activation, output, cost):
+    """The fast stack's evaluation (one wide product, then one compiled pass) gives
+    stacked_evaluate's costs to rounding and the very same accuracies."""
+    fast = pytest.importorskip("nudgenet.training.fast")
+    if fast.unsupported(Network(), np.float64):
+        pytest.skip("needs Numba")
+    rng = np.random.default_rng(5)
+    net = Network(sizes, activation, output)
+    Theta = np.stack([init_params(net.layout, "xavier", rng=rng) for _ in range(5)])
+    X = rng.random((300, sizes[0]))  # 300 rows: chunks of 64 and a last one of 44
+    labels = rng.integers(0, sizes[-1], 300)
+    Y = np.eye(sizes[-1])[labels]
+    want = stacked_evaluate(net, Theta, X, Y, labels, cost)
+    got = fast.measure_stack(net, Theta, X, Y, labels, cost)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_array_equal(got[1], want[1])
+    assert fast.measure_stack(net, Theta[:0], X, Y, labels, cost)[0].shape == (0,)
