@@ -107,7 +107,9 @@ class BlasEpochs:
         self.grad = np.empty_like(theta)
         self.grads = layout.views(self.grad)
         # A large batch's chunks add their ∂C/∂W here (NumPy's matmul cannot add into out).
-        self.chunk_dW = [np.empty_like(W) for W, _ in self.views[0]] if n > rows else None
+        self.chunk_dW = (
+            [np.empty_like(W) for W, _ in self.views[0]] if self.batch_size > rows else None
+        )
         self.x = np.empty((rows, network.sizes[0]), dtype=dt)
         self.y = np.empty((rows, network.sizes[-1]), dtype=dt)
         self.z = [np.empty((rows, n_out), dtype=dt) for n_out in network.sizes[1:]]
