@@ -57,10 +57,10 @@ def fingerprint() -> dict[str, Any]:
 
     from nudgenet.training.simd import VECTOR_BYTES
 
-    blas = sorted(
+    blas = sorted(  # NumPy's own (SciPy and PyTorch may have loaded others)
         f"{i['internal_api']} {i.get('version')} {i.get('architecture')}"
         for i in threadpool_info()
-        if i["user_api"] == "blas"
+        if i["user_api"] == "blas" and "numpy" in Path(i["filepath"]).parent.name
     )
     return {
         "numpy": np.__version__,
