@@ -523,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds; medians reported")
     p.add_argument("--quick", action="store_true",
                    help="1 round of nudgenet, PyTorch and JAX on the seed's and the widest "
-                   "network, no memory or agreement check (about a minute)")  # fmt: skip
+                   "network, no memory or agreement check (a few minutes)")  # fmt: skip
     p.add_argument("--data", type=Path, default=default_data(), help="folder of the MNIST files")
     p.add_argument("--json", type=Path, help="also write the results to this file")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
