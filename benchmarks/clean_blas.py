@@ -33,6 +33,7 @@ def _reexec() -> None:
 def blas_report() -> str:
     """Which BLAS libraries are loaded, each with its core type (the kernels it runs), and
     which overrides were removed from the environment."""
+    import numpy  # noqa: F401  (loads its BLAS, if nothing has yet)
     from threadpoolctl import threadpool_info
 
     libraries = ", ".join(
