@@ -1,7 +1,7 @@
 """Time a learning-rate × seed sweep stacked against the same configurations one by one.
 
     python benchmarks/bench_sweep.py                # 64 η × 5 seeds × 5 epochs
-    python benchmarks/bench_sweep.py --rates 8 --epochs 1 --alone 4   # quick
+    python benchmarks/bench_sweep.py --quick        # 16 η × 2 seeds × 1 epoch, 4 alone
 
 Stacked: every configuration through ``nudgenet.training.sweep.run_chunk`` (stacks of ``--chunk``
 members trained together), as ``nudgenet sweep`` runs them. One by one: each configuration
@@ -11,10 +11,15 @@ With ``--alone N`` below the grid's size only N configurations, spread evenly ov
 (every len/N-th in grid order, so low and high η and every seed are sampled), are timed
 alone, and the one-by-one total is estimated as their mean time × the number of
 configurations. Data loading is excluded from both sides.
-Prints one JSON object.
+Like bench_train.py it runs on the processor's own BLAS kernels (``clean_blas``). Prints the
+ratio, then one JSON object.
 """
 
 from __future__ import annotations
+
+import clean_blas  # first: re-executes without the BLAS overrides, before NumPy loads
+
+# isort: split
 
 import argparse
 import json
@@ -41,7 +46,10 @@ def main() -> None:
     p.add_argument("--chunk", type=int, default=64, help="members per stack")
     p.add_argument("--alone", type=int, default=16, help="configurations timed one by one")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--quick", action="store_true", help="16 η × 2 seeds × 1 epoch, 4 alone")
     args = p.parse_args()
+    if args.quick:
+        args.rates, args.seeds, args.epochs, args.alone = 16, 2, 1, 4
 
     spec = SweepSpec(data=args.data, epochs=args.epochs, dtype=args.dtype)
     grid = Grid(lrs=log_range(0.01, 10, args.rates), seeds=tuple(range(args.seeds)))
@@ -71,6 +79,10 @@ def main() -> None:
     alone_sample = time.perf_counter() - start
     alone_total = alone_sample / n_alone * len(configs)
 
+    print(f"BLAS: {clean_blas.blas_report()}")
+    print(f"stacked {stacked:.1f} s, one by one {alone_total:.1f} s"
+          + ("" if n_alone == len(configs) else f" (estimated from {n_alone})")
+          + f": stacked is {alone_total / stacked:.2f}× faster")  # fmt: skip
     print(json.dumps({
         "configs": len(configs), "rates": args.rates, "seeds": args.seeds,
         "epochs": args.epochs, "dtype": args.dtype, "chunk": args.chunk,
@@ -87,6 +99,8 @@ def main() -> None:
         "best_final_test_accuracy": max(r["final_test_accuracy"] for r in rows),
         "machine": platform.processor() or platform.machine(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "blas": clean_blas.blas_report(),
+        "load_average": os.getloadavg()[0],
     }, indent=2))  # fmt: skip
 
 

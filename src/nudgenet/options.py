@@ -34,9 +34,16 @@ SCHEDULE = Choice("schedule", SCHEDULES, "how η changes over training")
 DTYPE = Choice("dtype", tuple(DTYPES), "floating-point precision of θ and the data")
 ENGINE = Choice(
     "engine",
-    ("auto", "reference", "fast"),
-    "how to take the steps: the compiled fast engine, the readable reference one, or auto "
-    "(fast where it can run); same results",
+    ("auto", "reference", "fast", "blas"),
+    "how to take the steps: the compiled fast engine, the readable reference one, the BLAS "
+    "one for wide networks, or auto (fast for small networks, blas for wide ones, where they "
+    "can run); same results",
+)
+DEVICE = Choice(
+    "device",
+    ("cpu", "cuda", "torch-cpu"),
+    "where a sweep trains: cpu (nudgenet's own engines), cuda (PyTorch on an NVIDIA GPU) or "
+    "torch-cpu (the PyTorch back end on the CPU, to check it); same results",
 )
 AUGMENT = Choice(
     "augment",

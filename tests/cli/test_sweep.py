@@ -46,3 +46,30 @@ def test_bad_lr_range_is_a_usage_error(capsys):
         main([*BASE, "--lr-range", "1:2"])
     assert exc.value.code == 2
     assert "LOW:HIGH:COUNT" in capsys.readouterr().err
+
+
+def test_device_torch_cpu_gives_the_table_of_nudgenets_engines(tmp_path, capsys):
+    """--device torch-cpu trains on the PyTorch back end: the same table, to rounding."""
+    pytest.importorskip("torch")
+    tables = {}
+    for device in ("cpu", "torch-cpu"):
+        out = str(tmp_path / device)
+        argv = [*BASE, "--lr", "0.5,3", "--seeds", "0,1", "--momentum", "0.5"]
+        assert main([*argv, "--device", device, "--out", out, "--json"]) == 0
+        tables[device] = {r["key"]: r for r in json.loads(capsys.readouterr().out)["table"]}
+        saved = json.loads((tmp_path / device / "results.json").read_text())
+        assert saved["runs"][-1]["device"] == device
+    assert tables["cpu"].keys() == tables["torch-cpu"].keys()
+    for key, row in tables["cpu"].items():
+        other = tables["torch-cpu"][key]
+        assert other["final_test_accuracy"] == row["final_test_accuracy"]
+        assert other["final_train_cost"] == pytest.approx(row["final_train_cost"], rel=1e-9)
+
+
+def test_device_cuda_without_a_gpu_is_one_error_line(tmp_path, capsys, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([*BASE, "--device", "cuda", "--out", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert "error: --device cuda cannot run: PyTorch finds no CUDA GPU" in err
+    assert "help: use --device cpu" in err

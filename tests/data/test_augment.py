@@ -134,6 +134,7 @@ def test_augmented_training_is_reproducible_and_engines_agree() -> None:
     fast, again, reference = _fit("both", "fast"), _fit("both", "fast"), _fit("both", "reference")
     np.testing.assert_array_equal(fast.theta, again.theta)
     np.testing.assert_allclose(fast.theta, reference.theta, rtol=0, atol=2e-4)
+    np.testing.assert_allclose(_fit("both", "blas").theta, reference.theta, rtol=0, atol=2e-4)
     plain = _fit("none", "fast")
     assert np.abs(fast.theta - plain.theta).max() > 1e-2  # the distorted digits were used
     assert fast.settings["augment"] == "both"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nudgenet import ConfigError, Dataset, Model, ModelFileError, TrainSettings, load_mini
+from nudgenet.training import wide
 from nudgenet.training.fast import unsupported
 from nudgenet.training.recipe import Recipe, Run, fit, recipe_of
 
@@ -20,6 +21,13 @@ ENGINES = [
         "fast",
         marks=pytest.mark.skipif(
             unsupported(Recipe().network, np.float32) is not None, reason="no fast engine here"
+        ),
+    ),
+    pytest.param(
+        "blas",
+        marks=pytest.mark.skipif(
+            wide.unsupported(Recipe().network, np.float32) is not None,
+            reason="no BLAS engine here",
         ),
     ),
 ]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nudgenet.backprop import cost_and_gradient, evaluate_cost
+from nudgenet.errors import ConfigError
 from nudgenet.init import init_params
 from nudgenet.layout import Layout
 from nudgenet.network import Network, feedforward
@@ -187,3 +188,92 @@ def test_fast_stack_takes_the_fast_engines_steps_exactly(data):
                            engine="fast"):  # fmt: skip
                 pass
             np.testing.assert_array_equal(result.theta, theta)
+
+
+# --------------------------------------------------------------------------- PyTorch back end
+
+
+@pytest.mark.parametrize(
+    ("activation", "output", "cost"),
+    [("sigmoid", "sigmoid", "quadratic"), ("tanh", "softmax", "quadratic"),
+     ("relu", "softmax", "cross-entropy"), ("relu", "sigmoid", "cross-entropy")],
+)  # fmt: skip
+@pytest.mark.parametrize("batch_size", [10, 0])  # a last partial batch of 3; the full batch
+def test_torch_member_equals_training_alone(data, activation, output, cost, batch_size):
+    """The PyTorch back end on the CPU: each member is `train` alone, to float64 rounding."""
+    pytest.importorskip("torch")
+    X, Y, labels = data
+    net = Network((6, 5, 4, 3), activation, output)
+    results = train_stacked(net, MEMBERS, X, Y, epochs=3, batch_size=batch_size, cost=cost,
+                            dtype="float64", test=(X[:9], labels[:9]), labels=labels,
+                            device="torch-cpu")  # fmt: skip
+    for member, result in zip(MEMBERS, results, strict=True):
+        expected = alone(net, member, X, Y, labels, epochs=3, batch_size=batch_size, cost=cost,
+                         dtype="float64", engine="reference")  # fmt: skip
+        assert_same(expected, result.history, rtol=1e-9)
+        assert result.diverged_step is None
+        assert result.theta is not None
+        assert result.theta.dtype == np.float64
+
+
+def test_torch_float32_matches_within_float32_rounding(data):
+    pytest.importorskip("torch")
+    X, Y, labels = data
+    net = Network((6, 5, 4, 3))
+    results = train_stacked(net, MEMBERS, X, Y, epochs=2, batch_size=10, dtype="float32",
+                            test=(X[:9], labels[:9]), labels=labels,
+                            device="torch-cpu")  # fmt: skip
+    for member, result in zip(MEMBERS, results, strict=True):
+        expected = alone(net, member, X, Y, labels, epochs=2, batch_size=10, cost="quadratic",
+                         dtype="float32")  # fmt: skip
+        assert_same(expected, result.history, rtol=1e-4)
+
+
+def test_torch_diverging_member_is_frozen_as_in_the_reference(data):
+    pytest.importorskip("torch")
+    X, Y, labels = data
+    net = Network((6, 5, 4, 3), "relu", "softmax")
+    members = [Member(lr=0.3, seed=1), Member(lr=1e4, seed=2), Member(lr=0.1, seed=1)]
+    got, want = (
+        train_stacked(net, members, X, Y, epochs=3, batch_size=10, cost="cross-entropy",
+                      dtype="float64", labels=labels, engine="reference", device=device)
+        for device in ("torch-cpu", "cpu")
+    )  # fmt: skip
+    assert [r.diverged_step for r in got] == [r.diverged_step for r in want]
+    assert got[1].diverged_step is not None
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g.theta, w.theta, rtol=1e-9, atol=1e-12)
+
+
+def test_cuda_without_a_gpu_is_refused_with_help(data, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    X, Y, _ = data
+    with pytest.raises(ConfigError, match="no CUDA GPU") as caught:
+        train_stacked(Network((6, 5, 4, 3)), MEMBERS, X, Y, epochs=1, device="cuda")
+    assert "--device cpu" in (caught.value.help or "")
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation", "output", "cost"),
+    [((6, 5, 4, 3), "sigmoid", "sigmoid", "quadratic"), ((6, 7, 3), "relu", "softmax",
+     "cross-entropy"), ((6, 5, 4, 3), "tanh", "softmax", "quadratic"),
+     ((6, 3), "sigmoid", "sigmoid", "cross-entropy")],
+)  # fmt: skip
+def test_compiled_measurement_equals_the_numpy_one(sizes, activation, output, cost):
+    """The fast stack's evaluation (one wide product, then one compiled pass) gives
+    stacked_evaluate's costs to rounding and the very same accuracies."""
+    fast = pytest.importorskip("nudgenet.training.fast")
+    if fast.unsupported(Network(), np.float64):
+        pytest.skip("needs Numba")
+    rng = np.random.default_rng(5)
+    net = Network(sizes, activation, output)
+    Theta = np.stack([init_params(net.layout, "xavier", rng=rng) for _ in range(5)])
+    X = rng.random((300, sizes[0]))  # 300 rows: chunks of 64 and a last one of 44
+    labels = rng.integers(0, sizes[-1], 300)
+    Y = np.eye(sizes[-1])[labels]
+    want = stacked_evaluate(net, Theta, X, Y, labels, cost)
+    got = fast.measure_stack(net, Theta, X, Y, labels, cost)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_array_equal(got[1], want[1])
+    assert fast.measure_stack(net, Theta[:0], X, Y, labels, cost)[0].shape == (0,)

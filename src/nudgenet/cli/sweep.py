@@ -62,6 +62,7 @@ def register(commands: Any) -> None:
     add_option(p, options.MOMENTUM, 0.0)
     add_option(p, options.L2, 0.0)
     add_option(p, options.DTYPE, "float32")
+    add_option(p, options.DEVICE, "cpu")
     add_output(p, "--out", default=Path("nudgenet-sweep"),
                help="folder for results.csv, results.json and sweep.png")  # fmt: skip
     p.add_argument("--resume", action="store_true",
@@ -108,7 +109,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
     with bar:
         run_sweep(sweep, chunk=args.chunk, cluster=args.cluster, on_progress=on_progress,
-                  on_chunk=lambda s: save(s, args.out))  # fmt: skip
+                  on_chunk=lambda s: save(s, args.out), device=args.device)  # fmt: skip
     json_path, csv_path = save(sweep, args.out)
     figures = draw(sweep, args.out / "sweep.png")
     ran = sweep.runs[-1]["ran"]

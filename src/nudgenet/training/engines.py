@@ -8,7 +8,10 @@ step and the order in which to visit the examples, updates θ in place, and yiel
 * **reference** (:class:`ReferenceEpochs`): one Python step per mini-batch through the same
   :func:`~nudgenet.descent.descend` that walks C(w) = (w − 3)², written to be read;
 * **fast** (:class:`~nudgenet.training.fast.FastEpochs`): the epoch's steps in one function
-  compiled by Numba, many times faster on small networks.
+  compiled by Numba, many times faster on small networks;
+* **blas** (:class:`~nudgenet.training.wide.BlasEpochs`): for wide networks, whose steps are
+  nearly all matrix products: BLAS writes them into buffers allocated once, and compiled
+  passes do the rest (activations, the update) with no temporary arrays.
 
 :func:`choose_engine` picks one before the loop starts; :func:`epoch_runner` builds it.
 """
@@ -30,11 +33,12 @@ from ..errors import ConfigError
 from ..network import Network
 from ..options import ENGINE
 from ..schedules import Schedule
-from . import fast
+from . import fast, wide
 
 # Above this size the matrix products dominate and BLAS beats the compiled loops: one epoch
 # of 10,000 images at batch 64 took 0.70 s (reference) against 1.48 s (fast) for
-# 784-800-800-10, and about the same on both for 784-100-10 (79,510 parameters).
+# 784-800-800-10, and about the same on both for 784-100-10 (79,510 parameters). Above it,
+# auto picks the BLAS engine.
 FAST_MAX_PARAMS = 100_000
 
 
@@ -99,9 +103,10 @@ class _FastEpochs(fast.FastEpochs):
     blas_threads = 1
 
 
-RUNNERS: dict[str, type[ReferenceEpochs] | type[_FastEpochs]] = {
+RUNNERS: dict[str, type[ReferenceEpochs] | type[_FastEpochs] | type[wide.BlasEpochs]] = {
     "reference": ReferenceEpochs,
     "fast": _FastEpochs,
+    "blas": wide.BlasEpochs,
 }
 """The runner class of each engine that :func:`choose_engine` can return."""
 
@@ -111,7 +116,7 @@ def epoch_runner(
     schedule: Schedule, momentum: float, l2: float, cost: str, baseline: float,
     velocity: Vector | None = None,
 ) -> EpochRunner:  # fmt: skip
-    """The runner of ``engine`` ("reference" or "fast", as :func:`choose_engine` returns).
+    """The runner of ``engine`` ("reference", "fast" or "blas", as :func:`choose_engine` returns).
 
     ``baseline`` is the cost at θ₀ of what the steps measure: the training set's C plus the
     L2 term (λ/2)‖W‖², so that a step counts as diverged only against its own kind of cost
@@ -141,28 +146,32 @@ def start_velocity(theta: Vector, velocity: Vector | None) -> Vector:
 
 
 def choose_engine(engine: str, network: Network, dtype: Any) -> str:
-    """The engine that will train: "fast" when asked for, or for "auto" where it can run and wins.
+    """The engine that will train: the one asked for, or for "auto" the one that wins here
+    and can run (fast up to ``FAST_MAX_PARAMS`` parameters, blas above, else reference).
 
-    Raises :class:`ConfigError` for an unknown name, or for "fast" where it cannot run.
+    Raises :class:`ConfigError` for an unknown name, or for "fast" or "blas" where it cannot
+    run.
 
     Examples
     --------
     >>> choose_engine("reference", Network(), np.float32)
     'reference'
-    >>> choose_engine("auto", Network((784, 800, 800, 10)), np.float32)
+    >>> choose_engine("auto", Network((784, 800, 800, 10)), np.float16)
     'reference'
     """
     ENGINE.check(engine)
     if engine == "reference":
         return engine
-    if engine == "auto" and network.n_params > FAST_MAX_PARAMS:
-        return "reference"
-    reason = fast.unsupported(network, dtype)
+    wanted = engine
+    if engine == "auto":
+        wanted = "blas" if network.n_params > FAST_MAX_PARAMS else "fast"
+    module = wide if wanted == "blas" else fast
+    reason = module.unsupported(network, dtype)
     if reason is None:
-        return "fast"
-    if engine == "fast":
+        return wanted
+    if engine != "auto":
         raise ConfigError(
-            f"the fast engine cannot train here: {reason}",
+            f"the {engine} engine cannot train here: {reason}",
             help="use the reference engine (--engine reference), or auto to pick for you",
         )
     return "reference"

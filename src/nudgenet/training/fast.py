@@ -370,3 +370,38 @@ class FastStack(_Compiled):
         )  # fmt: skip
         with _numba_threads(threads):
             return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
+
+
+def measure_stack(
+    network: Network, Theta: Matrix, X: Matrix, Y: Matrix, labels: Any, cost: str
+) -> tuple[Vector, Vector]:
+    """Each network's cost on all of (X, Y) and its fraction of right guesses, (K,) each:
+    :func:`~nudgenet.training.stacked.stacked_evaluate`'s numbers (to rounding), compiled.
+
+    Per block of rows, the first layer of every network is one wide BLAS product (the rows
+    are read once for all K networks); the other layers, the costs and the guesses are
+    one compiled pass, the networks shared among the cores (``kernels.measure_members``).
+    """
+    kernels = _load_kernels()
+    assert not isinstance(kernels, str)  # callers check unsupported() first
+    K, n = len(Theta), len(X)
+    if K == 0:
+        return np.zeros(0), np.zeros(0)
+    hidden, output, code = _codes(kernels, network, cost)
+    layers = layer_table(network, kernels.CHUNK)
+    n_in, n1 = network.sizes[0], network.sizes[1]
+    W1 = Theta[:, : n1 * n_in].reshape(K * n1, n_in)  # every network's W¹, one under another
+    acts, D, D_prev, _ = work_buffers(network, kernels.CHUNK, 1, Theta.dtype, K)
+    acts, D, D_prev = acts[:, 0], D[:, 0], D_prev[:, 0]
+    totals, right = np.zeros(K), np.zeros(K, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    X = X.astype(Theta.dtype, copy=False)
+    Y = np.ascontiguousarray(Y, dtype=Theta.dtype)
+    rows = max(256, (1 << 21) // (K * n1))  # a block's products: a few MB
+    with _numba_threads(threads_to_use(K)):
+        for start in range(0, n, rows):
+            block = slice(start, start + rows)
+            Z1 = X[block] @ W1.T  # (r, n_in) @ (n_in, K·n₁) -> (r, K·n₁)
+            kernels.measure_members(Z1, Theta, Y[block], labels[block], layers, hidden, output,
+                                    code, acts, D, D_prev, totals, right)  # fmt: skip
+    return totals / n, right / n

@@ -730,3 +730,56 @@ def run_members(
             Etas[k, : counts[k]], momentum[k], l2[k], thresholds[k], layers, hidden, output,
             cost, Acts[k], D[k], D_prev[k], Partial[k], Costs[k], Norms[k],
         )  # fmt: skip
+
+
+@njit(parallel=True, **_ENTRY)
+def measure_members(
+    Z1, Theta, Y, labels, layers, hidden, output, cost, Acts, D, D_prev, totals, right
+):  # fmt: skip
+    """Add each network k's summed cost over a block of rows to totals[k], and its number of
+    right guesses to right[k]: the evaluation after an epoch, the networks among the threads.
+
+    Z1 (r, K·n₁) holds the block's first-layer products for every network, X (W¹₁; …; W¹_K)ᵀ,
+    one wide BLAS product shared by all; the rest (b¹ and σ, the other layers, the cost,
+    the arg max) runs here, chunk by chunk, in the layout of :func:`_chunk_gradient`'s
+    forward pass, with network k's own scratch space Acts[k], D[k], D_prev[k].
+    """
+    R = Z1.shape[0]
+    L = layers.shape[0]
+    n1, n_in1 = layers[0, 1], layers[0, 0]
+    rows = np.arange(R)
+    for k in prange(Theta.shape[0]):
+        theta = Theta[k]
+        b1 = theta[n1 * n_in1 : n1 * n_in1 + n1]
+        acts = Acts[k]
+        for start in range(0, R, CHUNK):
+            r = min(CHUNK, R - start)
+            chunk_rows = rows[start : start + r]
+            Z = acts[: n1 * r].reshape((n1, r))
+            for j in range(n1):
+                for i in range(r):
+                    Z[j, i] = Z1[start + i, k * n1 + j] + b1[j]
+            logit_total = 0.0
+            n_out = n1
+            for l in range(L):
+                n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
+                Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
+                if l > 0:
+                    W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
+                    b = theta[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
+                    p_at = layers[l - 1, 3]
+                    _hidden_affine(acts[p_at : p_at + n_in * r].reshape((n_in, r)), W, b, Z)
+                if l == L - 1 and cost == CROSS_ENTROPY:
+                    logit_total = _logit_cost(Z, Y, chunk_rows, output)
+                _activate(Z, output if l == L - 1 else hidden, D_prev[k])
+            delta = D[k][: n_out * r].reshape((n_out, r))
+            total = _output_error(Z, Y, chunk_rows, 1, output, cost, delta, D_prev[k])
+            totals[k] += total + logit_total
+            for i in range(r):
+                best = 0
+                top = Z[0, i]
+                for j in range(1, n_out):
+                    if Z[j, i] > top:
+                        best, top = j, Z[j, i]
+                if best == labels[start + i]:
+                    right[k] += 1

@@ -98,7 +98,7 @@ class Recipe:
     init: str = "xavier"  # normal | scaled | xavier | he | constant
     seed: int = 0  # split by seed_streams into (init, shuffle)
     dtype: str = "float32"
-    engine: str = "auto"  # auto | reference | fast
+    engine: str = "auto"  # auto | reference | fast | blas
 
     def __post_init__(self) -> None:
         options.INIT.check(self.init)

@@ -41,6 +41,7 @@ matrix products may sum in a different order); its measured costs and accuracies
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ from ..init import init_params
 from ..layout import Layout
 from ..network import Network
 from ..schedules import LEARNING_RATE, build_schedule
-from . import fast
+from . import fast, torch_stack
 from .engines import choose_engine
 from .loop import steps_per_epoch
 from .recipe import seed_streams
@@ -284,6 +285,7 @@ def train_stacked(
     labels: NDArray[Any] | None = None,
     on_epoch: Callable[[int, list[MemberResult]], None] | None = None,
     engine: str = "auto",
+    device: str = "cpu",
 ) -> list[MemberResult]:
     """Train every member by mini-batch SGD at once; one :class:`MemberResult` per member.
 
@@ -305,10 +307,14 @@ def train_stacked(
         the members shared among the cores (equal, bit for bit, to training each alone
         with the fast engine); "reference": batched NumPy products over all members at
         once; "auto": the fast one where ``train`` would pick it.
+    device : "cpu", "cuda" or "torch-cpu"
+        "cpu": ``engine`` decides; "cuda" and "torch-cpu": the PyTorch back end
+        (:mod:`nudgenet.training.torch_stack`) on an NVIDIA GPU or on the CPU, each member
+        equal to ``train`` alone to rounding.
     """
     return list(_train_stacked(network, members, X, Y, epochs=epochs, batch_size=batch_size,
                                cost=cost, dtype=dtype, test=test, labels=labels,
-                               on_epoch=on_epoch, engine=engine))  # fmt: skip
+                               on_epoch=on_epoch, engine=engine, device=device))  # fmt: skip
 
 
 def _train_stacked(
@@ -325,7 +331,11 @@ def _train_stacked(
     labels: NDArray[Any] | None,
     on_epoch: Callable[[int, list[MemberResult]], None] | None,
     engine: str,
+    device: str,
 ) -> Iterator[MemberResult]:
+    options.DEVICE.check(device)
+    if device != "cpu":
+        torch_stack.device_of(device)  # refuse now, not after epoch 0
     if not members:
         return
     options.EPOCHS.check(epochs)
@@ -341,7 +351,11 @@ def _train_stacked(
         labels = np.argmax(Y, axis=1)
     stack = _Stack(network, members, X.astype(dtype, copy=False), Y.astype(dtype, copy=False),
                    labels, test, epochs, batch_size, cost)  # fmt: skip
-    engine = choose_engine(engine, network, np.dtype(dtype))
+    engine = device if device != "cpu" else choose_engine(engine, network, np.dtype(dtype))
+    if device != "cpu":
+        stack.evaluate = torch_stack.evaluator(device, network, cost)
+    elif engine == "fast":
+        stack.evaluate = fast.measure_stack  # the same numbers, compiled
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # frozen members' NaNs
         stack.measure(0, 0, 0.0)
         if on_epoch is not None:
@@ -388,6 +402,7 @@ class _Stack:
             for m in members
         ]  # fmt: skip
         self.results = [MemberResult(m) for m in members]
+        self.evaluate = stacked_evaluate  # or the PyTorch back end's
         self.active = np.ones(len(members), dtype=bool)
         self.Y_test = (
             None if test is None else one_hot(np.asarray(test[1]), network.sizes[-1], X.dtype)
@@ -398,12 +413,12 @@ class _Stack:
         ks = np.flatnonzero(self.active)
         Theta_k = self.Theta[ks]  # a copy: the members still training
         network, cost, test = self.network, self.cost, self.test
-        train_cost, train_accuracy = stacked_evaluate(
+        train_cost, train_accuracy = self.evaluate(
             network, Theta_k, self.X, self.Y, self.labels, cost
         )
         test_cost = test_accuracy = [None] * len(ks)
         if test is not None:
-            test_cost, test_accuracy = stacked_evaluate(
+            test_cost, test_accuracy = self.evaluate(
                 network, Theta_k, test[0], self.Y_test, test[1], cost
             )
         for j, k in enumerate(ks):
@@ -427,15 +442,20 @@ class _Stack:
         return orders, self.which  # (seeds, n), (K,)
 
     def runner(self, engine: str) -> StackEpochs:
-        """The epochs of ``engine``, after the epoch-0 records: their costs, plus each
-        member's L2 term at θ₀ as in its batch costs, are the baselines of divergence."""
+        """The epochs of ``engine`` (or of a device of the PyTorch back end), after the
+        epoch-0 records: their costs, plus each member's L2 term at θ₀ as in its batch
+        costs, are the baselines of divergence."""
         momentum = np.array([m.momentum for m in self.members])
         l2 = np.array([m.l2 for m in self.members])
         baseline = np.array([r.history[0]["train_cost"] for r in self.results])
         baseline += stacked_l2_terms(self.network.layout, self.Theta, l2)
         for result, b in zip(self.results, baseline.tolist(), strict=True):
             result.divergence_limit = divergence_threshold(b, DIVERGENCE_FACTOR)
-        epochs = _fast_epochs if engine == "fast" else _batched_epochs
+        epochs: Callable[..., StackEpochs] = _batched_epochs
+        if engine == "fast":
+            epochs = _fast_epochs
+        elif engine in torch_stack.DEVICES:
+            epochs = functools.partial(torch_stack.epochs, engine)
         return epochs(self.network, self.Theta, self.X, self.Y, self.batch_size, self.cost,
                       momentum, l2, baseline, self.schedules, self.results,
                       self.active)  # fmt: skip

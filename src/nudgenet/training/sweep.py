@@ -206,10 +206,13 @@ def _arrays(data: str, dtype: str, limit: int | None) -> tuple[Any, ...]:
             to_inputs(d.test_images, dtype), d.test_labels)  # fmt: skip
 
 
-def run_chunk(spec: SweepSpec, configs: Sequence[Config]) -> list[dict[str, Any]]:
+def run_chunk(
+    spec: SweepSpec, configs: Sequence[Config], device: str = "cpu"
+) -> list[dict[str, Any]]:
     """Train one stack of configurations (one batch size) and return their table rows.
 
-    A pure function of its arguments, so it can run on any Dask worker.
+    A pure function of its arguments, so it can run on any Dask worker. ``device``: as
+    :func:`~nudgenet.training.stacked.train_stacked`'s.
     """
     sizes = {c.batch_size for c in configs}
     if len(sizes) != 1:
@@ -222,7 +225,7 @@ def run_chunk(spec: SweepSpec, configs: Sequence[Config]) -> list[dict[str, Any]
     results = train_stacked(
         spec.network, [c.member() for c in configs], X, Y,
         epochs=spec.epochs, batch_size=sizes.pop(), cost=spec.cost, dtype=spec.dtype,
-        test=(X_test, test_labels), labels=labels,
+        test=(X_test, test_labels), labels=labels, device=device,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     return [row(c, r, seconds / len(configs)) for c, r in zip(configs, results, strict=True)]
@@ -304,21 +307,25 @@ def run_sweep(
     cluster: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     on_chunk: Callable[[Sweep], None] | None = None,
+    device: str = "cpu",
 ) -> Sweep:
     """Train every configuration of ``sweep`` that is not in its table yet, chunk by chunk.
 
     With ``cluster`` (a Dask scheduler address) the chunks run on its workers and their rows
     are gathered here as they complete. ``on_chunk`` is called after each chunk (to save).
+    ``device``: "cpu" (nudgenet's engines), "cuda" or "torch-cpu" (the PyTorch back end).
     """
+    options.DEVICE.check(device)
     todo = sweep.todo()
     progress = Progress(total=len(sweep.grid.configs()), skipped=len(sweep.rows))
     progress.finished = len(sweep.rows)
     progress.diverged = sum(r["diverged"] for r in sweep.rows.values())
     run: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "cluster": cluster, "workers": [], "ran": []}  # fmt: skip
+                           "cluster": cluster, "device": device, "workers": [],
+                           "ran": []}  # fmt: skip
     sweep.runs.append(run)
     stacks = chunks(todo, chunk)
-    for rows, where in _execute(sweep.spec, stacks, cluster, progress, on_progress):
+    for rows, where in _execute(sweep.spec, stacks, cluster, progress, on_progress, device):
         if where not in run["workers"]:
             run["workers"].append(where)
         for r in rows:
@@ -340,6 +347,7 @@ def _execute(
     cluster: str | None,
     progress: Progress,
     on_progress: Callable[[Progress], None] | None,
+    device: str,
 ) -> Iterator[tuple[list[dict[str, Any]], str]]:
     """Yield (rows, where they were computed) per chunk, as chunks complete."""
     if cluster is None:
@@ -347,7 +355,7 @@ def _execute(
             progress.running = len(stack)
             if on_progress is not None:
                 on_progress(progress)
-            yield run_chunk(spec, stack), "local"
+            yield run_chunk(spec, stack, device), "local"
         return
     try:
         from distributed import Client, as_completed
@@ -365,7 +373,7 @@ def _execute(
             "--cluster tcp://127.0.0.1:8786; or leave --cluster out to run here",
         ) from None
     with client:
-        futures = [client.submit(run_chunk, spec, stack, pure=False) for stack in stacks]
+        futures = [client.submit(run_chunk, spec, stack, device, pure=False) for stack in stacks]
         progress.running = sum(len(s) for s in stacks)
         if on_progress is not None:
             on_progress(progress)

@@ -1,0 +1,118 @@
+"""Engines that did not change give the same bits as before: digests of θ after training.
+
+``unchanged_digests.json`` holds, per configuration, the SHA-256 of θ's bytes after a short
+training run, computed with the engines as they were before the wide-network (BLAS) engine
+and the compiled stack's shared passes were added. The reference and fast engines' own code
+did not change, so their θ must be the same bits. Bits depend on the machine (BLAS kernels,
+vector width, Numba's thread count), so the digests are checked only where the machine's
+fingerprint equals the stored one; elsewhere the test says why it skips.
+
+Regenerate (only for a deliberate change of these engines' numbers)::
+
+    python tests/training/test_unchanged.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nudgenet.data import load_mini
+from nudgenet.network import Network
+from nudgenet.training.loop import TrainSettings
+from nudgenet.training.recipe import Recipe, fit
+from nudgenet.training.stacked import Member, train_stacked
+
+STORED = Path(__file__).with_name("unchanged_digests.json")
+
+CASES: dict[str, tuple[Network, TrainSettings, str, str]] = {
+    "seed-b10-reference-f32": (Network(), TrainSettings(epochs=1, lr=1.0), "reference", "float32"),
+    "seed-b10-fast-f32": (Network(), TrainSettings(epochs=1, lr=1.0), "fast", "float32"),
+    "seed-b10-fast-f64": (Network(), TrainSettings(epochs=1, lr=1.0), "fast", "float64"),
+    "seed-b100-fast-f32-momentum": (
+        Network(), TrainSettings(epochs=1, batch_size=100, lr=0.5, momentum=0.9, l2=1e-4),
+        "fast", "float32",
+    ),
+    "wide-relu-ce-b64-reference-f32": (
+        Network((784, 64, 32, 10), "relu", "softmax"),
+        TrainSettings(epochs=1, batch_size=64, lr=0.05, momentum=0.9, l2=1e-4,
+                      cost="cross-entropy", schedule="cosine"),
+        "reference", "float32",
+    ),
+}  # fmt: skip
+STACK_MEMBERS = [Member(lr=0.5, seed=0), Member(lr=2.0, seed=1), Member(lr=0.1, seed=0)]
+
+
+def fingerprint() -> dict[str, Any]:
+    """What the bits depend on besides the code: BLAS and its core type, vector width, threads."""
+    import numba
+    from threadpoolctl import threadpool_info
+
+    from nudgenet.training.simd import VECTOR_BYTES
+
+    blas = sorted(  # NumPy's own (SciPy and PyTorch may have loaded others)
+        f"{i['internal_api']} {i.get('version')} {i.get('architecture')}"
+        for i in threadpool_info()
+        if i["user_api"] == "blas" and "numpy" in Path(i["filepath"]).parent.name
+    )
+    return {
+        "numpy": np.__version__,
+        "blas": blas,
+        "vector_bytes": VECTOR_BYTES,
+        "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+    }
+
+
+def _digest(theta: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(theta).tobytes()).hexdigest()
+
+
+def digests() -> dict[str, str]:
+    """Train every case on 600 images of the embedded set; the digest of each final θ."""
+    data = load_mini()
+    out = {}
+    for name, (network, settings, engine, dtype) in CASES.items():
+        recipe = Recipe(network, settings, init="he" if network.activation == "relu" else "xavier",
+                        seed=3, dtype=dtype, engine=engine)  # fmt: skip
+        out[name] = _digest(fit(recipe, data, train_size=600).theta)
+    X = data.train_images[:600].reshape(600, -1).astype(np.float32) / 255
+    Y = np.eye(10, dtype=np.float32)[data.train_labels[:600]]
+    for engine in ("reference", "fast"):
+        results = train_stacked(Network(), STACK_MEMBERS, X, Y, epochs=1, batch_size=10,
+                                dtype="float32", engine=engine)  # fmt: skip
+        out[f"stack-seed-b10-{engine}-f32"] = _digest(np.stack([r.theta for r in results]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def stored() -> dict[str, Any]:
+    saved = json.loads(STORED.read_text())
+    if saved["fingerprint"] != fingerprint():
+        pytest.skip(f"digests were stored on another kind of machine: {saved['fingerprint']}")
+    return saved["digests"]
+
+
+@pytest.fixture(scope="module")
+def current() -> dict[str, str]:
+    return digests()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [*CASES, "stack-seed-b10-reference-f32",
+                                  "stack-seed-b10-fast-f32"])  # fmt: skip
+def test_unchanged_engine_gives_the_same_bits(case: str, stored: dict, current: dict) -> None:
+    assert current[case] == stored[case]
+
+
+if __name__ == "__main__":
+    STORED.write_text(json.dumps({"fingerprint": fingerprint(), "digests": digests()}, indent=2)
+                      + "\n")  # fmt: skip
+    sys.exit(0)
