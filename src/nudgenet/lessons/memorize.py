@@ -20,7 +20,7 @@ bits a full memorisation of the embedded set would have to store; on a small eno
 one untimed warm-up run, which loads the compiled engine).
 
 The shuffling permutation of seed s is drawn from
-:func:`~nudgenet.training.recipe.lesson_stream` (the fourth child stream of seed s); the
+:func:`~nudgenet.training.recipe.lesson_stream` (the third child stream of seed s); the
 recipe's :func:`~nudgenet.training.recipe.seed_streams` use the first two for θ₀ and the batch
 order, so the labels' shuffle is independent of both, and the true
 and shuffled runs of one seed start from the same θ₀ and visit the images in the same order.

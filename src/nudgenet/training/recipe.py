@@ -60,25 +60,21 @@ def augment_stream(seed: int) -> np.random.Generator:
     return np.random.default_rng(_streams(seed, 3)[2])
 
 
-FIRST_LESSON_STREAM = 3
-"""Children 0, 1 and 2 are a run's initialisation, shuffling and augmentation streams."""
-
-
-def lesson_stream(seed: int, index: int = FIRST_LESSON_STREAM) -> np.random.Generator:
-    """Child ``index`` (≥ 3) of ``--seed seed``'s SeedSequence, for a lesson's own draws, so
+def lesson_stream(seed: int, index: int = 2) -> np.random.Generator:
+    """Child ``index`` (≥ 2) of ``--seed seed``'s SeedSequence, for a lesson's own draws, so
     that a lesson drawing from it (the memorisation lesson's shuffled labels) changes neither
-    θ₀, nor the batch order, nor the distortions.
+    θ₀ nor the batch order. Child 2 is also the distortions' stream; no run both augments
+    and shuffles its labels.
 
     Examples
     --------
     >>> int(lesson_stream(0).integers(1000)) == int(lesson_stream(0).integers(1000))
     True
     """
-    if index < FIRST_LESSON_STREAM:
+    if index < 2:
         raise ConfigError(
-            f"lesson streams start at child {FIRST_LESSON_STREAM}, got {index}",
-            help="children 0, 1 and 2 are the recipe's initialisation, shuffling and "
-            "augmentation streams",
+            f"lesson streams start at child 2, got {index}",
+            help="children 0 and 1 are the recipe's initialisation and shuffling streams",
         )
     return np.random.default_rng(_streams(seed, index + 1)[index])
 
