@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nudgenet.data import load_mini, to_inputs
-from nudgenet.data.augment import Distortion, _warp, distort, elastic_fields, gaussian_matrix
+from nudgenet.data.augment import Distortion, distort, elastic_fields, gaussian_matrix
+from nudgenet.data.warp_kernel import warp as _warp
 from nudgenet.errors import ConfigError
 from nudgenet.network import Network
 from nudgenet.training.loop import TrainSettings

@@ -24,11 +24,12 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from numba import njit, prange
 from numpy.typing import NDArray
 
+from ..errors import ConfigError
 from ..options import AUGMENT
 
 SIDE = 28
@@ -98,7 +99,7 @@ def distort(
             dy, dx = elastic_fields(n, rng, strength)
         else:
             dy = dx = np.zeros((n, SIDE, SIDE), np.float32)
-        _warp(flat_in[rows], np.ascontiguousarray(A), shift, dy, dx, flat_out[rows])
+        _compiled_warp()(flat_in[rows], np.ascontiguousarray(A), shift, dy, dx, flat_out[rows])
     return out
 
 
@@ -164,30 +165,15 @@ def gaussian_matrix(sigma: float) -> NDArray[np.float32]:
     return G.astype(np.float32)
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _warp(images, A, shift, dy, dx, out):  # pragma: no cover - compiled
-    """out[i] = images[i] read at A[i] @ (p − c) + shift[i] + (dy, dx)[i] + c, bilinearly,
-    for every pixel p; c is the centre. Points outside the image read 0."""
-    n, side = images.shape[0], images.shape[1]
-    c = (side - 1) / 2.0
-    for i in prange(n):
-        for r in range(side):
-            for q in range(side):
-                py, px = r - c, q - c
-                y = A[i, 0, 0] * py + A[i, 0, 1] * px + shift[i, 0] + dy[i, r, q] + c
-                x = A[i, 1, 0] * py + A[i, 1, 1] * px + shift[i, 1] + dx[i, r, q] + c
-                y0, x0 = math.floor(y), math.floor(x)
-                fy, fx = y - y0, x - x0
-                value = 0.0
-                for oy in range(2):
-                    yy = int(y0) + oy
-                    if yy < 0 or yy >= side:
-                        continue
-                    wy = fy if oy else 1.0 - fy
-                    for ox in range(2):
-                        xx = int(x0) + ox
-                        if xx < 0 or xx >= side:
-                            continue
-                        wx = fx if ox else 1.0 - fx
-                        value += wy * wx * images[i, yy, xx]
-                out[i, r, q] = value
+@functools.cache
+def _compiled_warp() -> Any:
+    """The distortion kernel, compiled by Numba; imported only here, so that nudgenet imports
+    and trains without Numba (augmentation alone needs it)."""
+    try:
+        from .warp_kernel import warp
+    except ImportError as exc:
+        raise ConfigError(
+            "augmentation needs Numba, which is not installed",
+            help="pip install numba, or train without --augment",
+        ) from exc
+    return warp

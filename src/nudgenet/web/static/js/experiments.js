@@ -55,7 +55,10 @@ export const experiments = {
     go.addEventListener("click", () => this.dream());
     controls.appendChild(go);
     card.appendChild(controls);
-    card.appendChild(element("canvas", { id: "dream-image", width: 28, height: 28, class: "pixels" }));
+    card.appendChild(element("canvas", {
+      id: "dream-image", width: 28, height: 28, class: "pixels", role: "img",
+      "aria-label": "the dreamed image, 28 by 28 pixels",
+    }));
     card.appendChild(element("p", { id: "dream-text" }));
     $("#draw .draw-grid").appendChild(card);
     $("#dream-digit").value = "5";
