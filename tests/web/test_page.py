@@ -450,8 +450,14 @@ def test_a_shared_link_reproduces_the_same_run(browser: Any, fresh: tuple) -> No
                         ("l2", "0.001"), ("train_size", "500")]:  # fmt: skip
         assert other.input_value(f'input[name="{name}"]') == value, name
     assert other.input_value('select[name="activation"]') == "tanh"
+    before = page.evaluate("learn.job.job")  # the first run's job number
     other.locator("#start").click()
-    other.wait_for_function(f"{STATE}.dataset.state === 'finished'", timeout=60_000)
+    # Its own job, not the first one's finished state, which the new tab may still show.
+    other.wait_for_function(
+        f"learn.job && learn.job.job !== {before} && {STATE}.dataset.state === 'finished'"
+        " && learn.epochs.length === 3",
+        timeout=60_000,
+    )
     assert other.evaluate("learn.epochs.map((e) => [e.train_cost, e.test_accuracy])") == first
     # The Descend panel's formula and η, and the test image on the pad, travel too.
     other.goto(site + "/?f=(w-1)%5E2&eta=0.5&image=3#descend")
