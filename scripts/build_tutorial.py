@@ -658,6 +658,14 @@ def execute(nb: nbformat.NotebookNode, timeout: int = 600) -> nbformat.NotebookN
     ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
         nb, {"metadata": {"path": str(DOCS)}}
     )
+    # A library's warning about the build machine's own installation (it names its paths) is
+    # not part of the lesson: leave it out of the rendering.
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                out for out in cell.get("outputs", [])
+                if not (out.get("name") == "stderr" and "site-packages" in out.get("text", ""))
+            ]  # fmt: skip
     return nb
 
 
