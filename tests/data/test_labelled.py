@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from clitools import run, run_json
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from nudgenet import Model
 from nudgenet.data import load_mini, preprocess, to_inputs
@@ -129,6 +129,22 @@ def test_stroke_width_is_brought_into_mnists_range(pen: int, thicker: bool) -> N
     ink_before = preprocess(page, stroke=False, deskew=False).sum()
     ink_after = preprocess(page, deskew=False).sum()
     assert (ink_after > ink_before) if thicker else (ink_after < ink_before)
+
+
+def test_thinning_treats_what_lies_beyond_the_crop_as_background() -> None:
+    # A thick filled ellipse touches its crop on all four sides. Eroding it must narrow it on
+    # every side alike; reflecting the ink at the crop's edge once left a one-pixel spike
+    # across the whole width, which the scaling then blurred off the 20-pixel box.
+    page = Image.new("L", (19, 37), 0)
+    ImageDraw.Draw(page).ellipse([0, 0, 18, 36], fill=255)
+    ink = np.asarray(page, dtype=np.float64) / 255
+    thinned = _normalise_stroke(ink)
+    h, w = thinned.shape
+    assert h < 37
+    assert abs((37 - h) - (19 - w)) <= 1  # the same 2r off each axis, not off one only
+    digit = preprocess(ink, deskew=False)
+    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 == BOX
 
 
 def test_most_mnist_digits_are_left_as_they_were_by_the_stroke_step() -> None:

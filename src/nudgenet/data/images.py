@@ -325,7 +325,8 @@ def _normalise_stroke(ink: NDArray[np.float64]) -> NDArray[np.float64]:
     yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     disc = np.hypot(yy, xx) <= radius + 0.3
     if width * BOX / length > STROKE_WIDTH:
-        thinned = ndimage.grey_erosion(ink, footprint=disc)
+        # Beyond the crop lies background: eroding must not reflect the ink back in there.
+        thinned = ndimage.grey_erosion(ink, footprint=disc, mode="constant", cval=0.0)
         # A stroke thinner than the disc would vanish: keep the original instead.
         return _crop_to_ink(thinned) if thinned.max() >= INK_THRESHOLD else ink
     return _crop_to_ink(ndimage.grey_dilation(np.pad(ink, radius), footprint=disc))
