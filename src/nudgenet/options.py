@@ -92,3 +92,13 @@ LIMIT = Range(
     must="a positive integer",
     hint="--limit N trains on the first N training images; leave it out to train on them all",
 )
+VALIDATION = Range(
+    "validation",
+    1,
+    None,
+    "hold out the last N training images and measure on them instead of the test set, to "
+    "choose settings without looking at the test set",
+    integer=True,
+    must="a positive integer, fewer than the training images",
+    hint="e.g. --validation 10000 keeps 50,000 of MNIST's 60,000 to train on",
+)

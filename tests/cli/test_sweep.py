@@ -73,3 +73,17 @@ def test_device_cuda_without_a_gpu_is_one_error_line(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert "error: --device cuda cannot run: PyTorch finds no CUDA GPU" in err
     assert "help: use --device cpu" in err
+
+
+def test_validation_and_augment_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "s"
+    args = [*BASE, "--lr", "1", "--seeds", "0,1", "--validation", "1000", "--augment", "affine",
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert "best final validation accuracy" in capsys.readouterr().out
+    spec = json.loads((out / "results.json").read_text())["spec"]
+    assert (spec["augment"], spec["validation"]) == ("affine", 1000)
+    assert main([*BASE, "--validation", "10000", "--out", str(tmp_path / "t")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("error: cannot hold out 10,000 of the 10,000 training images")
+    assert err[1].startswith("help: hold out between 1 and 9,999")

@@ -277,3 +277,54 @@ def test_compiled_measurement_equals_the_numpy_one(sizes, activation, output, co
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
     np.testing.assert_array_equal(got[1], want[1])
     assert fast.measure_stack(net, Theta[:0], X, Y, labels, cost)[0].shape == (0,)
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from nudgenet.data import load_mini, to_inputs
+
+    d = load_mini()
+    X = to_inputs(d.train_images[:63], np.float64)  # 6 batches of 10 and a last one of 3
+    labels = d.train_labels[:63]
+    return X, np.eye(10)[labels], labels
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_augmented_member_equals_training_alone(digits, engine):
+    # Each member sees its seed's distortions, as `train --seed s --augment` shows them.
+    from nudgenet.training.recipe import augment_stream
+
+    X, Y, labels = digits
+    net = Network((784, 8, 10))
+    members = [Member(lr=0.5, seed=4, schedule="cosine"), Member(lr=1.0, seed=4, momentum=0.5)]
+    results = train_stacked(net, members, X, Y, epochs=3, batch_size=10, dtype="float64",
+                            test=(X[:9], labels[:9]), labels=labels, engine=engine,
+                            augment="both")  # fmt: skip
+    for member, result in zip(members, results, strict=True):
+        streams = np.random.SeedSequence(member.seed).spawn(2)
+        init_rng, shuffle_rng = (np.random.default_rng(s) for s in streams)
+        theta = init_params(net.layout, member.init, rng=init_rng)
+        settings = TrainSettings(epochs=3, batch_size=10, lr=member.lr, schedule=member.schedule,
+                                 momentum=member.momentum, augment="both")  # fmt: skip
+        records = train(net, theta, X, Y, settings, rng=shuffle_rng, test=(X[:9], labels[:9]),
+                        labels=labels, engine=engine,
+                        augment_rng=augment_stream(member.seed))  # fmt: skip
+        expected = [r.as_dict() for r in records if isinstance(r, Epoch)]
+        assert_same(expected, result.history, rtol=1e-9)
+        np.testing.assert_allclose(result.theta, theta, rtol=1e-9, atol=1e-12)
+    # The distortions changed what was learnt: without them the same seed ends elsewhere.
+    plain = train_stacked(net, members[:1], X, Y, epochs=3, batch_size=10, dtype="float64",
+                          engine=engine)  # fmt: skip
+    assert not np.allclose(plain[0].theta, results[0].theta)
+
+
+def test_augmented_stack_needs_one_seed_and_the_cpu(digits):
+    X, Y, _ = digits
+    net = Network((784, 8, 10))
+    with pytest.raises(ConfigError, match="share one seed") as err:
+        train_stacked(net, [Member(seed=0), Member(seed=1)], X, Y, epochs=1, augment="affine")
+    assert "nudgenet sweep --augment" in err.value.help
+    with pytest.raises(ConfigError, match="on the CPU"):
+        train_stacked(net, [Member(seed=0)], X, Y, epochs=1, augment="affine", device="torch-cpu")
+    with pytest.raises(ConfigError, match="28 × 28"):
+        train_stacked(Network((6, 3)), [Member()], X[:, :6], Y[:, :3], epochs=1, augment="both")

@@ -19,6 +19,7 @@ from nudgenet.training.sweep import (
     open_sweep,
     run_sweep,
     save,
+    summary,
     to_csv,
 )
 
@@ -110,3 +111,39 @@ def test_resume_runs_only_the_missing_configurations(tmp_path):
     other = SweepSpec(data="mini", sizes=(784, 8, 10), epochs=3, dtype="float64", limit=300)
     with pytest.raises(ConfigError, match="other shared settings"):
         open_sweep(other, full, tmp_path, resume=True)
+
+
+def test_augmented_sweep_on_a_validation_split_equals_training_each_alone():
+    # Each seed stacks apart, on its own distortions; the held-out images are what is measured.
+    from nudgenet.data import load_mini
+    from nudgenet.network import Network
+    from nudgenet.training.loop import TrainSettings
+    from nudgenet.training.recipe import Recipe, fit
+
+    spec = SweepSpec(data="mini", sizes=(784, 8, 10), epochs=2, dtype="float64", limit=300,
+                     augment="both", validation=2000)  # fmt: skip
+    grid = Grid(lrs=(0.5, 2.0), seeds=(0, 1))
+    assert [len(s) for s in chunks(grid.configs(), 8, by_seed=True)] == [2, 2]
+    sweep = run_sweep(Sweep(spec, grid), chunk=8)
+    held_out = load_mini().holdout(2000)
+    assert len(held_out.test_labels) == 2000
+    for r in sweep.table():
+        settings = TrainSettings(lr=r["lr"], epochs=2, batch_size=10, augment="both")
+        recipe = Recipe(Network((784, 8, 10)), settings, seed=r["seed"], dtype="float64")
+        model = fit(recipe, held_out, train_size=300)
+        alone = [{k: h[k] for k in r["history"][0]} for h in model.history]
+        assert_same_history(r["history"], alone)
+    assert "best final validation accuracy" in next(iter(summary(sweep)))
+
+
+def test_a_sweep_saved_before_augment_and_validation_existed_resumes(tmp_path):
+    grid = Grid(lrs=(0.5,), seeds=(0,))
+    save(run_sweep(Sweep(SPEC, grid)), tmp_path)
+    path = tmp_path / "results.json"
+    saved = json.loads(path.read_text())
+    del saved["spec"]["augment"], saved["spec"]["validation"]
+    path.write_text(json.dumps(saved))
+    assert open_sweep(SPEC, grid, tmp_path, resume=True).todo() == []
+    augmented = SweepSpec(**{**SPEC.__dict__, "augment": "affine"})
+    with pytest.raises(ConfigError, match="other shared settings"):
+        open_sweep(augmented, grid, tmp_path, resume=True)

@@ -26,6 +26,7 @@ from ..training.sweep import (
 )
 from .common import (
     Finite,
+    add_augment,
     add_choices,
     add_data,
     add_json,
@@ -53,6 +54,8 @@ def register(commands: Any) -> None:
     )
     add_data(p, "the data to train and test on")
     add_option(p, options.LIMIT, None)
+    add_option(p, options.VALIDATION, None)
+    add_augment(p)
     p.add_argument("--sizes", type=int_list, default=SEED_SIZES, help="layer sizes, input first")
     add_option(p, options.ACTIVATION, "sigmoid")
     add_option(p, options.OUTPUT, "sigmoid")
@@ -94,7 +97,8 @@ def _add_grid(p: argparse.ArgumentParser) -> None:
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep, saving as chunks complete; print a summary (or JSON)."""
     spec = SweepSpec(args.data, args.sizes, args.activation, args.output, args.cost,
-                     args.epochs, args.dtype, args.limit)  # fmt: skip
+                     args.epochs, args.dtype, args.limit, args.augment,
+                     args.validation)  # fmt: skip
     lrs = args.lr_range or args.lr or (1.0,)
     grid = Grid(lrs, args.seeds, args.schedules, args.inits, args.batch_sizes,
                 args.momentum, args.l2)  # fmt: skip

@@ -54,6 +54,7 @@ from .. import options
 from .._types import Array, Matrix
 from ..backprop import check_targets
 from ..cost import cross_entropy_terms, get_cost, one_hot
+from ..data.augment import distort
 from ..descent import DIVERGENCE_FACTOR, divergence_threshold
 from ..errors import ConfigError
 from ..init import init_params
@@ -62,8 +63,8 @@ from ..network import Network
 from ..schedules import LEARNING_RATE, build_schedule
 from . import fast, torch_stack
 from .engines import choose_engine
-from .loop import steps_per_epoch
-from .recipe import seed_streams
+from .loop import check_augmentable, steps_per_epoch
+from .recipe import augment_stream, seed_streams
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ def train_stacked(
     on_epoch: Callable[[int, list[MemberResult]], None] | None = None,
     engine: str = "auto",
     device: str = "cpu",
+    augment: str = "none",
 ) -> list[MemberResult]:
     """Train every member by mini-batch SGD at once; one :class:`MemberResult` per member.
 
@@ -311,10 +313,16 @@ def train_stacked(
         "cpu": ``engine`` decides; "cuda" and "torch-cpu": the PyTorch back end
         (:mod:`nudgenet.training.torch_stack`) on an NVIDIA GPU or on the CPU, each member
         equal to ``train`` alone to rounding.
+    augment : "none", "affine", "elastic" or "both", as ``nudgenet train --augment``
+        Every epoch trains on freshly distorted copies of X, drawn from the seed's own
+        stream (:func:`~nudgenet.training.recipe.augment_stream`), so each member sees the
+        distortions ``train --seed s --augment`` shows it; the members must then share one
+        seed (one set of distorted inputs), and the costs are measured on X itself.
     """
     return list(_train_stacked(network, members, X, Y, epochs=epochs, batch_size=batch_size,
                                cost=cost, dtype=dtype, test=test, labels=labels,
-                               on_epoch=on_epoch, engine=engine, device=device))  # fmt: skip
+                               on_epoch=on_epoch, engine=engine, device=device,
+                               augment=augment))  # fmt: skip
 
 
 def _train_stacked(
@@ -332,8 +340,10 @@ def _train_stacked(
     on_epoch: Callable[[int, list[MemberResult]], None] | None,
     engine: str,
     device: str,
+    augment: str,
 ) -> Iterator[MemberResult]:
     options.DEVICE.check(device)
+    options.AUGMENT.check(augment)
     if device != "cpu":
         torch_stack.device_of(device)  # refuse now, not after epoch 0
     if not members:
@@ -349,8 +359,13 @@ def _train_stacked(
         test = (test[0].astype(dtype, copy=False), test[1])
     if labels is None:
         labels = np.argmax(Y, axis=1)
-    stack = _Stack(network, members, X.astype(dtype, copy=False), Y.astype(dtype, copy=False),
+    clean = X.astype(dtype, copy=False)
+    distortions = None if augment == "none" else _distortions(network, members, device)
+    # The engines read their inputs afresh each epoch, so augmentation rewrites them in place.
+    inputs = clean if distortions is None else np.array(clean, order="C")
+    stack = _Stack(network, members, inputs, Y.astype(dtype, copy=False),
                    labels, test, epochs, batch_size, cost)  # fmt: skip
+    stack.X_measured = clean
     engine = device if device != "cpu" else choose_engine(engine, network, np.dtype(dtype))
     if device != "cpu":
         stack.evaluate = torch_stack.evaluator(device, network, cost)
@@ -363,6 +378,8 @@ def _train_stacked(
         epoch_of = stack.runner(engine)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
+            if distortions is not None:
+                distort(clean, augment, distortions, out=inputs)
             epoch_of((epoch - 1) * stack.per_epoch, *stack.orders())
             stack.measure(
                 epoch, epoch * stack.per_epoch, (time.perf_counter() - start) / len(members)
@@ -374,6 +391,26 @@ def _train_stacked(
     yield from stack.results
 
 
+def _distortions(network: Network, members: Sequence[Member], device: str) -> np.random.Generator:
+    """The stream of distortions the members share: their one seed's, as ``train`` draws it."""
+    seeds = sorted({m.seed for m in members})
+    if len(seeds) > 1:
+        raise ConfigError(
+            f"augmented members train on their seed's own distortions, so a stack of them "
+            f"must share one seed, got seeds {seeds}",
+            help="stack each seed's members apart (nudgenet sweep --augment does so)",
+        )
+    if device != "cpu":
+        raise ConfigError(
+            f"augmentation distorts the digits on the CPU, and the {device} back end holds "
+            "its inputs on its device",
+            help="leave --device out (cpu) to augment, or train without --augment",
+        )
+    rng = augment_stream(seeds[0])
+    check_augmentable(network, rng)
+    return rng
+
+
 class _Stack:
     """The members' Θ, streams, schedules and records: what every epoch of a stack reads."""
 
@@ -383,6 +420,7 @@ class _Stack:
         batch_size: int, cost: str,
     ) -> None:  # fmt: skip
         self.network, self.members, self.X, self.Y = network, members, X, Y
+        self.X_measured = X  # the undistorted inputs, where X is distorted every epoch
         self.labels, self.test, self.batch_size, self.cost = labels, test, batch_size, cost
         self.n = n = len(X)
         self.per_epoch = per_epoch = steps_per_epoch(n, batch_size)
@@ -414,7 +452,7 @@ class _Stack:
         Theta_k = self.Theta[ks]  # a copy: the members still training
         network, cost, test = self.network, self.cost, self.test
         train_cost, train_accuracy = self.evaluate(
-            network, Theta_k, self.X, self.Y, self.labels, cost
+            network, Theta_k, self.X_measured, self.Y, self.labels, cost
         )
         test_cost = test_accuracy = [None] * len(ks)
         if test is not None:

@@ -12,6 +12,12 @@ final and best values, and whether and when it diverged. It is kept in ``results
 (everything, plus a record of which configurations each run trained) and ``results.csv``
 (one flat row per configuration), both rewritten atomically after every chunk, so an
 interrupted sweep resumes where it stopped.
+
+Settings are chosen without looking at the test set by measuring on a validation split
+(``SweepSpec.validation``: the last N training images, held out of training); the columns
+keep their names (``test_accuracy``…) and then hold the validation set's numbers. With
+augmentation (``SweepSpec.augment``) each seed's configurations stack apart, since they train
+on their seed's own distorted digits.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ class SweepSpec:
     epochs: int = 5
     dtype: str = "float32"
     limit: int | None = None  # train on the first `limit` training images only (tests, demos)
+    augment: str = "none"  # none | affine | elastic | both, as `nudgenet train --augment`
+    validation: int | None = None  # measure on the last N training images, not the test set
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
@@ -67,6 +75,14 @@ class SweepSpec:
         options.DTYPE.check(self.dtype)
         if self.limit is not None:
             options.LIMIT.check(self.limit)
+        options.AUGMENT.check(self.augment)
+        if self.validation is not None:
+            options.VALIDATION.check(self.validation)
+
+    @property
+    def measured(self) -> str:
+        """What the accuracies are measured on, in words."""
+        return "test" if self.validation is None else "validation"
 
     @property
     def network(self) -> Network:
@@ -179,16 +195,21 @@ def log_range(low: float, high: float, count: int) -> tuple[float, ...]:
     return tuple(float(f"{x:.6g}") for x in np.geomspace(low, high, count))
 
 
-def chunks(configs: Sequence[Config], size: int) -> list[list[Config]]:
-    """Stacks of configurations that can train together (same batch size), ≤ size each."""
+def chunks(configs: Sequence[Config], size: int, *, by_seed: bool = False) -> list[list[Config]]:
+    """Stacks of configurations that can train together (same batch size, and with
+    ``by_seed`` the same seed: augmented members share their seed's distortions), ≤ size
+    each."""
     if size < 1:
         raise ConfigError(
             f"the chunk size must be ≥ 1, got {size}",
             help="--chunk N stacks at most N configurations in one computation, e.g. --chunk 64",
         )
+
+    def together(c: Config) -> tuple[int, int]:
+        return c.batch_size, c.seed if by_seed else 0
+
     out: list[list[Config]] = []
-    for _, group in itertools.groupby(sorted(configs, key=lambda c: c.batch_size),
-                                      key=lambda c: c.batch_size):  # fmt: skip
+    for _, group in itertools.groupby(sorted(configs, key=together), key=together):
         group = list(group)
         out.extend(group[i : i + size] for i in range(0, len(group), size))
     return out
@@ -198,9 +219,13 @@ def chunks(configs: Sequence[Config], size: int) -> list[list[Config]]:
 
 
 @lru_cache(maxsize=2)
-def _arrays(data: str, dtype: str, limit: int | None) -> tuple[Any, ...]:
-    """Inputs, targets and labels of a data set, loaded once per process (also on workers)."""
+def _arrays(data: str, dtype: str, limit: int | None, validation: int | None) -> tuple[Any, ...]:
+    """Inputs, targets and labels of a data set, loaded once per process (also on workers):
+    the training images (the first ``limit`` of them, after any held out for validation),
+    and the set measured (the held-out images, or the test set)."""
     d = load_dataset(data)
+    if validation is not None:
+        d = d.holdout(validation)
     images, labels = d.train_images[:limit], d.train_labels[:limit]
     return (to_inputs(images, dtype), one_hot(labels, dtype=dtype), labels,
             to_inputs(d.test_images, dtype), d.test_labels)  # fmt: skip
@@ -220,12 +245,13 @@ def run_chunk(
             f"a stack must share one batch size, got {sorted(sizes)}",
             help="split the configurations by batch size first, as chunks() does",
         )
-    X, Y, labels, X_test, test_labels = _arrays(spec.data, spec.dtype, spec.limit)
+    X, Y, labels, X_test, test_labels = _arrays(spec.data, spec.dtype, spec.limit,
+                                                spec.validation)  # fmt: skip
     start = time.perf_counter()
     results = train_stacked(
         spec.network, [c.member() for c in configs], X, Y,
         epochs=spec.epochs, batch_size=sizes.pop(), cost=spec.cost, dtype=spec.dtype,
-        test=(X_test, test_labels), labels=labels, device=device,
+        test=(X_test, test_labels), labels=labels, device=device, augment=spec.augment,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     return [row(c, r, seconds / len(configs)) for c, r in zip(configs, results, strict=True)]
@@ -324,7 +350,7 @@ def run_sweep(
                            "cluster": cluster, "device": device, "workers": [],
                            "ran": []}  # fmt: skip
     sweep.runs.append(run)
-    stacks = chunks(todo, chunk)
+    stacks = chunks(todo, chunk, by_seed=sweep.spec.augment != "none")
     for rows, where in _execute(sweep.spec, stacks, cluster, progress, on_progress, device):
         if where not in run["workers"]:
             run["workers"].append(where)
@@ -448,7 +474,8 @@ def open_sweep(spec: SweepSpec, grid: Grid, folder: str | Path, *, resume: bool)
         )
     saved = read_results(path)
     mine = sweep.as_dict()["spec"]
-    if saved.get("spec") != mine:
+    # A sweep saved before --augment and --validation existed had neither.
+    if {"augment": "none", "validation": None, **saved.get("spec", {})} != mine:
         raise ConfigError(
             f"cannot resume {path}: it was made with other shared settings",
             help=f"its settings are {saved.get('spec')}; use them, or another --out folder",
@@ -552,7 +579,8 @@ def draw(sweep: Sweep, path: str | Path) -> list[Path]:
                 (line,) = ax.plot(lrs, mean, marker="o", ms=3, label=label)
                 ax.fill_between(lrs, low, high, color=line.get_color(), alpha=0.2, lw=0)
     n_seeds = len(grid.seeds)
-    for ax, title in ((ax_cost, "final training cost C"), (ax_acc, "final test accuracy (%)")):
+    accuracy = f"final {sweep.spec.measured} accuracy (%)"
+    for ax, title in ((ax_cost, "final training cost C"), (ax_acc, accuracy)):
         ax.set_xscale("log")
         ax.set_xlabel("learning rate η")
         ax.set_title(title)
@@ -567,7 +595,10 @@ def draw(sweep: Sweep, path: str | Path) -> list[Path]:
     fig.suptitle(
         f"{'-'.join(map(str, sweep.spec.sizes))} {sweep.spec.activation}/{sweep.spec.output}, "
         f"{sweep.spec.cost} cost, {sweep.spec.epochs} epochs on {sweep.spec.data}"
-    )
+        + ("" if sweep.spec.augment == "none" else f", augment {sweep.spec.augment}")
+        + ("" if sweep.spec.validation is None else
+           f", measured on the last {sweep.spec.validation:,} training images")
+    )  # fmt: skip
     return save_figure(fig, path)
 
 
@@ -579,6 +610,6 @@ def summary(sweep: Sweep) -> Iterable[str]:
         return []
     best = max(done, key=lambda r: r["final_test_accuracy"])
     return [
-        f"{len(done)} configurations, {diverged} diverged; best final test accuracy "
-        f"{100 * best['final_test_accuracy']:.2f}% with {best['key']}"
+        f"{len(done)} configurations, {diverged} diverged; best final {sweep.spec.measured} "
+        f"accuracy {100 * best['final_test_accuracy']:.2f}% with {best['key']}"
     ]
