@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 
 import nudgenet
+from nudgenet.data.embedded import load_default_model
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "recipes.py"
 
@@ -86,3 +87,33 @@ def test_seeds_and_one_seed(recipes: ModuleType) -> None:
     two = recipes.Result((0, 1), (0.96, None), 0.1, 10.0)
     assert two.mean_std() == "96.00"  # the diverged seed is left out
     assert "diverged" in recipes.table([(recipes.RECIPES[1], two)], (0, 1))
+
+
+def test_an_augmented_recipe_trains_each_seed_alone(recipes: ModuleType, tmp_path: Path) -> None:
+    four = recipes.RECIPES[4]
+    options = four.train_options(epochs=1)
+    flags = dict(zip(options[::2], options[1::2], strict=True))
+    assert flags["--augment"] == "both"
+    assert (flags["--init"], flags["--schedule"], flags["--batch-size"]) == ("he", "cosine", "64")
+    shown = recipes.shown_command(four, (0, 1, 2, 3, 4))
+    assert shown.startswith("nudgenet train --sizes 784,512,512,10")
+    assert shown.endswith("--augment both --seed S --dtype float32")
+    # The shipped model is seed 0 of this recipe: its settings are the recipe's.
+    model = load_default_model()
+    shipped = model.settings
+    assert shipped["augment"] == "both"
+    assert tuple(model.network.sizes) == four.sizes
+    for key in ("lr", "l2", "momentum"):
+        assert float(flags[f"--{key}"]) == shipped[key]
+    assert shipped["epochs"] == four.epochs
+    src = str(Path(nudgenet.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    argv = ["--data", "mini", "--epochs", "1", "--seeds", "0", "--only", "4"]
+    done = subprocess.run([sys.executable, str(SCRIPT), *argv, "--out", str(tmp_path)],
+                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    model = nudgenet.Model.load(tmp_path / "recipe4" / "seed-0.npz")
+    assert model.settings["augment"] == "both"
+    row = done.stdout.strip().splitlines()[-1]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert float(cells[3]) == pytest.approx(100 * model.history[-1]["test_accuracy"], abs=0.006)
