@@ -60,8 +60,7 @@ def test_at_eta_10_the_network_bounces_but_does_not_blow_up(doc: str, rates: Com
 def test_rounding_alone_sends_an_eta_10_run_elsewhere(doc: str, rates: Comparison) -> None:
     assert (
         "the compiled and the batched NumPy engines agree to 10⁻¹² at η = 1 after ten epochs, "
-        "but at η = 10 every seed's cost differs between them by more than 0.01 within three."
-        in doc
+        "but at η = 10 every seed's cost differs between them by more than 0.01 within five." in doc
     )
     if choose_engine("auto", Network(), np.dtype("float64")) != "fast":
         pytest.skip("the compiled engine cannot run here")
@@ -76,7 +75,7 @@ def test_rounding_alone_sends_an_eta_10_run_elsewhere(doc: str, rates: Compariso
         if run.learning_rate == 1.0:
             assert gap.max() < 1e-12
         else:
-            assert gap[1:4].max() > 0.01
+            assert gap[1:6].max() > 0.01
 
 
 def test_schedules_reach_the_toys_bottom_but_not_the_networks(doc: str, rates: Comparison) -> None:

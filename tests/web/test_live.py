@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import re
 import time
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
 from nudgenet import Model, load_mini, to_inputs
+from nudgenet.training.loop import TrainSettings
+from nudgenet.training.recipe import Recipe, fit
 from nudgenet.web import create_app
 
 from .test_api import SMALL_JOB, assert_error, events, wait_for
@@ -146,3 +149,13 @@ def test_the_favicon_is_served(url: str) -> None:
     response = httpx.get(f"{url}/favicon.ico")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_web_page_reads_the_test_set_as_a_deskewed_model_learnt_it(serve: Any) -> None:
+    mini = load_mini()
+    model = fit(Recipe(settings=TrainSettings(epochs=1), deskew=True), mini, train_size=2000)
+    url = serve(create_app(model))
+    body = httpx.get(f"{url}/api/test-set").json()
+    assert body["accuracy"] == pytest.approx(model.history[-1]["test_accuracy"], abs=1e-12)
+    shown = httpx.post(f"{url}/api/predict", json={"test_image": 3}).json()
+    assert shown["image"] == mini.deskewed.test_images[3].ravel().tolist()

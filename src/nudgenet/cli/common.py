@@ -70,6 +70,15 @@ def add_augment(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_deskew(p: argparse.ArgumentParser) -> None:
+    """Add ``--deskew``: learn from, and be measured on, digits sheared upright."""
+    p.add_argument(
+        "--deskew", action="store_true", default=False,
+        help="shear every training and test digit upright by its moments first, as predict "
+        "does to your own images (the model remembers it, and evaluate measures it so)",
+    )  # fmt: skip
+
+
 class _TableAction(argparse.Action):
     """An argparse action that checks its value against an option of the table."""
 

@@ -20,6 +20,7 @@ from ..data.labelled import load_labelled
 from ..errors import ConfigError, DataError, ImageError, NudgenetError
 from ..interop import load_model
 from ..model import Model
+from ..training.recipe import prepared, trained_deskewed
 from .common import add_data, add_json, print_json
 
 
@@ -85,7 +86,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         images, labels, name = found.images, found.labels, str(args.images)
         unreadable = [{"file": f, "label": label, "why": why} for f, label, why in found.unreadable]
     else:
-        data = load_dataset(args.data or _training_data(model))
+        # A model that learnt from deskewed digits reads the test digits deskewed too.
+        data = prepared(load_dataset(args.data or _training_data(model)), trained_deskewed(model))
         images, labels, name = data.test_images, data.test_labels.astype(np.intp), data.name
         unreadable = []
     guesses = model.predict(to_inputs(images, model.theta.dtype))

@@ -29,6 +29,7 @@ from .common import (
     add_augment,
     add_choices,
     add_data,
+    add_deskew,
     add_json,
     add_option,
     add_output,
@@ -56,6 +57,7 @@ def register(commands: Any) -> None:
     add_option(p, options.LIMIT, None)
     add_option(p, options.VALIDATION, None)
     add_augment(p)
+    add_deskew(p)
     p.add_argument("--sizes", type=int_list, default=SEED_SIZES, help="layer sizes, input first")
     add_option(p, options.ACTIVATION, "sigmoid")
     add_option(p, options.OUTPUT, "sigmoid")
@@ -98,7 +100,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep, saving as chunks complete; print a summary (or JSON)."""
     spec = SweepSpec(args.data, args.sizes, args.activation, args.output, args.cost,
                      args.epochs, args.dtype, args.limit, args.augment,
-                     args.validation)  # fmt: skip
+                     args.validation, args.deskew)  # fmt: skip
     lrs = args.lr_range or args.lr or (1.0,)
     grid = Grid(lrs, args.seeds, args.schedules, args.inits, args.batch_sizes,
                 args.momentum, args.l2)  # fmt: skip

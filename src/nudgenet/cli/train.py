@@ -41,6 +41,7 @@ from . import pictures
 from .common import (
     add_augment,
     add_data,
+    add_deskew,
     add_json,
     add_network,
     add_option,
@@ -56,7 +57,7 @@ FALLBACK_NAME = "nudgenet-model-{stamp}.npz"
 # The flags that say what the run is: a resumed run takes them from its checkpoint.
 RUN_FLAGS = (
     "data", "sizes", "activation", "output", "cost", "init", "lr", "schedule", "momentum",
-    "l2", "batch_size", "epochs", "seed", "dtype", "engine", "augment",
+    "l2", "batch_size", "epochs", "seed", "dtype", "engine", "augment", "deskew",
 )  # fmt: skip
 DEFAULTS: dict[str, Any] = {}  # each RUN_FLAGS flag's default, filled by register
 
@@ -82,6 +83,7 @@ def register(commands: Any) -> None:
     add_option(p, options.DTYPE, "float32")
     add_option(p, options.ENGINE, "auto")
     add_augment(p)
+    add_deskew(p)
     add_output(p, "--out", default=Path("nudgenet-model.npz"),
                help="where to save the trained model")  # fmt: skip
     p.add_argument("--snapshots", action="store_true",
@@ -170,6 +172,7 @@ def run_train(args: argparse.Namespace) -> int:
             momentum=args.momentum, l2=args.l2, cost=args.cost, augment=args.augment,
         ),
         init=args.init, seed=args.seed, dtype=args.dtype, engine=args.engine,
+        deskew=args.deskew,
     )  # fmt: skip
     check_output(args.out, "--out")
     if args.plots is not None:
@@ -295,6 +298,7 @@ def _describe_run(say: Any, run: Run, name: str, args: argparse.Namespace) -> No
         f"η = {args.lr:g} ({args.schedule}), batch {args.batch_size or 'full'}, "
         f"momentum {args.momentum:g}, L2 {args.l2:g}, seed {args.seed}, {args.dtype}"
         + ("" if args.augment == "none" else f", augment {args.augment}")
+        + (", deskewed" if args.deskew else "")
     )
     if run.history:
         say(f"resuming {args.resume} after epoch {run.epochs_done}, to {args.epochs} epochs")

@@ -8,11 +8,13 @@ with the digit 0-9, whichever source they were read from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError
+from .images import deskew
 
 __all__ = ["Dataset", "check_images", "check_labels"]
 
@@ -60,6 +62,16 @@ class Dataset:
                     f"data set {self.name!r}: {split} split is empty; expected at least 1 image",
                     help="use a data set with images in both splits",
                 )
+
+    @cached_property
+    def deskewed(self) -> Dataset:
+        """Every training and test digit sheared upright by its moments
+        (:func:`~nudgenet.data.images.deskew`), as ``nudgenet train --deskew`` learns from
+        them; made once per data set, the first time it is asked for."""
+        return Dataset(
+            f"{self.name}, deskewed", deskew(self.train_images), self.train_labels,
+            deskew(self.test_images), self.test_labels,
+        )  # fmt: skip
 
     def holdout(self, n: int) -> Dataset:
         """The training split cut in two: the first images to train on, the last ``n`` as

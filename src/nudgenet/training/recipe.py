@@ -95,6 +95,7 @@ class Recipe:
     seed: int = 0  # split by seed_streams into (init, shuffle)
     dtype: str = "float32"
     engine: str = "auto"  # auto | reference | fast | blas
+    deskew: bool = False  # learn from (and be measured on) digits sheared upright
 
     def __post_init__(self) -> None:
         options.INIT.check(self.init)
@@ -113,6 +114,7 @@ class Recipe:
             "init": self.init,
             "seed": self.seed,
             "dtype": self.dtype,
+            "deskew": self.deskew,
         }
 
 
@@ -157,6 +159,7 @@ class Run:
         n = n if train_size is None else min(train_size, n)
         self.recipe = recipe
         self.data_name = data.name if data_name is None else data_name
+        data = prepared(data, recipe.deskew)
         self.X = to_inputs(data.train_images[:n], recipe.dtype)  # (n, 784)
         self.labels = data.train_labels[:n]
         self.Y = one_hot(self.labels, network.sizes[-1], recipe.dtype)  # (n, 10)
@@ -268,6 +271,7 @@ class Run:
                 "seed": r.seed,
                 "dtype": r.dtype,
                 "engine": self.engine,
+                "deskew": r.deskew,
                 "data": self.data_name,
             },
             history=[dict(record) for record in self.history[:records]],
@@ -310,7 +314,7 @@ def recipe_of(model: Model, *, epochs: int | None = None, engine: str | None = N
     )  # fmt: skip
     return Recipe(
         model.network, settings, init=s["init"], seed=s["seed"], dtype=s["dtype"],
-        engine=engine or s.get("engine", "auto"),
+        engine=engine or s.get("engine", "auto"), deskew=bool(s.get("deskew", False)),
     )  # fmt: skip
 
 
@@ -386,6 +390,17 @@ def fit(recipe: Recipe, data: Dataset, **run: Any) -> Model:
     for _ in training.records():
         pass
     return training.model()
+
+
+def prepared(data: Dataset, deskew: bool) -> Dataset:
+    """``data`` as a model trained with ``deskew`` learns from it and is measured on it."""
+    return data.deskewed if deskew else data
+
+
+def trained_deskewed(model: Model) -> bool:
+    """Whether ``model`` learnt from deskewed digits (``nudgenet train --deskew``), and so
+    must be measured on deskewed ones; models saved before the option existed did not."""
+    return bool(model.settings.get("deskew", False))
 
 
 def check_fits(network: Network, data: Dataset, *, help: str | None = None) -> None:

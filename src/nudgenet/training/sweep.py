@@ -44,6 +44,7 @@ from ..files import atomic_write, cannot_write, check_folder, check_writable
 from ..layout import SEED_SIZES
 from ..network import Network
 from ..schedules import LEARNING_RATE
+from .recipe import prepared
 from .stacked import Member, MemberResult, train_stacked
 
 FORMAT = 1
@@ -66,6 +67,7 @@ class SweepSpec:
     limit: int | None = None  # train on the first `limit` training images only (tests, demos)
     augment: str = "none"  # none | affine | elastic | both, as `nudgenet train --augment`
     validation: int | None = None  # measure on the last N training images, not the test set
+    deskew: bool = False  # learn from and measure on digits sheared upright
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(int(n) for n in self.sizes))
@@ -219,11 +221,13 @@ def chunks(configs: Sequence[Config], size: int, *, by_seed: bool = False) -> li
 
 
 @lru_cache(maxsize=2)
-def _arrays(data: str, dtype: str, limit: int | None, validation: int | None) -> tuple[Any, ...]:
+def _arrays(
+    data: str, dtype: str, limit: int | None, validation: int | None, deskew: bool
+) -> tuple[Any, ...]:
     """Inputs, targets and labels of a data set, loaded once per process (also on workers):
     the training images (the first ``limit`` of them, after any held out for validation),
     and the set measured (the held-out images, or the test set)."""
-    d = load_dataset(data)
+    d = prepared(load_dataset(data), deskew)
     if validation is not None:
         d = d.holdout(validation)
     images, labels = d.train_images[:limit], d.train_labels[:limit]
@@ -246,7 +250,7 @@ def run_chunk(
             help="split the configurations by batch size first, as chunks() does",
         )
     X, Y, labels, X_test, test_labels = _arrays(spec.data, spec.dtype, spec.limit,
-                                                spec.validation)  # fmt: skip
+                                                spec.validation, spec.deskew)  # fmt: skip
     start = time.perf_counter()
     results = train_stacked(
         spec.network, [c.member() for c in configs], X, Y,
@@ -474,8 +478,9 @@ def open_sweep(spec: SweepSpec, grid: Grid, folder: str | Path, *, resume: bool)
         )
     saved = read_results(path)
     mine = sweep.as_dict()["spec"]
-    # A sweep saved before --augment and --validation existed had neither.
-    if {"augment": "none", "validation": None, **saved.get("spec", {})} != mine:
+    # A sweep saved before --augment, --validation and --deskew existed had none of them.
+    before = {"augment": "none", "validation": None, "deskew": False}
+    if {**before, **saved.get("spec", {})} != mine:
         raise ConfigError(
             f"cannot resume {path}: it was made with other shared settings",
             help=f"its settings are {saved.get('spec')}; use them, or another --out folder",
@@ -596,6 +601,7 @@ def draw(sweep: Sweep, path: str | Path) -> list[Path]:
         f"{'-'.join(map(str, sweep.spec.sizes))} {sweep.spec.activation}/{sweep.spec.output}, "
         f"{sweep.spec.cost} cost, {sweep.spec.epochs} epochs on {sweep.spec.data}"
         + ("" if sweep.spec.augment == "none" else f", augment {sweep.spec.augment}")
+        + (", deskewed" if sweep.spec.deskew else "")
         + ("" if sweep.spec.validation is None else
            f", measured on the last {sweep.spec.validation:,} training images")
     )  # fmt: skip

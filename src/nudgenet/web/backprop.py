@@ -105,7 +105,7 @@ class BackpropWalk(BaseModel):
 
 def _model_and_data(state: WebState, which: Which) -> tuple[Model, np.ndarray, np.ndarray]:
     model = state.model(which)
-    data = state.training_data()
+    data = state.test_data(model)
     return model, data.test_images, data.test_labels
 
 

@@ -69,7 +69,7 @@ def weights(
 def predict(request: PredictRequest, state: StateParam) -> dict[str, Any]:
     """Preprocess a drawing as ``nudgenet predict`` does, and run it through the network."""
     m = state.model(request.network)
-    image = state.input_image(request)  # (28, 28) uint8
+    image = state.input_image(request, m)  # (28, 28) uint8
     X = to_inputs(image[None], m.theta.dtype)  # (1, 784)
     activations = feedforward(m.network, m.theta, X)
     return {

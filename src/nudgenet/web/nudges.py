@@ -29,7 +29,7 @@ def nudges(request: NudgesRequest, state: StateParam) -> dict[str, Any]:
     :func:`nudgenet.lessons.nudges.largest_nudges`.
     """
     m = state.model(request.network)
-    image = state.input_image(request)  # (28, 28) uint8
+    image = state.input_image(request, m)  # (28, 28) uint8
     x = to_inputs(image[None], np.float64)[0]  # (784,)
     wants = example_wants(m.network, m.theta, x, request.target, cost=m.cost)
     layout = m.network.layout

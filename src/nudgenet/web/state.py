@@ -18,6 +18,7 @@ from ..data import Dataset, load_mini
 from ..data.images import preprocess
 from ..errors import NudgenetError
 from ..model import Model
+from ..training.recipe import prepared, trained_deskewed
 from .errors import ApiError
 from .jobs import JobManager
 from .schemas import Input, Which
@@ -47,9 +48,13 @@ class WebState:
             self.data = load_mini()
         return self.data
 
-    def test_image(self, index: int) -> tuple[np.ndarray, int]:
-        """Test image ``index`` of the training data, (28, 28) uint8, with its label."""
-        data = self.training_data()
+    def test_data(self, model: Model) -> Dataset:
+        """The training data as ``model`` reads it: deskewed if it learnt from deskewed digits."""
+        return prepared(self.training_data(), trained_deskewed(model))
+
+    def test_image(self, index: int, model: Model) -> tuple[np.ndarray, int]:
+        """Test image ``index``, (28, 28) uint8, as ``model`` reads it, with its label."""
+        data = self.test_data(model)
         n = len(data.test_labels)
         if not 0 <= index < n:
             raise ApiError(
@@ -59,14 +64,15 @@ class WebState:
             )
         return data.test_images[index], int(data.test_labels[index])
 
-    def input_image(self, request: Input) -> np.ndarray:
-        """The (28, 28) uint8 image a request gives the network.
+    def input_image(self, request: Input, model: Model) -> np.ndarray:
+        """The (28, 28) uint8 image a request gives ``model``.
 
         A drawing is preprocessed as ``nudgenet predict`` does; a test image is already
-        what the network was trained on, and goes in as it is.
+        what the network was trained on, and goes in as it is (deskewed if the network
+        learnt from deskewed digits).
         """
         if request.test_image is not None:
-            return self.test_image(request.test_image)[0]
+            return self.test_image(request.test_image, model)[0]
         assert request.drawing is not None  # Input's validator: one or the other
         return preprocess(request.drawing.array(), invert=False)
 

@@ -42,7 +42,7 @@ MAX_PAGE = 100
 def guesses(state: WebState, network: str) -> tuple[np.ndarray, np.ndarray]:
     """(labels, guesses) of the network on the whole test set, both of shape (n,)."""
     m = state.model(network)  # type: ignore[arg-type]
-    data = state.training_data()
+    data = state.test_data(m)
     X = to_inputs(data.test_images, m.theta.dtype)  # (n, 784)
     return data.test_labels.astype(np.intp), m.predict(X)
 
@@ -80,7 +80,7 @@ def browse_test_images(
     if label is not None:
         keep &= labels == label
     chosen = np.flatnonzero(keep)
-    images = state.training_data().test_images
+    images = state.test_data(state.model(network)).test_images  # type: ignore[arg-type]
     return {
         "network": network,
         "total": len(chosen),

@@ -24,6 +24,7 @@ export const learn = {
   follow: null, // follow(status): reset for this job and subscribe to its events
   linked: false, // the address carried settings: they, not the last job's, fill the form
   ready: false, // the job on the server (if any) is on screen
+  restoring: null, // the promise of restore(): a start waits for it
 
   // The caller opens the job's event stream (see app.js): other panels listen to it too.
   init({ follow }) {
@@ -47,7 +48,7 @@ export const learn = {
       if (!up && this.job) this.showState(this.job);
     });
     window.addEventListener("resize", () => this.redraw());
-    this.restore();
+    this.restoring = this.restore();
     setInterval(() => this.poll(), POLL_MS);
   },
 
@@ -86,6 +87,8 @@ export const learn = {
   },
 
   async start() {
+    // A job found on loading is shown first, so that it cannot overwrite this one's outcome.
+    await this.restoring;
     const { request, error, field } = form.read();
     form.flag(field);
     if (error) return this.refuse(error);
