@@ -60,6 +60,7 @@ class Recipe:
     batch_size: int
     epochs: int
     augment: str = "none"
+    deskew: bool = False
 
     def options(self, epochs: int | None = None) -> list[str]:
         """The recipe as ``nudgenet sweep`` options (one value on each axis), in a fixed order."""
@@ -76,6 +77,7 @@ class Recipe:
             "--batch-sizes", str(self.batch_size),
             "--epochs", str(self.epochs if epochs is None else epochs),
             *(() if self.augment == "none" else ("--augment", self.augment)),
+            *(("--deskew",) if self.deskew else ()),
         ]  # fmt: skip
 
     def train_options(self, epochs: int | None = None) -> list[str]:
@@ -96,20 +98,20 @@ RECIPES: dict[int, Recipe] = {
     1: Recipe(
         "1. seed network (sigmoid, quadratic)",
         sizes=(784, 16, 16, 10), activation="sigmoid", output="sigmoid", cost="quadratic",
-        init="xavier", lr=0.2, schedule="cosine", momentum=0.9, l2=3e-5,
-        batch_size=10, epochs=60,
+        init="xavier", lr=0.1, schedule="cosine", momentum=0.9, l2=3e-5,
+        batch_size=10, epochs=60, deskew=True,
     ),
     2: Recipe(
         "2. same 13,002 parameters, any settings",
         sizes=(784, 16, 16, 10), activation="tanh", output="softmax", cost="quadratic",
-        init="xavier", lr=0.2, schedule="cosine", momentum=0.9, l2=3e-4,
-        batch_size=32, epochs=100,
+        init="xavier", lr=0.1, schedule="cosine", momentum=0.9, l2=3e-4,
+        batch_size=32, epochs=100, deskew=True,
     ),
     3: Recipe(
         "3. wider network",
         sizes=(784, 800, 800, 10), activation="relu", output="softmax", cost="cross-entropy",
         init="he", lr=0.05, schedule="cosine", momentum=0.9, l2=1e-4,
-        batch_size=64, epochs=20,
+        batch_size=64, epochs=20, deskew=True,
     ),
     4: Recipe(
         "4. with augmentation",

@@ -22,6 +22,7 @@ import numpy as np
 from nudgenet import Model
 from nudgenet.data import load_dataset, to_inputs
 from nudgenet.data.labelled import load_labelled
+from nudgenet.training.recipe import prepared, trained_deskewed
 
 SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "handwriting"
 STEPS = {
@@ -49,6 +50,7 @@ def main() -> None:
     for path in args.models:
         model = Model.load(path)
         data = load_dataset(args.mnist or model.settings.get("data", "mini"))
+        data = prepared(data, trained_deskewed(model))  # as the model learnt its digits
         mnist = np.mean(model.predict(to_inputs(data.test_images, model.theta.dtype))
                         == data.test_labels)  # fmt: skip
         cells = [f"{100 * outside_accuracy(model, **steps):.1f} %" for steps in STEPS.values()]

@@ -62,10 +62,12 @@ def test_a_tiny_run_prints_mean_and_sample_std(tmp_path: Path) -> None:
 def test_the_sweep_command(recipes: ModuleType, tmp_path: Path) -> None:
     args = recipes.command(recipes.RECIPES[1], (0, 1, 2, 3, 4), "mnist", tmp_path)
     assert args[:3] == ["sweep", "--data", "mnist"]
-    flags = dict(zip(args[1::2], args[2::2], strict=False))
+    assert "--deskew" in args  # a flag alone; the rest are pairs
+    pairs = [word for word in args if word != "--deskew"]
+    flags = dict(zip(pairs[1::2], pairs[2::2], strict=False))
     assert flags["--seeds"] == "0,1,2,3,4"
     assert flags["--epochs"] == "60"
-    assert flags["--lr"] == "0.2"
+    assert flags["--lr"] == "0.1"
     assert flags["--batch-sizes"] == "10"
     assert flags["--dtype"] == "float32"
     assert args[-1] == "--json"
@@ -73,7 +75,7 @@ def test_the_sweep_command(recipes: ModuleType, tmp_path: Path) -> None:
     assert quick[-2:] == ["--limit", "500"]
     assert quick[quick.index("--epochs") + 1] == "1"
     shown = recipes.shown_command(recipes.RECIPES[3], (0, 1, 2, 3, 4))
-    assert shown.endswith("--epochs 20 --seeds 0-4 --dtype float32")
+    assert shown.endswith("--epochs 20 --deskew --seeds 0-4 --dtype float32")
 
 
 def test_seeds_and_one_seed(recipes: ModuleType) -> None:
@@ -117,3 +119,14 @@ def test_an_augmented_recipe_trains_each_seed_alone(recipes: ModuleType, tmp_pat
     row = done.stdout.strip().splitlines()[-1]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert float(cells[3]) == pytest.approx(100 * model.history[-1]["test_accuracy"], abs=0.006)
+
+
+def test_the_readme_and_the_recipes_page_show_the_recipes_commands(recipes: ModuleType) -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    page = " ".join((root / "docs" / "recipes.md").read_text(encoding="utf-8").split())
+    for k, recipe in recipes.RECIPES.items():
+        shown = " ".join(recipe.train_options())
+        assert f"nudgenet train --data mnist {shown} --seed 0" in readme, k
+        unwrapped = page.replace(" \\ ", " ")
+        assert f"nudgenet train {shown} --seed S --dtype float32" in unwrapped, k
