@@ -16,6 +16,7 @@ import pytest
 
 from nudgenet import Model, load_mini, one_hot, preprocess, to_inputs
 from nudgenet.cost import quadratic
+from nudgenet.data.embedded import load_default_model
 from nudgenet.lessons.formula import FUNCTIONS, TIME_BUDGET
 from nudgenet.lessons.verdict import judge_training, network_yardsticks
 from nudgenet.web import create_app
@@ -228,6 +229,25 @@ def test_predict_matches_the_library(url: str, seed: Model, digits: list) -> Non
         assert [len(a) for a in body["activations"]] == [16, 16, 10]
         assert all(0.0 <= a <= 1.0 for layer in body["activations"] for a in layer)
         assert sum(body["probabilities"]) == pytest.approx(1.0)
+
+
+def test_the_draw_panel_can_read_with_the_shipped_model(url: str, digits: list) -> None:
+    shipped = load_default_model()
+    for image, label in digits:
+        drawing = drawing_of(image)
+        body = httpx.post(f"{url}/api/predict", json={"drawing": drawing, "network": "shipped"})
+        body = body.json()
+        seen = preprocess(np.reshape(drawing["pixels"], (drawing["height"], -1)).astype(np.uint8))
+        expected = shipped.probabilities(to_inputs(seen[None]))[0]
+        np.testing.assert_allclose(body["probabilities"], expected, rtol=1e-5, atol=1e-7)
+        assert (body["network"], body["guess"]) == ("shipped", label)
+        assert body["sizes"] == [784, 512, 512, 10]
+    info = httpx.get(f"{url}/api/model?network=shipped").json()
+    assert info["settings"]["augment"] == "both"
+    weights = httpx.get(f"{url}/api/weights/3?network=shipped").json()
+    assert weights["shape"] == [10, 512]
+    # The other panels keep to the networks they can show.
+    assert_error(httpx.get(f"{url}/api/test-set?network=shipped"), 422, "network")
 
 
 def test_a_blank_drawing_is_refused_clearly(url: str) -> None:

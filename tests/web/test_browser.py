@@ -182,6 +182,19 @@ def test_draw_a_digit_and_see_the_guess(page: Any) -> None:
     shot(page, "web-draw", "#draw")
 
 
+def test_the_shipped_model_reads_the_drawing_too(page: Any) -> None:
+    page.select_option("#draw-network", "shipped")
+    draw_seven(page)
+    assert guess_of(page) == "7"
+    assert page.evaluate("draw.prediction.network") == "shipped"
+    # 512 + 512 + 10 neurons; of its 262,144 middle weights only the strongest are drawn.
+    assert page.locator("#diagram .neuron").count() == 1034
+    page.wait_for_function("document.querySelectorAll('#diagram .edge').length > 0")
+    middle = page.locator('#diagram .edge[data-layer="2"]').count()
+    assert 100 < middle <= 2100
+    assert "784-512-512-10" in page.locator("#diagram").get_attribute("aria-label")
+
+
 def test_clear_empties_the_pad(page: Any) -> None:
     draw_one(page)
     guess_of(page)

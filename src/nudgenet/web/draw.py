@@ -16,10 +16,10 @@ from ..network import feedforward
 from .errors import ApiError
 from .schemas import (
     ERRORS,
+    DrawNetworkParam,
     ErrorBody,
     LayerWeights,
     ModelInfo,
-    NetworkParam,
     Prediction,
     PredictRequest,
     floats,
@@ -30,7 +30,7 @@ router = APIRouter(tags=["draw"])
 
 
 @router.get("/api/model", response_model=ModelInfo)
-def model_info(state: StateParam, network: NetworkParam = "served") -> dict[str, Any]:
+def model_info(state: StateParam, network: DrawNetworkParam = "served") -> dict[str, Any]:
     """The network's architecture, settings and per-epoch history."""
     d = state.model(network).describe()
     keys = ("sizes", "activation", "output", "cost", "num_params", "settings", "history")
@@ -45,7 +45,7 @@ def model_info(state: StateParam, network: NetworkParam = "served") -> dict[str,
 def weights(
     state: StateParam,
     layer: Annotated[int, Path(ge=1, le=16, description="1 is the first hidden layer")],
-    network: NetworkParam = "served",
+    network: DrawNetworkParam = "served",
 ) -> dict[str, Any]:
     """Layer ``layer``'s weights and biases (row j: neuron j's incoming weights)."""
     m = state.model(network)

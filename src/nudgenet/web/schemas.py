@@ -68,6 +68,13 @@ Which = Literal["served", "training"]
 NetworkParam = Annotated[
     Which, Query(description="which network: the one served, or the training job's")
 ]
+DrawWhich = Literal["served", "training", "shipped"]
+"""The Draw panel may also read with the model shipped in the package, the one
+``nudgenet predict`` uses: the best at reading digits that are not MNIST's."""
+DrawNetworkParam = Annotated[
+    DrawWhich,
+    Query(description="which network: the one served, the training job's, or the shipped one"),
+]
 
 
 # --------------------------------------------------------------------------- request bodies
@@ -124,7 +131,7 @@ class Input(Strict):
 class PredictRequest(Input):
     """A drawing (or test image) to classify."""
 
-    network: Which = "served"
+    network: DrawWhich = "served"
 
 
 class NudgesRequest(Input):
@@ -210,7 +217,7 @@ class ErrorBody(BaseModel):
 class Prediction(BaseModel):
     """What the network sees and does with one drawing."""
 
-    network: Which
+    network: DrawWhich
     sizes: list[int]
     image: list[int] = Field(description="the 28×28 input after preprocessing, 0..255, row-major")
     activations: list[list[float]] = Field(description="a¹ … aᴸ: every layer after the input")
@@ -279,7 +286,7 @@ class Descent(BaseModel):
 class ModelInfo(BaseModel):
     """A network's architecture and how it was trained."""
 
-    network: Which
+    network: DrawWhich
     sizes: list[int]
     activation: str
     output: str
@@ -292,7 +299,7 @@ class ModelInfo(BaseModel):
 class LayerWeights(BaseModel):
     """One layer's W (n_out × n_in, row-major) and b: row j is neuron j's incoming weights."""
 
-    network: Which
+    network: DrawWhich
     layer: int
     shape: list[int]
     weights: list[float]

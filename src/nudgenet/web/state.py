@@ -15,13 +15,14 @@ import numpy as np
 from fastapi import Depends, Request
 
 from ..data import Dataset, load_mini
+from ..data.embedded import load_default_model
 from ..data.images import preprocess
 from ..errors import NudgenetError
 from ..model import Model
 from ..training.recipe import prepared, trained_deskewed
 from .errors import ApiError
 from .jobs import JobManager
-from .schemas import Input, Which
+from .schemas import DrawWhich, Input
 
 
 @dataclass(eq=False)
@@ -35,6 +36,7 @@ class WebState:
 
     served: Model
     data: Dataset | None = None
+    shipped: Model | None = None
     jobs: JobManager = field(init=False)
     closing: threading.Event = field(init=False, default_factory=threading.Event)
 
@@ -76,10 +78,15 @@ class WebState:
         assert request.drawing is not None  # Input's validator: one or the other
         return preprocess(request.drawing.array(), invert=False)
 
-    def model(self, which: Which) -> Model:
-        """The network a request names: the served one, or the training job's as of now."""
+    def model(self, which: DrawWhich) -> Model:
+        """The network a request names: the served one, the training job's as of now, or
+        (for the Draw panel) the one shipped in the package, loaded when first asked for."""
         if which == "served":
             return self.served
+        if which == "shipped":
+            if self.shipped is None:
+                self.shipped = load_default_model()
+            return self.shipped
         job = self.jobs.current
         if job is None:
             raise ApiError(

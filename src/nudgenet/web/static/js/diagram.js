@@ -3,7 +3,7 @@
 //
 // drawNetwork(root, {sizes, image, neuron, edge, selected, onChoose, note}) draws the 28×28
 // input (a data: URL, or lines of text in its place) fanning into the first hidden layer, one circle per later neuron, and a line
-// per weight between the later layers:
+// per weight between the later layers (of a wide layer, only the strongest MAX_LINES):
 //   neuron(l, j) → a value in [-1, 1]: white for positive, blue for negative;
 //   edge(l, j, k) → a value in [-1, 1] for the line from neuron k of layer l − 1 to neuron j
 //     of layer l (l ≥ 2): red positive, blue negative, its strength as opacity and width;
@@ -15,6 +15,7 @@ import { svg } from "./dom.js";
 
 const WIDTH = 640;
 const HEIGHT = 360;
+const MAX_LINES = 2000; // per layer: the 16 × 16 of the seed network is 256
 
 export function drawNetwork(root, { sizes, image, neuron, edge, title, selected = null, guess = null, onChoose = null, note = "" }) {
   const focused = document.activeElement && root.contains(document.activeElement)
@@ -59,10 +60,17 @@ export function drawNetwork(root, { sizes, image, neuron, edge, title, selected 
     }, lines);
   }
   for (let l = 2; l <= columns && edge; l++) {
+    // A wide layer has more weights than lines a page can draw: only its strongest show.
+    const strengths = [];
+    for (let j = 0; j < sizes[l]; j++) {
+      for (let k = 0; k < sizes[l - 1]; k++) strengths.push(Math.abs(edge(l, j, k)) || 0);
+    }
+    const floor = strengths.length > MAX_LINES
+      ? Math.max(0.04, strengths.sort((a, b) => b - a)[MAX_LINES - 1]) : 0.04;
     for (let j = 0; j < sizes[l]; j++) {
       for (let k = 0; k < sizes[l - 1]; k++) {
         const s = edge(l, j, k);
-        if (!(Math.abs(s) >= 0.04)) continue;
+        if (!(Math.abs(s) >= floor)) continue;
         svg("line", {
           x1: xs[l - 2], y1: ys[l - 2][k], x2: xs[l - 1], y2: ys[l - 1][j],
           stroke: s < 0 ? "rgb(96,165,250)" : "rgb(248,113,113)",
