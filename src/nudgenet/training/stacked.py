@@ -344,6 +344,12 @@ def _train_stacked(
 ) -> Iterator[MemberResult]:
     options.DEVICE.check(device)
     options.AUGMENT.check(augment)
+    if augment != "none" and device != "cpu":
+        raise ConfigError(
+            f"augmentation distorts the digits on the CPU, and the {device} back end holds "
+            "its inputs on its device",
+            help="leave --device out (cpu) to augment, or train without --augment",
+        )
     if device != "cpu":
         torch_stack.device_of(device)  # refuse now, not after epoch 0
     if not members:
@@ -360,7 +366,7 @@ def _train_stacked(
     if labels is None:
         labels = np.argmax(Y, axis=1)
     clean = X.astype(dtype, copy=False)
-    distortions = None if augment == "none" else _distortions(network, members, device)
+    distortions = None if augment == "none" else _distortions(network, members)
     # The engines read their inputs afresh each epoch, so augmentation rewrites them in place.
     inputs = clean if distortions is None else np.array(clean, order="C")
     stack = _Stack(network, members, inputs, Y.astype(dtype, copy=False),
@@ -391,7 +397,7 @@ def _train_stacked(
     yield from stack.results
 
 
-def _distortions(network: Network, members: Sequence[Member], device: str) -> np.random.Generator:
+def _distortions(network: Network, members: Sequence[Member]) -> np.random.Generator:
     """The stream of distortions the members share: their one seed's, as ``train`` draws it."""
     seeds = sorted({m.seed for m in members})
     if len(seeds) > 1:
@@ -399,12 +405,6 @@ def _distortions(network: Network, members: Sequence[Member], device: str) -> np
             f"augmented members train on their seed's own distortions, so a stack of them "
             f"must share one seed, got seeds {seeds}",
             help="stack each seed's members apart (nudgenet sweep --augment does so)",
-        )
-    if device != "cpu":
-        raise ConfigError(
-            f"augmentation distorts the digits on the CPU, and the {device} back end holds "
-            "its inputs on its device",
-            help="leave --device out (cpu) to augment, or train without --augment",
         )
     rng = augment_stream(seeds[0])
     check_augmentable(network, rng)
