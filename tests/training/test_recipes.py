@@ -55,7 +55,7 @@ def test_a_tiny_run_prints_mean_and_sample_std(tmp_path: Path) -> None:
     assert std == pytest.approx(statistics.stdev(per_seed), abs=0.006)  # ddof = 1
     assert float(cells[5]) > 0  # s/epoch
     assert cells[6].startswith("`nudgenet sweep --sizes 784,16,16,10 --activation tanh")
-    assert "--epochs 2 --seeds 0,1 --dtype float32 --limit 1000" in cells[6]
+    assert "--epochs 2 --deskew --seeds 0,1 --dtype float32 --limit 1000" in cells[6]
     assert "recipe 2, seeds 0,1: test accuracy" in done.stderr
 
 

@@ -213,6 +213,7 @@ def test_the_mini_batch_average(page: Any, seed: Model) -> None:
 
 def test_walk_your_own_drawing(page: Any) -> None:
     page.locator('.tabs a[data-tab="draw"]').click()
+    page.wait_for_selector("#pad", state="visible")  # the panel shown, so the pad has a box
     box = page.locator("#pad").bounding_box()
     page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
     page.mouse.down()
