@@ -370,8 +370,7 @@ def _train_stacked(
     # The engines read their inputs afresh each epoch, so augmentation rewrites them in place.
     inputs = clean if distortions is None else np.array(clean, order="C")
     stack = _Stack(network, members, inputs, Y.astype(dtype, copy=False),
-                   labels, test, epochs, batch_size, cost)  # fmt: skip
-    stack.X_measured = clean
+                   labels, test, epochs, batch_size, cost, measured=clean)  # fmt: skip
     engine = device if device != "cpu" else choose_engine(engine, network, np.dtype(dtype))
     if device != "cpu":
         stack.evaluate = torch_stack.evaluator(device, network, cost)
@@ -417,10 +416,10 @@ class _Stack:
     def __init__(
         self, network: Network, members: Sequence[Member], X: Matrix, Y: Matrix,
         labels: NDArray[Any], test: tuple[Matrix, NDArray[Any]] | None, epochs: int,
-        batch_size: int, cost: str,
+        batch_size: int, cost: str, measured: Matrix,
     ) -> None:  # fmt: skip
         self.network, self.members, self.X, self.Y = network, members, X, Y
-        self.X_measured = X  # the undistorted inputs, where X is distorted every epoch
+        self.X_measured = measured  # the undistorted inputs, where X is distorted every epoch
         self.labels, self.test, self.batch_size, self.cost = labels, test, batch_size, cost
         self.n = n = len(X)
         self.per_epoch = per_epoch = steps_per_epoch(n, batch_size)

@@ -478,9 +478,8 @@ def open_sweep(spec: SweepSpec, grid: Grid, folder: str | Path, *, resume: bool)
         )
     saved = read_results(path)
     mine = sweep.as_dict()["spec"]
-    # A sweep saved before --augment, --validation and --deskew existed had none of them.
-    before = {"augment": "none", "validation": None, "deskew": False}
-    if {**before, **saved.get("spec", {})} != mine:
+    # A setting a sweep saved before that setting existed lacks had its default value.
+    if {**asdict(SweepSpec()), **saved.get("spec", {})} != mine:
         raise ConfigError(
             f"cannot resume {path}: it was made with other shared settings",
             help=f"its settings are {saved.get('spec')}; use them, or another --out folder",
