@@ -79,16 +79,20 @@ def times_derivative(D, A, code):
 
 
 @njit(**_OPTIONS)
-def _update_piece(theta, velocity, grad, lo, hi, weights, eta, momentum, l2, theta_new,
-                  velocity_new):  # fmt: skip
-    """:func:`update` on θ[lo:hi]; returns that piece's (‖∇C‖², ‖W′‖²)."""
+def _update_piece(theta, velocity, grad, weights, eta, momentum, l2, theta_new, velocity_new):
+    """:func:`update` on one piece of θ (equal-length slices); returns its (‖∇C‖², ‖W′‖²).
+
+    The piece comes as slices, so that every index runs from 0 up the slice's length: Numba
+    then knows no index is negative, leaves out the wrap-around checks, and vectorises the
+    loop (indexing θ[lo:hi] through ``range(lo, hi)`` ran three times slower).
+    """
     eta_ = theta.dtype.type(eta)
     mu = theta.dtype.type(momentum)
     decay = theta.dtype.type(l2 if weights else 0.0)
     g2 = 0.0
     w2 = 0.0
     if momentum > 0:
-        for p in range(lo, hi):
+        for p in range(theta.shape[0]):
             g = grad[p] + decay * theta[p]
             g2 += g * g
             v = velocity[p] * mu
@@ -98,7 +102,7 @@ def _update_piece(theta, velocity, grad, lo, hi, weights, eta, momentum, l2, the
             theta_new[p] = t
             w2 += t * t
     else:
-        for p in range(lo, hi):
+        for p in range(theta.shape[0]):
             g = grad[p] + decay * theta[p]
             g2 += g * g
             t = theta[p] - eta_ * g
@@ -119,8 +123,9 @@ def update(theta, velocity, grad, pieces, eta, momentum, l2, theta_new, velocity
     g2 = 0.0
     w2 = 0.0
     for q in range(pieces.shape[0]):
-        a, b = _update_piece(theta, velocity, grad, pieces[q, 0], pieces[q, 1], pieces[q, 2],
-                             eta, momentum, l2, theta_new, velocity_new)  # fmt: skip
+        lo, hi = pieces[q, 0], pieces[q, 1]
+        a, b = _update_piece(theta[lo:hi], velocity[lo:hi], grad[lo:hi], pieces[q, 2], eta,
+                             momentum, l2, theta_new[lo:hi], velocity_new[lo:hi])  # fmt: skip
         g2 += a
         w2 += b
     return g2, w2
