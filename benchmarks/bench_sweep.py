@@ -54,7 +54,9 @@ def main() -> None:
     spec = SweepSpec(data=args.data, epochs=args.epochs, dtype=args.dtype)
     grid = Grid(lrs=log_range(0.01, 10, args.rates), seeds=tuple(range(args.seeds)))
     configs = grid.configs()
-    X, Y, labels, X_test, test_labels = _arrays(spec.data, spec.dtype, spec.limit)
+    X, Y, labels, X_test, test_labels = _arrays(
+        spec.data, spec.dtype, spec.limit, spec.validation, spec.deskew
+    )
 
     start = time.perf_counter()
     rows = [r for stack in chunks(configs, args.chunk) for r in run_chunk(spec, stack)]

@@ -37,3 +37,15 @@ def test_keep_blas_env_keeps_them(tmp_path: Path) -> None:
     seen, report = run(tmp_path, "--keep-blas-env")
     assert seen == "Haswell 512 []"
     assert "kept (--keep-blas-env)" in report
+
+
+def test_the_sweep_benchmark_runs_and_reports_its_ratio() -> None:
+    """A short run on the embedded set: the script still fits the sweep's own functions."""
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_sweep.py"), "--data", "mini", "--rates", "4",
+         "--seeds", "1", "--epochs", "1", "--alone", "2"],
+        capture_output=True, text=True, check=True, timeout=600,
+    )  # fmt: skip
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("stacked "))
+    assert "× faster" in line
+    assert '"configs": 4' in out.stdout
