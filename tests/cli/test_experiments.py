@@ -194,3 +194,19 @@ def test_bad_input_is_one_error_and_one_help_line(capsys, argv: list[str], messa
     lines = err.strip().splitlines()
     assert lines[0].startswith("error: ")
     assert lines[-1].startswith("help: ")
+
+
+@pytest.mark.slow
+def test_the_lessons_verdicts_hold_for_the_default_networks(capsys) -> None:
+    """docs/lesson-video.md, with the commands' defaults (seeds 0–4): noise gets most of the
+    outputs, most noise images get more than half, test digits get more; the dreamed 5 is
+    read as a 5 while it looks no more like a 5 than a real 5 does."""
+    noise = run_json(capsys, "noise")
+    assert noise["noise_max_probability"]["mean"] > 0.6
+    assert noise["kinds"]["noise"]["share_confident"]["mean"] > 0.8
+    assert noise["test_max_probability"]["mean"] > noise["noise_max_probability"]["mean"] + 0.1
+    dream = run_json(capsys, "dream", "5")
+    over = dream["over_seeds"]
+    assert over["final_probability"]["mean"] > 0.8
+    assert abs(over["target_correlation"]["mean"]) < 0.1
+    assert dream["real_digits"]["target_correlation"]["mean"] > 0.5
