@@ -172,3 +172,30 @@ def test_engine_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert json.loads(capsys.readouterr().out)["settings"]["engine"] == engine
         thetas[engine] = Model.load(path).theta
     np.testing.assert_allclose(thetas["blas"], thetas["reference"], rtol=1e-9, atol=1e-12)
+
+
+def test_the_same_seed_gives_the_same_bits_whatever_the_load() -> None:
+    """Shapes where OpenBLAS's float32 products differ between one thread and two, trained
+    once on a quiet machine and once beside a process that keeps a core busy."""
+    import subprocess
+    import sys
+
+    network = Network((784, 64, 256, 10), "relu", "softmax")
+    settings = TrainSettings(epochs=1, batch_size=64, lr=0.05, momentum=0.9, l2=1e-4,
+                             cost="cross-entropy")  # fmt: skip
+    X, Y = problem(784, 10, n=640)
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+
+    def run() -> bytes:
+        theta = init_params(network.layout, "he", rng=np.random.default_rng(1), dtype="float32")
+        list(train(network, theta, X, Y, settings, rng=np.random.default_rng(7), engine="blas"))
+        return theta.tobytes()
+
+    quiet = run()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        loaded = run()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert loaded == quiet

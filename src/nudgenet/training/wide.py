@@ -47,7 +47,6 @@ from ..descent import DIVERGENCE_FACTOR, Step, _check_divergence
 from ..errors import ConfigError, DivergenceError
 from ..network import Network
 from ..schedules import Schedule, check_learning_rate
-from . import fast
 
 # Rows per chunk of a large batch: 1,024 rows of 800 float32 numbers are 3.2 MB per buffer.
 CHUNK_ROWS = 1024
@@ -64,6 +63,14 @@ def _load() -> ModuleType | str:
     except Exception as exc:  # e.g. Numba finds no place to cache the compiled passes
         return f"Numba could not load its passes ({type(exc).__name__}: {exc})"
     return wide_kernels
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def unsupported(network: Network, dtype: Any) -> str | None:
@@ -146,12 +153,13 @@ class BlasEpochs:
         n, size = len(order), self.batch_size
         steps: list[Step] = []
         error: Exception | None = None
-        # As many BLAS threads as there are cores that other programs leave idle: the
-        # threads of a product wait for each other, so one waiting for a busy core stalls
-        # every product (on 2 shared cores, one thread was 10 to 25 times faster than two).
-        threads = fast.threads_to_use(os.cpu_count() or 1)
+        # One BLAS thread per core this process may run on, whatever other programs are
+        # doing: OpenBLAS's float32 products change in their last bits with the number of
+        # threads, so a count that followed the load would give the same seed other numbers.
+        # (On cores other programs keep busy this is slower: a product waits for its
+        # slowest thread.)
         try:
-            with self.controller.limit(limits=threads, user_api="blas"):
+            with self.controller.limit(limits=usable_cores(), user_api="blas"):
                 for i, start in enumerate(range(0, n, size)):
                     step = self._step(first_step + i, order[start : start + size])
                     if step is None:  # ∇C is exactly zero: the epoch ends, as in descend
