@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -177,9 +179,6 @@ def test_engine_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_the_same_seed_gives_the_same_bits_whatever_the_load() -> None:
     """Shapes where OpenBLAS's float32 products differ between one thread and two, trained
     once on a quiet machine and once beside a process that keeps a core busy."""
-    import subprocess
-    import sys
-
     network = Network((784, 64, 256, 10), "relu", "softmax")
     settings = TrainSettings(epochs=1, batch_size=64, lr=0.05, momentum=0.9, l2=1e-4,
                              cost="cross-entropy")  # fmt: skip
