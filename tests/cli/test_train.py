@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +225,29 @@ def test_augment_names_a_kind(tmp_path: Path, capsys) -> None:
         run(capsys, "train", "--augment", "swirl", "--out", str(tmp_path / "m.npz"))
     assert exit_.value.code == 2
     assert "invalid choice: 'swirl'" in capsys.readouterr().err
+
+
+def test_the_readmes_quick_start_output_is_what_train_prints(tmp_path: Path, capsys) -> None:
+    """The README shows the default run: its first lines as printed everywhere, and its end as
+    one of the two processors it names ends it (float32 rounds by processor)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    code, out, err = run(capsys, "train", "--out", str(tmp_path / "m.npz"))
+    assert code == 0, err
+    printed = out.splitlines()
+
+    def without_seconds(line: str) -> str:
+        return re.sub(r"\s+[\d.]+ s$", "", line)
+
+    head = shown[: shown.index("...")]
+    assert [without_seconds(line) for line in printed[: len(head)]] == [
+        without_seconds(line) for line in head
+    ]
+
+    def end(lines: list[str]) -> tuple[str, str]:
+        """The last line's test accuracy and the last epoch's cost."""
+        return lines[-1].split()[2].rstrip("%;"), lines[-2].split()[3]
+
+    ends = {end(shown), *re.findall(r"ends at ([\d.]+) % \(cost ([\d.]+)\)", readme)}
+    assert len(ends) == 2
+    assert end(printed) in ends

@@ -2,14 +2,13 @@
 
 ``unchanged_digests.json`` holds, per configuration, the SHA-256 of θ's bytes after a short
 training run, computed with the engines as they were before the wide-network (BLAS) engine
-and the compiled stack's shared passes were added, and before the fast engine's L2 and norm
+and the compiled stack's shared passes were added, before the fast engine's L2 and norm
 passes were fused, and before the BLAS engine's update was vectorised (its case was taken on
-an idle machine, where its BLAS thread count, which now never follows the load, was the
-core count). Their arithmetic on θ did not change, so their θ must be the same bits (float32;
-the vectorised update's float64 moved in the last bits). Bits depend on
-the machine (processor, BLAS kernels, vector width, Numba's thread count), so the digests are
-checked only where the machine's fingerprint equals the stored one; elsewhere the test says
-why it skips.
+an idle machine, where its BLAS thread count, which now never follows the load, was the core
+count). Their arithmetic on θ in float32 did not change, so their θ must be the same bits.
+Bits depend on the machine (processor, BLAS kernels, vector width, Numba's thread count), so
+the digests are checked only where the machine's fingerprint equals the stored one;
+elsewhere the test says why it skips.
 
 Regenerate (only for a deliberate change of these engines' numbers)::
 
