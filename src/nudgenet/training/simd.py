@@ -246,6 +246,19 @@ def _fma(typingctx, a, b, c):  # pragma: no cover - compiled
 
 
 @intrinsic
+def _select(typingctx, mask, a, b):  # pragma: no cover - compiled
+    """Lane by lane, a where mask > 0, else b (NaN and inf in b's lanes stay out of a's)."""
+    if not (isinstance(mask, _Vector) and mask == a and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        zero = ir.Constant(args[0].type, None)
+        return builder.select(builder.fcmp_ordered(">", args[0], zero), args[1], args[2])
+
+    return a(mask, a, b), codegen
+
+
+@intrinsic
 def _sum_lanes(typingctx, v):  # pragma: no cover - compiled
     """The sum of v's lanes, added in whatever order is quickest."""
     if not isinstance(v, _Vector):

@@ -61,7 +61,7 @@ from ..init import init_params
 from ..layout import Layout
 from ..network import Network
 from ..schedules import LEARNING_RATE, build_schedule
-from . import fast, torch_stack
+from . import fast, lanes, torch_stack
 from .engines import choose_engine
 from .loop import check_augmentable, steps_per_epoch
 from .recipe import augment_stream, seed_streams
@@ -371,11 +371,13 @@ def _train_stacked(
     inputs = clean if distortions is None else np.array(clean, order="C")
     stack = _Stack(network, members, inputs, Y.astype(dtype, copy=False),
                    labels, test, epochs, batch_size, cost, measured=clean)  # fmt: skip
-    engine = device if device != "cpu" else choose_engine(engine, network, np.dtype(dtype))
+    engine = device if device != "cpu" else choose_stack_engine(engine, network, dtype)
     if device != "cpu":
         stack.evaluate = torch_stack.evaluator(device, network, cost)
     elif engine == "fast":
         stack.evaluate = fast.measure_stack  # the same numbers, compiled
+    elif engine == "lanes":
+        stack.evaluate = lanes.measure
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # frozen members' NaNs
         stack.measure(0, 0, 0.0)
         if on_epoch is not None:
@@ -394,6 +396,24 @@ def _train_stacked(
     for result, theta in zip(stack.results, stack.Theta, strict=True):
         result.theta = theta
     yield from stack.results
+
+
+def choose_stack_engine(engine: str, network: Network, dtype: str) -> str:
+    """The engine a stack trains with: the one asked for, or for "auto" the lanes engine
+    where ``train`` would pick the fast one (both need the compiled kernels), else the
+    reference one. Raises :class:`ConfigError` for "fast" or "lanes" where they cannot run.
+    """
+    options.STACK_ENGINE.check(engine)
+    if engine in ("auto", "reference"):
+        chosen = choose_engine(engine, network, np.dtype(dtype))
+        return "lanes" if chosen == "fast" else "reference"
+    reason = fast.unsupported(network, dtype)
+    if reason is not None:
+        raise ConfigError(
+            f"the {engine} engine cannot train here: {reason}",
+            help="use the reference engine (engine='reference'), or auto to pick for you",
+        )
+    return engine
 
 
 def _distortions(network: Network, members: Sequence[Member]) -> np.random.Generator:
@@ -490,7 +510,12 @@ class _Stack:
             result.divergence_limit = divergence_threshold(b, DIVERGENCE_FACTOR)
         epochs: Callable[..., StackEpochs] = _batched_epochs
         if engine == "fast":
-            epochs = _fast_epochs
+            epochs = functools.partial(_compiled_epochs, fast.FastStack)
+        elif engine == "lanes":
+            which = np.zeros_like(self.which) if self.full else self.which
+            epochs = functools.partial(
+                _compiled_epochs, functools.partial(lanes.LaneStack, which=which)
+            )
         elif engine in torch_stack.DEVICES:
             epochs = functools.partial(torch_stack.epochs, engine)
         return epochs(self.network, self.Theta, self.X, self.Y, self.batch_size, self.cost,
@@ -505,16 +530,17 @@ def _number(value: Any) -> float | None:
 StackEpochs = Callable[[int, NDArray[np.intp], NDArray[np.intp]], None]
 
 
-def _fast_epochs(
-    network: Network, Theta: Array, X: Matrix, Y: Matrix, batch_size: int, cost: str,
-    momentum: Array, l2: Array, baseline: Array, schedules: list[Any],
-    results: list[MemberResult], active: NDArray[np.bool_],
+def _compiled_epochs(
+    make: Callable[..., Any], network: Network, Theta: Array, X: Matrix, Y: Matrix,
+    batch_size: int, cost: str, momentum: Array, l2: Array, baseline: Array,
+    schedules: list[Any], results: list[MemberResult], active: NDArray[np.bool_],
 ) -> StackEpochs:  # fmt: skip
-    """Epochs by the compiled kernels (:class:`nudgenet.training.fast.FastStack`): every
-    member's steps exactly as the fast engine takes them alone, the members shared among the
-    cores."""
-    stack = fast.FastStack(network, Theta, X, Y, batch_size=batch_size, cost=cost,
-                           momentum=momentum, l2=l2, baselines=baseline)  # fmt: skip
+    """Epochs by a compiled stack, ``make`` (:class:`nudgenet.training.fast.FastStack`:
+    every member's steps exactly as the fast engine takes them alone, the members shared
+    among the cores; or :class:`nudgenet.training.lanes.LaneStack`: the members of a seed in
+    the lanes of a vector)."""
+    stack = make(network, Theta, X, Y, batch_size=batch_size, cost=cost,
+                 momentum=momentum, l2=l2, baselines=baseline)  # fmt: skip
     members = [r.member for r in results]
 
     def epoch(first: int, orders: NDArray[np.intp], which: NDArray[np.intp]) -> None:
