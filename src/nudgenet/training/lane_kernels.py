@@ -372,9 +372,11 @@ def _square_rows(T, Gr, lo, hi, decay, l2):
     a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = zero
     p = lo
     while p + 4 <= hi:
-        g0, g1, g2, g3 = _load(Gr, p, 0), _load(Gr, p + 1, 0), _load(Gr, p + 2, 0), _load(Gr, p + 3, 0)
+        g0, g1 = _load(Gr, p, 0), _load(Gr, p + 1, 0)
+        g2, g3 = _load(Gr, p + 2, 0), _load(Gr, p + 3, 0)
         if l2:
-            t0, t1, t2, t3 = _load(T, p, 0), _load(T, p + 1, 0), _load(T, p + 2, 0), _load(T, p + 3, 0)
+            t0, t1 = _load(T, p, 0), _load(T, p + 1, 0)
+            t2, t3 = _load(T, p + 2, 0), _load(T, p + 3, 0)
             g0, g1 = _fma(decay, t0, g0), _fma(decay, t1, g1)
             g2, g3 = _fma(decay, t2, g2), _fma(decay, t3, g3)
             _store(Gr, p, 0, g0)

@@ -95,7 +95,7 @@ class LaneStack:
         self.dtype = Theta.dtype
         self.X = np.ascontiguousarray(X, dtype=self.dtype)
         self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
-        n, K = len(X), len(Theta)
+        n = len(X)
         self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
         self.steps = -(-n // self.batch_size)
         self.hidden, self.output, self.cost = fast._codes(fast._load_kernels(), network, cost)
