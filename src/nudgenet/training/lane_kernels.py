@@ -42,7 +42,7 @@ from .kernels import (
     _activate,
     _times_derivative,
 )
-from .simd import _fma, _load, _select, _splat, _store
+from .simd import _flush_subnormals, _fma, _load, _restore_subnormals, _select, _splat, _store
 
 TILE = 5  # examples per register tile: 4 units × 5 examples are 20 vector accumulators
 CHUNK = 40  # most rows worked at once (a multiple of TILE): 40 rows of 784 inputs are 125 kB
@@ -428,11 +428,13 @@ def _first_squares(T, Gr, layers, lanes, l2):
 
 @njit(**_OPTIONS)
 def _unproven(lanes, bound, big, active, paused):
-    """Whether some moving lane's ‖∂C/∂W¹‖ is needed: its bound is not small enough to prove
-    the gradient finite, or the rest of its gradient is zero (a zero gradient stops it)."""
+    """Whether some moving lane's ‖∂C/∂W¹‖ is needed. It is not where the bound proves the
+    squares finite, and either the rest of the gradient is not zero (so neither is ∇C) or
+    the bound is 0 (so ∂C/∂W¹ is exactly 0 too)."""
     for g in range(lanes.shape[1]):
-        if active[g] and not paused[g] and (not bound[g] <= big or lanes[1, g] <= 0):
-            return True
+        if active[g] and not paused[g]:
+            if not bound[g] <= big or (lanes[1, g] <= 0 and bound[g] > 0):
+                return True
     return False
 
 
@@ -570,11 +572,13 @@ def run_groups(
     the learning rates Etas[q] (steps, lanes); how each lane's call ended goes to done[q]
     and status[q], and active[q] loses the lanes that diverged."""
     for q in prange(Theta.shape[0]):
+        mode = _flush_subnormals()
         _group_steps(
             Theta[q], Velocity[q], Grad[q], X, Y, orders[which[q]], batch_size, Etas[q], mu[q],
             lam[q], thr[q], layers, hidden, output, cost, Acts[q], D[q], D_prev[q],
             Scratch[q], XB[q], YB[q], R, active[q], done[q], status[q], Lanes[q], big,
         )  # fmt: skip
+        _restore_subnormals(mode)
 
 
 @njit(parallel=True, **_ENTRY)
@@ -589,6 +593,7 @@ def measure_groups(
     n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
     rows = np.arange(n)
     for q in prange(Theta.shape[0]):
+        mode = _flush_subnormals()
         T, acts, xb, yb = Theta[q], Acts[q], XB[q], YB[q]
         G = T.shape[1]
         costs = totals[q]
@@ -612,3 +617,4 @@ def measure_groups(
                         if acts[a_at + j * R + e, g] > top:
                             best, top = j, acts[a_at + j * R + e, g]
                     right[q, g] += best == label
+        _restore_subnormals(mode)

@@ -12,7 +12,10 @@ scalars in registers across an outer loop, and calls the C library for each ``ma
   operations the first layer's register tiles need: ``_lanes``, ``_load``, ``_store``,
   ``_splat``, ``_fma``, ``_sum_lanes`` and ``_prefetch``. A tile (a block of ∂C/∂W¹ summed
   over a whole chunk without leaving the registers) cannot be written as plain loops; with
-  these the kernels write it out, and leave every other loop for LLVM to vectorise.
+  these the kernels write it out, and leave every other loop for LLVM to vectorise;
+* ``_select`` (lane by lane, one vector or another) and ``_flush_subnormals`` /
+  ``_restore_subnormals`` (the x86 control register's flush-to-zero mode) for the lanes
+  engine (:mod:`~nudgenet.training.lane_kernels`).
 
 This is the layer of how to make LLVM emit particular instructions, kept apart from the
 kernels' layer of what an SGD step computes. The vectors are as wide as the widest SIMD
@@ -28,6 +31,7 @@ kernels will go on running the code compiled from the old version.
 from __future__ import annotations
 
 import math
+import platform
 
 import numpy as np
 from llvmlite import ir
@@ -256,6 +260,55 @@ def _select(typingctx, mask, a, b):  # pragma: no cover - compiled
         return builder.select(builder.fcmp_ordered(">", args[0], zero), args[1], args[2])
 
     return a(mask, a, b), codegen
+
+
+# MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6): results and inputs below
+# the smallest normal number count as 0, instead of each costing a slow microcode assist.
+_FTZ_DAZ = 0x8040
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+def _mxcsr(builder, value=None):  # pragma: no cover - compiled
+    """Read the x86 control register (value None), or write ``value`` into it."""
+    i32 = ir.IntType(32)
+    slot = builder.alloca(i32)
+    pointer = builder.bitcast(slot, ir.IntType(8).as_pointer())
+    name = "llvm.x86.sse.stmxcsr" if value is None else "llvm.x86.sse.ldmxcsr"
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [pointer.type]), name
+    )
+    if value is not None:
+        builder.store(value, slot)
+    builder.call(function, [pointer])
+    return builder.load(slot)
+
+
+@intrinsic
+def _flush_subnormals(typingctx):  # pragma: no cover - compiled
+    """Turn on flush-to-zero for this thread; returns the mode to restore (0 off x86)."""
+
+    def codegen(context, builder, signature, args):
+        if not X86:
+            return ir.Constant(ir.IntType(32), 0)
+        before = _mxcsr(builder)
+        _mxcsr(builder, builder.or_(before, ir.Constant(ir.IntType(32), _FTZ_DAZ)))
+        return before
+
+    return types.int32(), codegen
+
+
+@intrinsic
+def _restore_subnormals(typingctx, before):  # pragma: no cover - compiled
+    """Put back the mode :func:`_flush_subnormals` returned."""
+    if before != types.int32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        if X86:
+            _mxcsr(builder, args[0])
+        return context.get_dummy_value()
+
+    return types.none(before), codegen
 
 
 @intrinsic

@@ -1,0 +1,147 @@
+"""The lanes engine: the members of a seed trained side by side in the lanes of one vector.
+
+Each member must take the steps the fast engine's stack takes for it (the same batches,
+checks and updates), to rounding; the lanes must never leak into one another.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nudgenet.network import Network
+from nudgenet.training import lanes
+from nudgenet.training.stacked import Member, choose_stack_engine, train_stacked
+
+KEYS = ("train_cost", "train_accuracy", "test_cost", "test_accuracy", "learning_rate")
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(11)
+    X = rng.random((97, 6))  # batches of 10 and a last one of 7; full batch: 3 chunks
+    labels = rng.integers(0, 3, 97)
+    return X, np.eye(3)[labels], labels
+
+
+def members(count: int) -> list[Member]:
+    """``count`` members over three seeds, with every option the lanes share varying."""
+    schedules = ("constant", "cosine", "step", "exponential")
+    return [
+        Member(lr=float(lr), seed=k % 3, schedule=schedules[k % 4],
+               momentum=0.5 if k % 5 == 1 else 0.0, l2=0.01 if k % 7 == 2 else 0.0)
+        for k, lr in enumerate(np.geomspace(0.05, 3.0, count))
+    ]  # fmt: skip
+
+
+def assert_same(a, b, rtol: float) -> None:
+    for x, y in zip(a, b, strict=True):
+        assert x.diverged_step == y.diverged_step
+        assert len(x.history) == len(y.history)
+        for hx, hy in zip(x.history, y.history, strict=True):
+            for key in KEYS:
+                if hy[key] is None:  # no test set given
+                    assert hx[key] is None
+                    continue
+                np.testing.assert_allclose(hx[key], hy[key], rtol=rtol, err_msg=key)
+        np.testing.assert_allclose(x.theta, y.theta, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation", "output", "cost"),
+    [((6, 5, 4, 3), "sigmoid", "sigmoid", "quadratic"),
+     ((6, 9, 3), "relu", "softmax", "cross-entropy"),
+     ((6, 4, 4, 4, 3), "tanh", "softmax", "quadratic"),
+     ((6, 3), "sigmoid", "sigmoid", "cross-entropy")],
+)  # fmt: skip
+@pytest.mark.parametrize("batch_size", [10, 3, 0])
+def test_every_member_takes_the_fast_stacks_steps(data, sizes, activation, output, cost,
+                                                   batch_size):  # fmt: skip
+    # 37 members: groups of one seed, some full and some with lanes left over.
+    X, Y, labels = data
+    net = Network(sizes, activation, output)
+    kwargs = dict(epochs=3, batch_size=batch_size, cost=cost, dtype="float64",
+                  test=(X[:20], labels[:20]), labels=labels)  # fmt: skip
+    got = train_stacked(net, members(37), X, Y, engine="lanes", **kwargs)
+    expected = train_stacked(net, members(37), X, Y, engine="fast", **kwargs)
+    assert_same(got, expected, rtol=1e-9)
+
+
+def test_float32_members_match_to_float32_rounding(data):
+    X, Y, labels = data
+    net = Network((6, 5, 4, 3))
+    kwargs = dict(epochs=2, batch_size=10, dtype="float32", labels=labels)
+    got = train_stacked(net, members(20), X, Y, engine="lanes", **kwargs)
+    expected = train_stacked(net, members(20), X, Y, engine="fast", **kwargs)
+    assert_same(got, expected, rtol=1e-4)
+
+
+def test_the_exact_path_gives_what_the_bound_gives(data, monkeypatch):
+    # With no bound small enough, every step computes ‖∂C/∂W¹‖ instead of proving it finite.
+    X, Y, labels = data
+    net = Network((6, 5, 4, 3))
+    kwargs = dict(epochs=2, batch_size=10, dtype="float64", labels=labels)
+    proved = train_stacked(net, members(20), X, Y, engine="lanes", **kwargs)
+    built = lanes.LaneStack.__init__
+
+    def without_bound(self, *args, **kw):
+        built(self, *args, **kw)
+        self.big = 0.0
+
+    monkeypatch.setattr(lanes.LaneStack, "__init__", without_bound)
+    computed = train_stacked(net, members(20), X, Y, engine="lanes", **kwargs)
+    assert_same(computed, proved, rtol=1e-12)
+
+
+def test_a_diverging_lane_is_frozen_and_its_neighbours_go_on(data):
+    X, Y, labels = data
+    net = Network((6, 5, 4, 3), "relu", "softmax")
+    calm = [Member(lr=0.3, seed=1), Member(lr=0.5, seed=1, momentum=0.5)]
+    wild = Member(lr=1e6, seed=1, momentum=0.5)  # the same seed: the same group, lanes apart
+    kwargs = dict(epochs=3, batch_size=10, cost="cross-entropy", dtype="float64",
+                  labels=labels, engine="lanes")  # fmt: skip
+    with_wild = train_stacked(net, [calm[0], wild, calm[1]], X, Y, **kwargs)
+    without = train_stacked(net, calm, X, Y, **kwargs)
+    fast = train_stacked(net, [wild], X, Y, **{**kwargs, "engine": "fast"})
+    assert with_wild[1].diverged_step == fast[0].diverged_step is not None
+    np.testing.assert_allclose(with_wild[1].theta, fast[0].theta, rtol=1e-9)
+    assert np.isfinite(with_wild[1].theta).all()
+    for a, b in zip([with_wild[0], with_wild[2]], without, strict=True):
+        assert a.diverged_step is None
+        np.testing.assert_array_equal(a.theta, b.theta)  # bit for bit: no lane leaks
+
+
+def test_a_flat_lane_waits_for_the_next_epoch(data):
+    # θ = ½ everywhere, targets ½: both outputs are exactly ½ and ∇C = 0, every step.
+    X, _, labels = data
+    net = Network((6, 4, 2), "relu", "softmax")
+    Y = np.full((len(X), 2), 0.5)
+    flat, moving = Member(lr=0.5, seed=2, init="constant"), Member(lr=0.5, seed=2)
+    kwargs = dict(epochs=2, batch_size=10, dtype="float64", labels=labels % 2)
+    got = train_stacked(net, [flat, moving], X, Y, engine="lanes", **kwargs)
+    expected = train_stacked(net, [flat, moving], X, Y, engine="fast", **kwargs)
+    assert_same(got, expected, rtol=1e-9)
+    assert np.all(got[0].theta == 0.5)
+    assert got[0].diverged_step is None and len(got[0].history) == 3
+
+
+def test_evaluation_is_each_members_cost_and_accuracy(data):
+    from nudgenet.init import init_params
+    from nudgenet.training.stacked import stacked_evaluate
+
+    X, Y, labels = data
+    rng = np.random.default_rng(5)
+    for net, cost in [(Network((6, 5, 4, 3), "tanh", "softmax"), "cross-entropy"),
+                      (Network((6, 3)), "quadratic")]:  # fmt: skip
+        Theta = np.stack([init_params(net.layout, "normal", rng=rng) for _ in range(19)])
+        costs, right = lanes.measure(net, Theta, X, Y, labels, cost)
+        expected_costs, expected_right = stacked_evaluate(net, Theta, X, Y, labels, cost)
+        np.testing.assert_allclose(costs, expected_costs, rtol=1e-12)
+        np.testing.assert_array_equal(right, expected_right)
+
+
+def test_auto_picks_the_lanes_engine_where_train_picks_the_fast_one():
+    assert choose_stack_engine("auto", Network(), "float32") == "lanes"
+    assert choose_stack_engine("auto", Network(), "float16") == "reference"
+    assert choose_stack_engine("auto", Network((784, 800, 800, 10)), "float32") == "reference"
+    assert choose_stack_engine("fast", Network(), "float64") == "fast"
