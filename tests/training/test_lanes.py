@@ -122,7 +122,8 @@ def test_a_flat_lane_waits_for_the_next_epoch(data):
     expected = train_stacked(net, [flat, moving], X, Y, engine="fast", **kwargs)
     assert_same(got, expected, rtol=1e-9)
     assert np.all(got[0].theta == 0.5)
-    assert got[0].diverged_step is None and len(got[0].history) == 3
+    assert got[0].diverged_step is None
+    assert len(got[0].history) == 3
 
 
 def test_evaluation_is_each_members_cost_and_accuracy(data):

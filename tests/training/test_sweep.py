@@ -49,6 +49,14 @@ def test_chunks_group_by_batch_size_and_respect_the_size():
     assert all(len({c.batch_size for c in s}) == 1 for s in stacks)
 
 
+def test_chunks_hold_as_few_seeds_as_they_can():
+    # 8 rates × 3 seeds in stacks of 8: one seed each, as the lanes engine trains them best.
+    grid = Grid(lrs=tuple(0.1 * k for k in range(1, 9)), seeds=(0, 1, 2))
+    stacks = chunks(grid.configs(), 8)
+    assert [{c.seed for c in s} for s in stacks] == [{0}, {1}, {2}]
+    assert [c.lr for c in stacks[1]] == list(grid.lrs)
+
+
 def test_log_range_and_bad_values():
     assert log_range(0.01, 10, 4) == (0.01, 0.1, 1.0, 10.0)
     with pytest.raises(ConfigError, match="learning rate"):

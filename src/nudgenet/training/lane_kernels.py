@@ -432,9 +432,9 @@ def _unproven(lanes, bound, big, active, paused):
     squares finite, and either the rest of the gradient is not zero (so neither is ∇C) or
     the bound is 0 (so ∂C/∂W¹ is exactly 0 too)."""
     for g in range(lanes.shape[1]):
-        if active[g] and not paused[g]:
-            if not bound[g] <= big or (lanes[1, g] <= 0 and bound[g] > 0):
-                return True
+        unsure = not bound[g] <= big or (lanes[1, g] <= 0 and bound[g] > 0)
+        if active[g] and not paused[g] and unsure:
+            return True
     return False
 
 

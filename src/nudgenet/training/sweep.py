@@ -200,7 +200,8 @@ def log_range(low: float, high: float, count: int) -> tuple[float, ...]:
 def chunks(configs: Sequence[Config], size: int, *, by_seed: bool = False) -> list[list[Config]]:
     """Stacks of configurations that can train together (same batch size, and with
     ``by_seed`` the same seed: augmented members share their seed's distortions), ≤ size
-    each."""
+    each. Within a batch size they go seed by seed, so that a stack holds as few seeds as it
+    can: the members of a seed share their batches, which the lanes engine trains together."""
     if size < 1:
         raise ConfigError(
             f"the chunk size must be ≥ 1, got {size}",
@@ -211,7 +212,8 @@ def chunks(configs: Sequence[Config], size: int, *, by_seed: bool = False) -> li
         return c.batch_size, c.seed if by_seed else 0
 
     out: list[list[Config]] = []
-    for _, group in itertools.groupby(sorted(configs, key=together), key=together):
+    ordered = sorted(configs, key=lambda c: (c.batch_size, c.seed))  # stable: grid order within
+    for _, group in itertools.groupby(ordered, key=together):
         group = list(group)
         out.extend(group[i : i + size] for i in range(0, len(group), size))
     return out
