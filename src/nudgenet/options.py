@@ -39,13 +39,6 @@ ENGINE = Choice(
     "one for wide networks, or auto (fast for small networks, blas for wide ones, where they "
     "can run); same results",
 )
-STACK_ENGINE = Choice(
-    "engine",
-    ("auto", "reference", "fast", "lanes"),
-    "how a stack of networks takes its steps: the fast engine's per network, the members "
-    "of a seed in the lanes of one vector, batched NumPy products, or auto (lanes where the "
-    "fast engine would train, else reference); the same results to rounding",
-)
 DEVICE = Choice(
     "device",
     ("cpu", "cuda", "torch-cpu"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nudgenet.errors import ConfigError
 from nudgenet.network import Network
 from nudgenet.training import lanes
 from nudgenet.training.stacked import Member, choose_stack_engine, train_stacked
@@ -146,3 +147,6 @@ def test_auto_picks_the_lanes_engine_where_train_picks_the_fast_one():
     assert choose_stack_engine("auto", Network(), "float16") == "reference"
     assert choose_stack_engine("auto", Network((784, 800, 800, 10)), "float32") == "reference"
     assert choose_stack_engine("fast", Network(), "float64") == "fast"
+    assert choose_stack_engine("auto", Network(), "float32", fill=0.2) == "fast"
+    with pytest.raises(ConfigError, match="unknown stack engine 'blas'"):
+        choose_stack_engine("blas", Network(), "float32")

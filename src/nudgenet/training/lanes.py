@@ -40,6 +40,20 @@ def _kernels() -> Any:
     return lane_kernels
 
 
+def fill(which: NDArray[Any], dtype: Any) -> float:
+    """The share of the groups' lanes that members fill, for members following the orders
+    ``which`` (one seed, one order).
+
+    Examples
+    --------
+    >>> fill(np.zeros(40), "float32")  # 40 members of one seed: groups of 16, 16 and 8
+    0.8333333333333334
+    """
+    G = lanes(dtype)
+    counts = np.unique(np.asarray(which), return_counts=True)[1]
+    return float(counts.sum() / (G * np.sum(-(-counts // G)))) if len(counts) else 1.0
+
+
 def _groups(which: NDArray[np.intp], size: int) -> list[NDArray[np.intp]]:
     """The members in groups of at most ``size``, each group following one order."""
     out = []

@@ -1,10 +1,15 @@
 """Many networks at once: K copies of one architecture trained together.
 
 K parameter vectors are stacked into one array Θ of shape (K, n_params); row k is member
-k's θ, laid out exactly as :class:`~nudgenet.layout.Layout` lays out one θ. Two engines take
-the steps, as for :func:`~nudgenet.training.loop.train`, and ``engine="auto"`` picks the one
-``train`` would pick:
+k's θ, laid out exactly as :class:`~nudgenet.layout.Layout` lays out one θ. Three engines
+take the steps (:func:`choose_stack_engine`: ``engine="auto"`` picks the lanes engine where
+``train`` would pick the fast one and the lanes fill, else what ``train`` would pick):
 
+* **lanes** (:class:`nudgenet.training.lanes.LaneStack`): the members that share a seed
+  share their batches, so a group of them (16 in float32 with AVX-512) takes every step
+  together, parameter p of every member in one vector, one vector multiply-add for the
+  group where one network has a multiply-add; groups are shared among the cores. A member
+  equals ``train`` alone to rounding.
 * **fast** (:class:`nudgenet.training.fast.FastStack`): one compiled call per epoch runs every
   member's steps with the fast engine's kernels, the members shared out among the cores. A
   member's steps are bit for bit those of ``train(..., engine="fast")`` alone; the gain is
@@ -35,8 +40,10 @@ updated again, and it is marked diverged at step k. The others go on unchanged, 
 batched operation mixes members.
 
 A member reproduces ``train`` on its own: its θ bit for bit with the fast engine, to
-rounding with the reference one (float64 ~1e-12 relative, float32 ~1e-5: batched and single
-matrix products may sum in a different order); its measured costs and accuracies to rounding.
+rounding with the lanes and reference ones (float64 ~1e-12 relative, float32 ~1e-5: they
+add their sums in another order); its measured costs and accuracies to rounding. Where a
+high learning rate makes training chaotic, rounding differences grow over the epochs as
+they do between any two engines.
 """
 
 from __future__ import annotations
@@ -65,6 +72,14 @@ from . import fast, lanes, torch_stack
 from .engines import choose_engine
 from .loop import check_augmentable, steps_per_epoch
 from .recipe import augment_stream, seed_streams
+
+STACK_ENGINES = ("auto", "lanes", "fast", "reference")
+"""How a stack takes its steps (``train_stacked``'s ``engine``); see :func:`choose_stack_engine`."""
+
+# The lanes engine computes whole groups, full or not: a step of a group of 16 takes about
+# three times one network's fast step (128 µs against 42 µs, the seed network in float32 at
+# batch 10), so the lanes win from about 4 members per group on.
+MIN_LANE_FILL = 0.25
 
 
 @dataclass(frozen=True)
@@ -304,11 +319,13 @@ def train_stacked(
     test : (X_test, labels_test), optional, measured after each epoch
     labels : ndarray of shape (n,), optional, the training labels
     on_epoch : callable(epoch, results), optional, called after each epoch (for progress)
-    engine : "auto", "reference" or "fast", as for ``train``
-        "fast": every member's steps by the compiled kernels of ``train``'s fast engine,
-        the members shared among the cores (equal, bit for bit, to training each alone
-        with the fast engine); "reference": batched NumPy products over all members at
-        once; "auto": the fast one where ``train`` would pick it.
+    engine : "auto", "lanes", "fast" or "reference"
+        "lanes": the members of a seed in the lanes of a vector, in groups shared among the
+        cores (equal to training each alone to rounding); "fast": every member's steps by
+        the compiled kernels of ``train``'s fast engine, the members shared among the cores
+        (equal, bit for bit, to training each alone with the fast engine); "reference":
+        batched NumPy products over all members at once; "auto": see
+        :func:`choose_stack_engine`.
     device : "cpu", "cuda" or "torch-cpu"
         "cpu": ``engine`` decides; "cuda" and "torch-cpu": the PyTorch back end
         (:mod:`nudgenet.training.torch_stack`) on an NVIDIA GPU or on the CPU, each member
@@ -371,7 +388,11 @@ def _train_stacked(
     inputs = clean if distortions is None else np.array(clean, order="C")
     stack = _Stack(network, members, inputs, Y.astype(dtype, copy=False),
                    labels, test, epochs, batch_size, cost, measured=clean)  # fmt: skip
-    engine = device if device != "cpu" else choose_stack_engine(engine, network, dtype)
+    if device == "cpu":
+        which = np.zeros(len(members)) if stack.full else stack.which
+        engine = choose_stack_engine(engine, network, dtype, lanes.fill(which, dtype))
+    else:
+        engine = device
     if device != "cpu":
         stack.evaluate = torch_stack.evaluator(device, network, cost)
     elif engine == "fast":
@@ -398,15 +419,29 @@ def _train_stacked(
     yield from stack.results
 
 
-def choose_stack_engine(engine: str, network: Network, dtype: str) -> str:
-    """The engine a stack trains with: the one asked for, or for "auto" the lanes engine
-    where ``train`` would pick the fast one (both need the compiled kernels), else the
-    reference one. Raises :class:`ConfigError` for "fast" or "lanes" where they cannot run.
+def choose_stack_engine(engine: str, network: Network, dtype: str, fill: float = 1.0) -> str:
+    """The engine a stack trains with: the one asked for, or for "auto", where ``train``
+    would pick the fast engine, the lanes engine if its groups would be at least
+    ``MIN_LANE_FILL`` full (``fill``: :func:`lanes.fill`), else the fast one; the reference
+    engine elsewhere. Raises :class:`ConfigError` for "fast" or "lanes" where they cannot run.
+
+    Examples
+    --------
+    >>> choose_stack_engine("auto", Network(), "float32")
+    'lanes'
+    >>> choose_stack_engine("auto", Network(), "float32", fill=1 / 16)
+    'fast'
     """
-    options.STACK_ENGINE.check(engine)
+    if engine not in STACK_ENGINES:
+        raise ConfigError(
+            f"unknown stack engine {engine!r}; choose one of {', '.join(STACK_ENGINES)}",
+            help="train_stacked(..., engine=...) takes one of: " + ", ".join(STACK_ENGINES),
+        )
     if engine in ("auto", "reference"):
         chosen = choose_engine(engine, network, np.dtype(dtype))
-        return "lanes" if chosen == "fast" else "reference"
+        if chosen != "fast":
+            return "reference"
+        return "lanes" if fill >= MIN_LANE_FILL else "fast"
     reason = fast.unsupported(network, dtype)
     if reason is not None:
         raise ConfigError(
