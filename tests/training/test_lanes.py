@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nudgenet.errors import ConfigError
 from nudgenet.network import Network
@@ -142,11 +144,53 @@ def test_evaluation_is_each_members_cost_and_accuracy(data):
         np.testing.assert_array_equal(right, expected_right)
 
 
-def test_auto_picks_the_lanes_engine_where_train_picks_the_fast_one():
-    assert choose_stack_engine("auto", Network(), "float32") == "lanes"
-    assert choose_stack_engine("auto", Network(), "float16") == "reference"
-    assert choose_stack_engine("auto", Network((784, 800, 800, 10)), "float32") == "reference"
+def test_quick_picks_the_lanes_engine_where_train_picks_the_fast_one_and_the_lanes_fill():
+    assert choose_stack_engine("quick", Network(), "float32") == "lanes"
+    assert choose_stack_engine("quick", Network(), "float32", fill=0.2) == "fast"
+    assert choose_stack_engine("auto", Network(), "float32") == "fast"  # bit for bit `train`
+    for engine in ("auto", "quick"):
+        assert choose_stack_engine(engine, Network(), "float16") == "reference"
+        assert choose_stack_engine(engine, Network((784, 800, 800, 10)), "float32") == "reference"
     assert choose_stack_engine("fast", Network(), "float64") == "fast"
-    assert choose_stack_engine("auto", Network(), "float32", fill=0.2) == "fast"
     with pytest.raises(ConfigError, match="unknown stack engine 'blas'"):
         choose_stack_engine("blas", Network(), "float32")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 9), min_size=2, max_size=4).map(lambda s: (*s, 3)),
+    kind=st.sampled_from([("sigmoid", "sigmoid", "quadratic"), ("tanh", "softmax", "quadratic"),
+                          ("relu", "softmax", "cross-entropy")]),
+    batch_size=st.sampled_from([0, 1, 4, 10, 12, 45]),
+    count=st.integers(1, 20),
+    seeds=st.integers(1, 3),
+    data_seed=st.integers(0, 2**16),
+)  # fmt: skip
+def test_any_small_stack_takes_the_fast_stacks_steps(sizes, kind, batch_size, count, seeds,
+                                                     data_seed):  # fmt: skip
+    rng = np.random.default_rng(data_seed)
+    X = rng.random((47, sizes[0]))
+    labels = rng.integers(0, 3, 47)
+    net = Network(sizes, *kind[:2])
+    group = [Member(lr=float(rng.uniform(0.01, 0.5)), seed=int(rng.integers(seeds)),
+                    momentum=float(rng.choice([0.0, 0.9])), l2=float(rng.choice([0.0, 0.01])))
+             for _ in range(count)]  # fmt: skip
+    kwargs = dict(epochs=2, batch_size=batch_size, cost=kind[2], dtype="float64", labels=labels)
+    got = train_stacked(net, group, X, np.eye(3)[labels], engine="lanes", **kwargs)
+    expected = train_stacked(net, group, X, np.eye(3)[labels], engine="fast", **kwargs)
+    assert_same(got, expected, rtol=1e-8)
+
+
+def test_a_sweep_trains_a_seeds_many_rates_on_the_lanes(monkeypatch):
+    from nudgenet.training.sweep import Grid, SweepSpec, chunks, run_chunk
+
+    calls = []
+    run = lanes.LaneStack.run
+    monkeypatch.setattr(lanes.LaneStack, "run", lambda self, *a: calls.append(1) or run(self, *a))
+    spec = SweepSpec(data="mini", epochs=1, limit=200)
+    many = Grid(lrs=tuple(np.geomspace(0.1, 3, 8).round(4)), seeds=(0,)).configs()
+    run_chunk(spec, chunks(many, 64)[0])
+    assert calls == [1]  # 8 rates of one seed fill half a group: the lanes engine
+    few = Grid(lrs=(0.5,), seeds=(0, 1, 2)).configs()  # one rate per seed: the fast one
+    run_chunk(spec, chunks(few, 64)[0])
+    assert calls == [1]

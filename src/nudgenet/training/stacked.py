@@ -2,8 +2,9 @@
 
 K parameter vectors are stacked into one array Θ of shape (K, n_params); row k is member
 k's θ, laid out exactly as :class:`~nudgenet.layout.Layout` lays out one θ. Three engines
-take the steps (:func:`choose_stack_engine`: ``engine="auto"`` picks the lanes engine where
-``train`` would pick the fast one and the lanes fill, else what ``train`` would pick):
+take the steps (:func:`choose_stack_engine`): ``engine="auto"`` picks the one ``train``
+would pick, so that every member is bit for bit ``train``'s with the fast engine (the
+lessons' stacks); ``engine="quick"`` (the sweeps') the lanes engine where it pays:
 
 * **lanes** (:class:`nudgenet.training.lanes.LaneStack`): the members that share a seed
   share their batches, so a group of them (16 in float32 with AVX-512) takes every step
@@ -73,7 +74,7 @@ from .engines import choose_engine
 from .loop import check_augmentable, steps_per_epoch
 from .recipe import augment_stream, seed_streams
 
-STACK_ENGINES = ("auto", "lanes", "fast", "reference")
+STACK_ENGINES = ("auto", "quick", "lanes", "fast", "reference")
 """How a stack takes its steps (``train_stacked``'s ``engine``); see :func:`choose_stack_engine`."""
 
 # The lanes engine computes whole groups, full or not: a step of a group of 16 takes about
@@ -319,12 +320,12 @@ def train_stacked(
     test : (X_test, labels_test), optional, measured after each epoch
     labels : ndarray of shape (n,), optional, the training labels
     on_epoch : callable(epoch, results), optional, called after each epoch (for progress)
-    engine : "auto", "lanes", "fast" or "reference"
+    engine : "auto", "quick", "lanes", "fast" or "reference"
         "lanes": the members of a seed in the lanes of a vector, in groups shared among the
         cores (equal to training each alone to rounding); "fast": every member's steps by
         the compiled kernels of ``train``'s fast engine, the members shared among the cores
         (equal, bit for bit, to training each alone with the fast engine); "reference":
-        batched NumPy products over all members at once; "auto": see
+        batched NumPy products over all members at once; "auto" and "quick": see
         :func:`choose_stack_engine`.
     device : "cpu", "cuda" or "torch-cpu"
         "cpu": ``engine`` decides; "cuda" and "torch-cpu": the PyTorch back end
@@ -420,16 +421,19 @@ def _train_stacked(
 
 
 def choose_stack_engine(engine: str, network: Network, dtype: str, fill: float = 1.0) -> str:
-    """The engine a stack trains with: the one asked for, or for "auto", where ``train``
-    would pick the fast engine, the lanes engine if its groups would be at least
-    ``MIN_LANE_FILL`` full (``fill``: :func:`lanes.fill`), else the fast one; the reference
-    engine elsewhere. Raises :class:`ConfigError` for "fast" or "lanes" where they cannot run.
+    """The engine a stack trains with: the one asked for; for "auto" the one ``train``
+    would pick (fast, else reference); for "quick" the same, but the lanes engine instead of
+    the fast one where its groups would be at least ``MIN_LANE_FILL`` full (``fill``:
+    :func:`lanes.fill`). Raises :class:`ConfigError` for an unknown name, or for "fast" or
+    "lanes" where they cannot run.
 
     Examples
     --------
     >>> choose_stack_engine("auto", Network(), "float32")
+    'fast'
+    >>> choose_stack_engine("quick", Network(), "float32")
     'lanes'
-    >>> choose_stack_engine("auto", Network(), "float32", fill=1 / 16)
+    >>> choose_stack_engine("quick", Network(), "float32", fill=1 / 16)
     'fast'
     """
     if engine not in STACK_ENGINES:
@@ -437,11 +441,12 @@ def choose_stack_engine(engine: str, network: Network, dtype: str, fill: float =
             f"unknown stack engine {engine!r}; choose one of {', '.join(STACK_ENGINES)}",
             help="train_stacked(..., engine=...) takes one of: " + ", ".join(STACK_ENGINES),
         )
-    if engine in ("auto", "reference"):
-        chosen = choose_engine(engine, network, np.dtype(dtype))
+    if engine in ("auto", "quick", "reference"):
+        chosen = choose_engine("reference" if engine == "reference" else "auto", network,
+                               np.dtype(dtype))  # fmt: skip
         if chosen != "fast":
             return "reference"
-        return "lanes" if fill >= MIN_LANE_FILL else "fast"
+        return "lanes" if engine == "quick" and fill >= MIN_LANE_FILL else "fast"
     reason = fast.unsupported(network, dtype)
     if reason is not None:
         raise ConfigError(

@@ -258,6 +258,7 @@ def run_chunk(
         spec.network, [c.member() for c in configs], X, Y,
         epochs=spec.epochs, batch_size=sizes.pop(), cost=spec.cost, dtype=spec.dtype,
         test=(X_test, test_labels), labels=labels, device=device, augment=spec.augment,
+        engine="quick",  # the lanes engine where it pays: a sweep is for speed
     )  # fmt: skip
     seconds = time.perf_counter() - start
     return [row(c, r, seconds / len(configs)) for c, r in zip(configs, results, strict=True)]
