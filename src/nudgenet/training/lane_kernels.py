@@ -246,6 +246,18 @@ def _logit_costs(A, a_at, yb, r, n, R, output, costs):
 
 
 @njit(**_OPTIONS)
+def _quadratic_costs(A, a_at, yb, r, n, R, costs):
+    """costs[g] += Σ over the chunk's r examples of member g's Σ_j (a_j − y_j)²."""
+    G = A.shape[1]
+    for j in range(n):
+        for e in range(r):
+            y = yb[e, j]
+            for g in range(G):
+                diff = A[a_at + j * R + e, g] - y
+                costs[g] += diff * diff
+
+
+@njit(**_OPTIONS)
 def _output_error(A, a_at, yb, r, n, R, m, output, cost, D, costs):
     """D[j·R + e] = δᴸ, as ``kernels._output_error``; the quadratic cost's Σ (a − y)² goes to
     costs[g]. Rows past the r real examples get δ = 0."""
@@ -258,13 +270,12 @@ def _output_error(A, a_at, yb, r, n, R, m, output, cost, D, costs):
             for g in range(G):
                 D[j * R + e, g] = 0
     if cost == QUADRATIC:
+        _quadratic_costs(A, a_at, yb, r, n, R, costs)
         for j in range(n):
             for e in range(r):
                 y = yb[e, j]
                 for g in range(G):
-                    diff = A[a_at + j * R + e, g] - y
-                    costs[g] += diff * diff
-                    D[j * R + e, g] = two_over_m * diff
+                    D[j * R + e, g] = two_over_m * (A[a_at + j * R + e, g] - y)
         if output == SIGMOID:
             for j in range(n):
                 for e in range(r):
@@ -602,12 +613,7 @@ def measure_groups(
             rp = _gather(X, Y, rows, start, r, xb, yb)
             _forward(T, xb, yb, r, rp, layers, hidden, output, cost, acts, Scratch[q], R, costs)
             if cost == QUADRATIC:
-                for j in range(n_out):
-                    for e in range(r):
-                        y = yb[e, j]
-                        for g in range(G):
-                            diff = acts[a_at + j * R + e, g] - y
-                            costs[g] += diff * diff
+                _quadratic_costs(acts, a_at, yb, r, n_out, R, costs)
             for e in range(r):
                 label = labels[start + e]
                 for g in range(G):
