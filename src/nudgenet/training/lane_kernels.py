@@ -18,9 +18,19 @@ and ``_times_derivative`` of :mod:`~nudgenet.training.kernels` apply unchanged t
 (n_units, R·lanes) view. A chunk's examples are gathered into a buffer padded with zero
 rows up to a whole tile; the padded examples get δ = 0, so they add nothing.
 
+A step's checks (cost, divergence, a zero gradient) come before the first layer's weight
+gradient, which is most of the work: they read the cost, the other layers' gradients and a
+bound ‖∂C/∂W¹‖ ≤ Σ ‖δ¹‖‖x‖ that proves it finite. Without momentum or L2, a batch of one
+chunk then never stores that gradient: the first layer's rows of Θ take −η δ¹ xᵀ directly.
+Each thread flushes subnormal numbers to zero while it runs a group (saturated sigmoids
+would otherwise make every step a few times slower).
+
 Each member takes the steps :mod:`~nudgenet.training.kernels` takes for it alone (the same
 batches, cost, gradient, L2, momentum, divergence and zero-gradient checks), with the sums in
 another order: results equal the fast and reference engines' to rounding, not bit for bit.
+
+Numba caches these kernels on disk against this file's contents only (see
+:mod:`~nudgenet.training.simd` for what to do after editing that module).
 """
 
 from __future__ import annotations

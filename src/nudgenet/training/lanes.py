@@ -5,9 +5,10 @@ take every step together: :mod:`~nudgenet.training.lane_kernels` keeps the group
 by side, parameter p of every member in one vector, and each multiply-add of one network
 becomes one vector multiply-add for the whole group (16 members in float32 with AVX-512,
 8 in float64). Groups are shared among the cores. Used by
-:func:`nudgenet.training.stacked.train_stacked`, which picks it for stacks of small
-networks: a single network's fast engine leaves most lanes of its vectors empty in the
-small layers, the activations and the update, and here every lane is a member.
+:func:`nudgenet.training.stacked.train_stacked` (``engine="quick"``, as the sweeps train,
+picks it for stacks of small networks with several members a seed): a single network's
+fast engine leaves most lanes of its vectors empty in the small layers, the activations
+and the update, and here every lane is a member.
 
 A group is filled with members of one seed; the lanes left over hold a copy of a member,
 never updated. Each member equals training it alone to rounding (the sums are added in

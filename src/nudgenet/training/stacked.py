@@ -389,14 +389,13 @@ def _train_stacked(
     inputs = clean if distortions is None else np.array(clean, order="C")
     stack = _Stack(network, members, inputs, Y.astype(dtype, copy=False),
                    labels, test, epochs, batch_size, cost, measured=clean)  # fmt: skip
-    if device == "cpu":
-        which = np.zeros(len(members)) if stack.full else stack.which
-        engine = choose_stack_engine(engine, network, dtype, lanes.fill(which, dtype))
-    else:
-        engine = device
     if device != "cpu":
+        engine = device
         stack.evaluate = torch_stack.evaluator(device, network, cost)
-    elif engine == "fast":
+    else:
+        fill = lanes.fill(stack.member_orders, dtype)
+        engine = choose_stack_engine(engine, network, dtype, fill)
+    if engine == "fast":
         stack.evaluate = fast.measure_stack  # the same numbers, compiled
     elif engine == "lanes":
         stack.evaluate = lanes.measure
@@ -441,11 +440,11 @@ def choose_stack_engine(engine: str, network: Network, dtype: str, fill: float =
             f"unknown stack engine {engine!r}; choose one of {', '.join(STACK_ENGINES)}",
             help="train_stacked(..., engine=...) takes one of: " + ", ".join(STACK_ENGINES),
         )
-    if engine in ("auto", "quick", "reference"):
-        chosen = choose_engine("reference" if engine == "reference" else "auto", network,
-                               np.dtype(dtype))  # fmt: skip
-        if chosen != "fast":
-            return "reference"
+    if engine == "reference":
+        return engine
+    if engine in ("auto", "quick"):
+        if choose_engine("auto", network, np.dtype(dtype)) != "fast":
+            return "reference"  # the batched products, also for the wide networks
         return "lanes" if engine == "quick" and fill >= MIN_LANE_FILL else "fast"
     reason = fast.unsupported(network, dtype)
     if reason is not None:
@@ -530,6 +529,11 @@ class _Stack:
                 "seconds": seconds,
             })  # fmt: skip
 
+    @property
+    def member_orders(self) -> NDArray[np.intp]:
+        """Which of :meth:`orders` each member follows: its seed's, or the full batch's one."""
+        return np.zeros_like(self.which) if self.full else self.which
+
     def orders(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """This epoch's orders of the examples, one per seed as `train` draws it, and which
         of them each member follows."""
@@ -552,9 +556,8 @@ class _Stack:
         if engine == "fast":
             epochs = functools.partial(_compiled_epochs, fast.FastStack)
         elif engine == "lanes":
-            which = np.zeros_like(self.which) if self.full else self.which
             epochs = functools.partial(
-                _compiled_epochs, functools.partial(lanes.LaneStack, which=which)
+                _compiled_epochs, functools.partial(lanes.LaneStack, which=self.member_orders)
             )
         elif engine in torch_stack.DEVICES:
             epochs = functools.partial(torch_stack.epochs, engine)
