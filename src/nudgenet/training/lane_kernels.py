@@ -226,6 +226,17 @@ def _back_through(D, T, w_at, n_in, n_out, D_prev, R, r):
 # --------------------------------------------------------------------------- costs
 
 
+@njit(inline="always", **_OPTIONS)
+def _arg_max(A, a_at, e, g, n, R):
+    """The unit j < n with the largest A[a_at + j·R + e, g] (the first of equals)."""
+    best = 0
+    top = A[a_at + e, g]
+    for j in range(1, n):
+        if A[a_at + j * R + e, g] > top:
+            best, top = j, A[a_at + j * R + e, g]
+    return best
+
+
 @njit(**_OPTIONS)
 def _logit_costs(A, a_at, yb, r, n, R, output, costs):
     """costs[g] += Σ over the chunk's r examples of member g's cross-entropy, from zᴸ
@@ -241,11 +252,8 @@ def _logit_costs(A, a_at, yb, r, n, R, output, costs):
                     costs[g] += max(v, zero) - y * v + math.log1p(math.exp(-abs(v)))
             continue
         for g in range(G):
-            top_at = 0
-            top = A[a_at + e, g]
-            for j in range(1, n):
-                if A[a_at + j * R + e, g] > top:
-                    top_at, top = j, A[a_at + j * R + e, g]
+            top_at = _arg_max(A, a_at, e, g, n, R)
+            top = A[a_at + top_at * R + e, g]
             others = zero
             for j in range(n):
                 if j != top_at:
@@ -627,10 +635,5 @@ def measure_groups(
             for e in range(r):
                 label = labels[start + e]
                 for g in range(G):
-                    best = 0
-                    top = acts[a_at + e, g]
-                    for j in range(1, n_out):
-                        if acts[a_at + j * R + e, g] > top:
-                            best, top = j, acts[a_at + j * R + e, g]
-                    right[q, g] += best == label
+                    right[q, g] += _arg_max(acts, a_at, e, g, n_out, R) == label
         _restore_subnormals(mode)
