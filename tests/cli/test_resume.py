@@ -99,6 +99,10 @@ def test_an_older_model_file_is_read_but_not_resumed(
     assert "help: train it again with `nudgenet train`" in err
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_saves_the_last_whole_epoch_and_says_how_to_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -109,8 +113,12 @@ def test_ctrl_c_saves_the_last_whole_epoch_and_says_how_to_resume(
     env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONUNBUFFERED": "1"}
     argv = [sys.executable, "-m", "nudgenet", "train", *RUN, "--engine", "reference",
             "--epochs", "1000", "--out", str(out)]  # fmt: skip
+    # Ctrl+C's SIGINT as a terminal delivers it: a shell's background job (a CI runner's,
+    # say) starts its children with SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt, so the child gets the default disposition back before it starts.
     process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)  # fmt: skip
     try:
         lines = []
         deadline = time.monotonic() + 120
