@@ -77,10 +77,11 @@ def wait_state(page: Any, *states: str, timeout: float = 60_000) -> None:
 def test_the_status_line_follows_the_job_and_survives_a_reload(fresh: tuple) -> None:
     page, site = fresh
     learn_page(page, site)
-    start(page, speed="20", lr="0.5", seed="3", epochs="2", train_size="500")
+    # 200 steps at 20 a second: still running after the reload, on a loaded machine too.
+    start(page, speed="20", lr="0.5", seed="3", epochs="2", train_size="1000")
     page.wait_for_function("learn.job.step > 5")
     text = page.locator("#job-state").inner_text()
-    step = int(re.search(r"step (\d+) of 100", text).group(1))
+    step = int(re.search(r"step (\d+) of 200", text).group(1))
     assert step > 5  # not "epoch 0, step 0" while the charts move on
     learn_page(page, site)  # a reload, with no settings in the address
     page.wait_for_function(f"{STATE}.textContent.includes('Training: epoch')")
@@ -89,7 +90,7 @@ def test_the_status_line_follows_the_job_and_survives_a_reload(fresh: tuple) -> 
     # The form shows the settings of the job on screen, not the defaults.
     assert page.input_value('input[name="lr"]') == "0.5"
     assert page.input_value('input[name="seed"]') == "3"
-    assert page.input_value('input[name="train_size"]') == "500"
+    assert page.input_value('input[name="train_size"]') == "1000"
     page.locator("#stop").click()
     wait_state(page, "stopped")
 
@@ -99,7 +100,9 @@ def test_a_tab_opened_before_the_job_finds_it(browser: Any, fresh: tuple) -> Non
     learn_page(page, site)
     other = browser.new_context(viewport=WIDE).new_page()
     learn_page(other, site)
-    start(other, speed="20", epochs="1", train_size="500")
+    # 20 epochs at 20 steps a second: a job that is still running when the Stop is clicked,
+    # however slowly a loaded machine brings the pages up (one epoch was 2.5 s).
+    start(other, speed="20", epochs="20", train_size="500")
     page.wait_for_function(f"{STATE}.dataset.state === 'running'", timeout=10_000)
     assert page.input_value('input[name="train_size"]') == "500"
     other.locator("#stop").click()
