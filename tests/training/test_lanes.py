@@ -172,9 +172,12 @@ def test_any_small_stack_takes_the_fast_stacks_steps(sizes, kind, batch_size, co
     X = rng.random((47, sizes[0]))
     labels = rng.integers(0, 3, 47)
     net = Network(sizes, *kind[:2])
-    group = [Member(lr=float(rng.uniform(0.01, 0.5)), seed=int(rng.integers(seeds)),
-                    momentum=float(rng.choice([0.0, 0.9])), l2=float(rng.choice([0.0, 0.01])))
-             for _ in range(count)]  # fmt: skip
+    # The effective step η/(1 − momentum) stays within 0.5: a larger one at batch 1 is chaotic,
+    # and then any two orders of summation part by a factor of about a million an epoch.
+    momenta = rng.choice([0.0, 0.9], count)
+    group = [Member(lr=float(rng.uniform(0.01, 0.5) * (1 - m)), seed=int(rng.integers(seeds)),
+                    momentum=float(m), l2=float(rng.choice([0.0, 0.01])))
+             for m in momenta]  # fmt: skip
     kwargs = dict(epochs=2, batch_size=batch_size, cost=kind[2], dtype="float64", labels=labels)
     got = train_stacked(net, group, X, np.eye(3)[labels], engine="lanes", **kwargs)
     expected = train_stacked(net, group, X, np.eye(3)[labels], engine="fast", **kwargs)
