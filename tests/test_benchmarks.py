@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPT = (
     "import sys; sys.path.insert(0, {where!r})\n"
@@ -39,6 +41,7 @@ def test_keep_blas_env_keeps_them(tmp_path: Path) -> None:
     assert "kept (--keep-blas-env)" in report
 
 
+@pytest.mark.slow
 def test_the_sweep_benchmark_runs_and_reports_its_ratio() -> None:
     """A short run on the embedded set: the script still fits the sweep's own functions."""
     out = subprocess.run(

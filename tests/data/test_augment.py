@@ -131,6 +131,7 @@ def _fit(augment: str, engine: str, epochs: int = 2):
     return fit(recipe, load_mini(), train_size=600)
 
 
+@pytest.mark.slow
 def test_augmented_training_is_reproducible_and_engines_agree() -> None:
     fast, again, reference = _fit("both", "fast"), _fit("both", "fast"), _fit("both", "reference")
     np.testing.assert_array_equal(fast.theta, again.theta)

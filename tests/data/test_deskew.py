@@ -74,6 +74,7 @@ def test_a_deskewed_run_learns_from_and_is_measured_on_deskewed_digits() -> None
     assert not np.array_equal(plain.X, Run(recipe, mini, train_size=2000).X)
 
 
+@pytest.mark.slow
 def test_a_deskewed_sweep_equals_training_alone() -> None:
     spec = SweepSpec(data="mini", sizes=(784, 8, 10), epochs=2, dtype="float64", limit=300,
                      deskew=True, validation=2000)  # fmt: skip

@@ -33,6 +33,7 @@ def recipes() -> Iterator[ModuleType]:
     del sys.modules[spec.name]
 
 
+@pytest.mark.slow
 def test_a_tiny_run_prints_mean_and_sample_std(tmp_path: Path) -> None:
     # The sweep the script starts must import this nudgenet, wherever the tests found it.
     src = str(Path(nudgenet.__file__).resolve().parents[1])
