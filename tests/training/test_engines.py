@@ -200,6 +200,62 @@ def test_the_number_of_threads_does_not_change_a_bit(monkeypatch: pytest.MonkeyP
     assert 1 <= fast.threads_to_use(2) <= 2
 
 
+def wide_problem() -> tuple[np.ndarray, np.ndarray]:
+    """300 points of 90 inputs in 5 classes, for a first layer wide enough to be cut."""
+    rng = np.random.default_rng(3)
+    return rng.uniform(0.0, 1.0, size=(300, 90)), np.eye(5)[rng.integers(0, 5, 300)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("momentum", "l2"), [(0.0, 0.0), (0.5, 1e-3)], ids=["plain", "mom+l2"])
+@pytest.mark.parametrize("batch_size", [13, 150], ids=["one-chunk", "three-chunks"])
+def test_a_first_layer_cut_among_threads_equals_the_reference(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, momentum: float, l2: float, batch_size: int
+) -> None:
+    """A batch's first layer shared out by units: three parts of 70 units (16, 24 and 30, the
+    last with the edge the tiles leave), on however many threads there are."""
+    monkeypatch.setattr(fast, "cuts", lambda network, rows: (1, 3))
+    X, Y = wide_problem()
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5, momentum=momentum, l2=l2)
+    result = both(settings, Network((90, 70, 5), "relu", "softmax"), dtype=dtype, X=X, Y=Y)
+    if dtype == "float64":
+        assert_same_training(result)
+    else:
+        assert_same_training(result, rtol=1e-4, atol=1e-5)
+
+
+def test_cutting_the_first_layer_changes_no_bit_of_theta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each unit's sums are the uncut layer's, so θ is the same bit for bit whatever the parts
+    and threads; only ‖∇C‖ and the L2 term of the cost add up in another order."""
+    X, Y = wide_problem()
+    network = Network((90, 70, 5), "tanh", "softmax")
+    runs = []
+    for parts, threads in [(1, 1), (2, 2), (3, 2), (2, 1)]:
+        monkeypatch.setattr(fast, "cuts", lambda net, rows, p=parts: (1, p))
+        monkeypatch.setattr(fast, "threads_to_use", lambda slices, t=threads: t)
+        theta = init_params(network.layout, rng=np.random.default_rng(1), dtype="float32")
+        settings = TrainSettings(epochs=2, batch_size=20, lr=0.3, momentum=0.9, l2=1e-3)
+        records = list(train(network, theta, X, Y, settings, rng=np.random.default_rng(0)))
+        runs.append((theta, [r for r in records if isinstance(r, Step)]))
+    theta, steps = runs[0]
+    for other, other_steps in runs[1:]:
+        assert other.tobytes() == theta.tobytes()
+        for a, b in zip(steps, other_steps, strict=True):
+            assert a.gradient_norm == pytest.approx(b.gradient_norm, rel=1e-5)
+            assert a.cost == pytest.approx(b.cost, rel=1e-6)
+
+
+def test_wide_first_layers_are_cut_by_units_up_to_256_examples_a_batch() -> None:
+    import numba
+
+    threads = numba.config.NUMBA_NUM_THREADS
+    seed, narrow, wide = Network(), Network((784, 63, 10)), Network((784, 100, 10))
+    assert fast.cuts(seed, 10) == fast.cuts(narrow, 10) == (1, 1)
+    assert fast.cuts(seed, 128) == fast.cuts(narrow, 128) == (fast.slice_count(128), 1)
+    assert fast.cuts(wide, 10) == fast.cuts(wide, 256) == (1, min(threads, 3))
+    assert fast.cuts(wide, 257) == (fast.slice_count(257), 1)
+
+
 def test_slices_have_at_least_24_examples() -> None:
     import numba
 

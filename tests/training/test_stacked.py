@@ -87,6 +87,23 @@ def test_stacked_member_equals_training_alone(data, activation, output, cost, ba
         assert result.diverged_step is None
 
 
+def test_a_wide_first_layer_is_cut_alone_and_not_in_the_stack():
+    # Alone, a batch of 20 through 70 first-layer units is cut among threads by units; in
+    # the stack each member runs on one thread, and its records must still be those alone.
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0.0, 1.0, size=(120, 90))
+    labels = rng.integers(0, 3, 120)
+    Y = np.eye(3)[labels]
+    net = Network((90, 70, 3), "relu", "softmax")
+    results = train_stacked(net, MEMBERS, X, Y, epochs=2, batch_size=20, cost="cross-entropy",
+                            dtype="float64", test=(X[:9], labels[:9]), labels=labels,
+                            engine="fast")  # fmt: skip
+    for member, result in zip(MEMBERS, results, strict=True):
+        expected = alone(net, member, X, Y, labels, epochs=2, batch_size=20,
+                         cost="cross-entropy", dtype="float64", engine="fast")  # fmt: skip
+        assert_same(expected, result.history, rtol=1e-12)
+
+
 def test_stacked_float32_matches_loosely(data):
     X, Y, labels = data
     net = Network((6, 5, 4, 3))

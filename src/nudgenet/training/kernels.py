@@ -506,9 +506,45 @@ def _output_error(A, Y, rows, m, output, cost, D, scratch):
     return total
 
 
+@njit(inline="always", **_OPTIONS)
+def _unit_run(n, p, parts):
+    """Units [j0, j1) of part p of ``parts`` of a first layer of n units: cut at multiples of
+    8, the weight gradient's tile (and two of the forward pass's), so that every unit goes
+    through the same register tile, or the same edge loop, as in the uncut layer."""
+    j0 = (n * p // parts) // 8 * 8
+    j1 = n if p == parts - 1 else (n * (p + 1) // parts) // 8 * 8
+    return j0, j1
+
+
+@njit(parallel=True, **_OPTIONS)
+def _input_affine_parts(X, rows, r, wb, z, n_out, n_in, parts):
+    """:func:`_input_affine` with the first layer's units cut into ``parts`` runs, one per
+    thread: W¹ and b¹ from ``wb`` (their stretch of θ), Z¹ into ``z`` (its stretch of the
+    activations). Each unit's sums are the uncut layer's, so the numbers are the same bit
+    for bit; only a layer wide enough to keep two cores busy within one step is cut."""
+    for p in prange(parts):
+        j0, j1 = _unit_run(n_out, p, parts)
+        W = wb[j0 * n_in : j1 * n_in].reshape((j1 - j0, n_in))
+        b = wb[n_out * n_in + j0 : n_out * n_in + j1]
+        _input_affine(X, rows, r, W, b, z[j0 * r : j1 * r].reshape((j1 - j0, r)))
+
+
+@njit(parallel=True, **_OPTIONS)
+def _input_weight_gradient_parts(d, X, rows, r, g, n_out, n_in, parts):
+    """:func:`_input_weight_gradient` with the units cut as in :func:`_input_affine_parts`
+    : δ¹ from ``d``, ∂C/∂W¹ and ∂C/∂b¹ into ``g``
+    (their stretch of the gradient)."""
+    for p in prange(parts):
+        j0, j1 = _unit_run(n_out, p, parts)
+        dW = g[j0 * n_in : j1 * n_in].reshape((j1 - j0, n_in))
+        db = g[n_out * n_in + j0 : n_out * n_in + j1]
+        D = d[j0 * r : j1 * r].reshape((j1 - j0, r))
+        _input_weight_gradient(D, X, rows, r, dW, db)
+
+
 @njit(**_OPTIONS)
 def _chunk_gradient(
-    theta, X, Y, rows, r, m, layers, hidden, output, cost, acts, D, D_prev, grad
+    theta, X, Y, rows, r, m, layers, hidden, output, cost, acts, D, D_prev, grad, parts
 ):  # fmt: skip
     """Add the gradient of the rows X[rows[:r]] (a chunk of a batch of m) into ``grad``.
 
@@ -519,13 +555,16 @@ def _chunk_gradient(
     """
     L = layers.shape[0]
     logit_total = 0.0
+    n1, w1 = layers[0, 1], layers[0, 1] * (layers[0, 0] + 1)  # W¹ and b¹: θ[:w1]
     # Forward: aˡ = σ(Wˡ aˡ⁻¹ + bˡ), kept for every layer.
     for l in range(L):
         n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
         W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
         b = theta[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
         Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
-        if l == 0:
+        if l == 0 and parts > 1:
+            _input_affine_parts(X, rows, r, theta[:w1], acts[: n1 * r], n1, n_in, parts)
+        elif l == 0:
             _input_affine(X, rows, r, W, b, Z)
         else:
             p_at = layers[l - 1, 3]
@@ -543,7 +582,9 @@ def _chunk_gradient(
         n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
         dW = grad[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
         db = grad[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
-        if l == 0:
+        if l == 0 and parts > 1:
+            _input_weight_gradient_parts(D[: n1 * r], X, rows, r, grad[:w1], n1, n_in, parts)
+        elif l == 0:
             _input_weight_gradient(delta, X, rows, r, dW, db)
         else:
             p_at = layers[l - 1, 3]
@@ -558,45 +599,27 @@ def _chunk_gradient(
     return total
 
 
-@njit(**_OPTIONS)
-def _finish_step(
-    theta, velocity, grad, total, m, eta, momentum, l2, threshold, layers
-):  # fmt: skip
-    """Complete one step from the batch's summed cost: L2, ‖∇C‖, the checks, the update.
+@njit(inline="always", **_OPTIONS)
+def _weight_squares(W, dW, l2, squares, weights):
+    """(squares + Σ dW², weights + Σ W²) over a stretch of weights; with L2, dW += λW first.
 
-    Returns (C, ‖∇C‖, status): DIVERGED (θ untouched) when C is NaN/inf or above
-    ``threshold`` or the norm is NaN/inf, FLAT (θ untouched) when ∇C is exactly zero, else
-    DONE after θ ← θ − η∇C (or v ← μv − η∇C, θ ← θ + v with momentum μ > 0).
-    """
-    C = total / m
-    # ‖∇C‖² in one pass, layer by layer; with L2 the same pass adds λW to the weights'
-    # gradient and sums ‖W‖² for the cost's (λ/2)‖W‖² (over the weights, not the biases).
-    # Slices indexed from 0 let Numba vectorise the loops.
-    decay = theta.dtype.type(l2)
-    squares = 0.0
-    weights = 0.0
-    for l in range(layers.shape[0]):
-        w_at, n_w, n_b = layers[l, 2], layers[l, 0] * layers[l, 1], layers[l, 1]
-        W, dW = theta[w_at : w_at + n_w], grad[w_at : w_at + n_w]
-        if l2 > 0:
-            for p in range(n_w):
-                g = dW[p] + decay * W[p]
-                dW[p] = g
-                squares += g * g
-                weights += W[p] * W[p]
-        else:
-            for p in range(n_w):
-                squares += dW[p] * dW[p]
-        db = grad[w_at + n_w : w_at + n_w + n_b]
-        for p in range(n_b):
-            squares += db[p] * db[p]
+    Slices indexed from 0 let Numba vectorise the loops."""
+    decay = W.dtype.type(l2)
     if l2 > 0:
-        C += 0.5 * l2 * weights
-    norm = math.sqrt(squares)
-    if not (math.isfinite(C) and math.isfinite(norm)) or threshold < C:
-        return C, norm, DIVERGED
-    if norm <= 0.0:
-        return C, norm, FLAT
+        for p in range(W.shape[0]):
+            g = dW[p] + decay * W[p]
+            dW[p] = g
+            squares += g * g
+            weights += W[p] * W[p]
+    else:
+        for p in range(W.shape[0]):
+            squares += dW[p] * dW[p]
+    return squares, weights
+
+
+@njit(inline="always", **_OPTIONS)
+def _update(theta, velocity, grad, eta, momentum):
+    """θ ← θ − η∇C, or v ← μv − η∇C, θ ← θ + v with momentum μ > 0, over a stretch of θ."""
     eta_ = theta.dtype.type(eta)
     if momentum > 0:
         mu = theta.dtype.type(momentum)
@@ -607,24 +630,108 @@ def _finish_step(
             theta[p] += v
     else:
         for p in range(theta.shape[0]):
-            theta[p] -= eta_ * grad[p]  # θ ← θ − η∇C
+            theta[p] -= eta_ * grad[p]
+
+
+@njit(parallel=True, **_OPTIONS)
+def _first_layer_squares_parts(theta, grad, n_out, n_in, l2, parts, sums):
+    """sums[p] = (Σ (∂C/∂W¹)², Σ (W¹)²) over part p of the first layer's units (the parts
+    of :func:`_input_affine_parts`, each on the thread whose cache holds it)."""
+    for p in prange(parts):
+        lo, hi = _unit_run(n_out, p, parts)
+        sums[p, 0], sums[p, 1] = _weight_squares(
+            theta[lo * n_in : hi * n_in], grad[lo * n_in : hi * n_in], l2, 0.0, 0.0
+        )
+
+
+@njit(parallel=True, **_OPTIONS)
+def _first_layer_update_parts(theta, velocity, grad, n_out, n_in, eta, momentum, parts):
+    """:func:`_update` of W¹, part by part as in :func:`_first_layer_squares_parts`."""
+    for p in prange(parts):
+        lo, hi = _unit_run(n_out, p, parts)
+        lo, hi = lo * n_in, hi * n_in
+        _update(theta[lo:hi], velocity[lo:hi], grad[lo:hi], eta, momentum)
+
+
+@njit(**_OPTIONS)
+def _finish_step(
+    theta, velocity, grad, total, m, eta, momentum, l2, threshold, layers, parts
+):  # fmt: skip
+    """Complete one step from the batch's summed cost: L2, ‖∇C‖, the checks, the update.
+
+    Returns (C, ‖∇C‖, status): DIVERGED (θ untouched) when C is NaN/inf or above
+    ``threshold`` or the norm is NaN/inf, FLAT (θ untouched) when ∇C is exactly zero, else
+    DONE after θ ← θ − η∇C (or v ← μv − η∇C, θ ← θ + v with momentum μ > 0). With ``parts``
+    > 1, W¹'s share of both passes is cut among threads by units, as its products were, so
+    that each thread works on what its cache already holds (‖∇C‖ then adds in another
+    order; θ is the same bit for bit).
+    """
+    C = total / m
+    # ‖∇C‖² in one pass, layer by layer; with L2 the same pass adds λW to the weights'
+    # gradient and sums ‖W‖² for the cost's (λ/2)‖W‖² (over the weights, not the biases).
+    squares = 0.0
+    weights = 0.0
+    n_out1, n_in1 = layers[0, 1], layers[0, 0]
+    if parts > 1:
+        sums = np.empty((parts, 2))
+        _first_layer_squares_parts(theta, grad, n_out1, n_in1, l2, parts, sums)
+        for p in range(parts):
+            squares += sums[p, 0]
+            weights += sums[p, 1]
+    for l in range(layers.shape[0]):
+        w_at, n_w, n_b = layers[l, 2], layers[l, 0] * layers[l, 1], layers[l, 1]
+        if l > 0 or parts == 1:
+            squares, weights = _weight_squares(
+                theta[w_at : w_at + n_w], grad[w_at : w_at + n_w], l2, squares, weights
+            )
+        db = grad[w_at + n_w : w_at + n_w + n_b]
+        for p in range(n_b):
+            squares += db[p] * db[p]
+    if l2 > 0:
+        C += 0.5 * l2 * weights
+    norm = math.sqrt(squares)
+    if not (math.isfinite(C) and math.isfinite(norm)) or threshold < C:
+        return C, norm, DIVERGED
+    if norm <= 0.0:
+        return C, norm, FLAT
+    rest = 0
+    if parts > 1:
+        _first_layer_update_parts(theta, velocity, grad, n_out1, n_in1, eta, momentum, parts)
+        rest = n_out1 * n_in1
+    _update(theta[rest:], velocity[rest:], grad[rest:], eta, momentum)
     return C, norm, DONE
+
+
+@njit(parallel=True, **_OPTIONS)
+def _zero_first_layer_parts(grad, n_out, n_in, parts):
+    """∂C/∂W¹ = 0, part by part as in :func:`_first_layer_squares_parts`."""
+    for p in prange(parts):
+        lo, hi = _unit_run(n_out, p, parts)
+        part = grad[lo * n_in : hi * n_in]
+        for q in range(part.shape[0]):
+            part[q] = 0
 
 
 @njit(**_OPTIONS)
 def _slice_gradient(
     w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D, D_prev,
-    into,
+    into, parts,
 ):  # fmt: skip
     """Sum the gradient of slice w of S of the batch X[order[lo:hi]] into ``into`` (zeroed
-    first), chunk by chunk; return the slice's sum of per-example costs.
+    first), chunk by chunk; return the slice's sum of per-example costs. With ``parts`` > 1
+    the first layer's units are cut among that many threads (see _input_affine_parts).
 
     Slice w is the w-th of S equal runs of the batch's rows (S = 1: the whole batch). Each
     chunk also gets the rows that this thread reads next (the rest of its slice; unsliced,
     the rest of the epoch), for the kernels to prefetch.
     """
-    for p in range(into.shape[0]):
-        into[p] = 0
+    rest = 0
+    if parts > 1:  # W¹'s share on the threads that will add into it
+        rest = layers[0, 0] * layers[0, 1]
+        _zero_first_layer_parts(into, layers[0, 1], layers[0, 0], parts)
+    tail = into[rest:]  # indexed from 0, so that the loop vectorises
+    for p in range(tail.shape[0]):
+        tail[p] = 0
     m = hi - lo
     first = lo + (w * m) // S
     last = lo + ((w + 1) * m) // S
@@ -634,7 +741,7 @@ def _slice_gradient(
         r = min(CHUNK, last - start)
         total += _chunk_gradient(
             theta, X, Y, order[start:end], r, m, layers, hidden, output, cost,
-            acts[w], D[w], D_prev[w], into,
+            acts[w], D[w], D_prev[w], into, parts,
         )  # fmt: skip
     return total
 
@@ -657,7 +764,7 @@ def _add_slices(partial, totals, grad):
 @njit(**_ENTRY)
 def run_steps(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
-    hidden, output, cost, acts, D, D_prev, partial, costs, norms,
+    hidden, output, cost, acts, D, D_prev, partial, costs, norms, parts,
 ):  # fmt: skip
     """Take ``len(etas)`` SGD steps over consecutive batches of ``order``; stop early if needed.
 
@@ -665,7 +772,9 @@ def run_steps(
     learning rate etas[s]; its cost and gradient norm go to costs[s] and norms[s]. As in
     ``descend``, a step that diverges or finds a zero gradient ends the call before its
     update (see :func:`_finish_step`). With S = len(partial) > 1 each batch is summed in S
-    slices, one after the other, exactly as :func:`run_steps_parallel` sums them.
+    slices, one after the other, exactly as :func:`run_steps_parallel` sums them. With
+    ``parts`` > 1 (and one slice) the first layer's units are cut among that many threads,
+    which changes no number.
 
     Returns (number of steps whose update was applied, DONE | DIVERGED | FLAT).
     """
@@ -679,12 +788,13 @@ def run_steps(
             into = grad if S == 1 else partial[w]  # one slice: straight into the gradient
             totals[w] = _slice_gradient(
                 w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D,
-                D_prev, into,
+                D_prev, into, parts,
             )  # fmt: skip
         total = totals[0] if S == 1 else _add_slices(partial, totals, grad)
         costs[s], norms[s], status = _finish_step(
-            theta, velocity, grad, total, hi - lo, etas[s], momentum, l2, threshold, layers
-        )
+            theta, velocity, grad, total, hi - lo, etas[s], momentum, l2, threshold, layers,
+            parts,
+        )  # fmt: skip
         if status != DONE:
             return s, status
     return etas.shape[0], DONE
@@ -710,11 +820,11 @@ def run_steps_parallel(
         for w in prange(S):
             totals[w] = _slice_gradient(
                 w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D,
-                D_prev, partial[w],
+                D_prev, partial[w], 1,
             )  # fmt: skip
         total = _add_slices(partial, totals, grad)
         costs[s], norms[s], status = _finish_step(
-            theta, velocity, grad, total, hi - lo, etas[s], momentum, l2, threshold, layers
+            theta, velocity, grad, total, hi - lo, etas[s], momentum, l2, threshold, layers, 1
         )
         if status != DONE:
             return s, status
@@ -738,7 +848,7 @@ def run_members(
         done[k], status[k] = run_steps(
             Theta[k], Velocity[k], Grad[k], X, Y, orders[which[k]], batch_size,
             Etas[k, : counts[k]], momentum[k], l2[k], thresholds[k], layers, hidden, output,
-            cost, Acts[k], D[k], D_prev[k], Partial[k], Costs[k], Norms[k],
+            cost, Acts[k], D[k], D_prev[k], Partial[k], Costs[k], Norms[k], 1,
         )  # fmt: skip
 
 
