@@ -200,24 +200,31 @@ def test_the_number_of_threads_does_not_change_a_bit(monkeypatch: pytest.MonkeyP
     assert 1 <= fast.threads_to_use(2) <= 2
 
 
-def wide_problem() -> tuple[np.ndarray, np.ndarray]:
-    """300 points of 90 inputs in 5 classes, for a first layer wide enough to be cut."""
+def wide_problem(classes: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """300 points of 90 inputs, for a first layer wide enough to be cut."""
     rng = np.random.default_rng(3)
-    return rng.uniform(0.0, 1.0, size=(300, 90)), np.eye(5)[rng.integers(0, 5, 300)]
+    return rng.uniform(0.0, 1.0, size=(300, 90)), np.eye(classes)[rng.integers(0, classes, 300)]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(("momentum", "l2"), [(0.0, 0.0), (0.5, 1e-3)], ids=["plain", "mom+l2"])
 @pytest.mark.parametrize("batch_size", [13, 150], ids=["one-chunk", "three-chunks"])
+@pytest.mark.parametrize("sizes", [(90, 70, 5), (90, 70)], ids=["hidden", "output"])
 def test_a_first_layer_cut_among_threads_equals_the_reference(
-    monkeypatch: pytest.MonkeyPatch, dtype: str, momentum: float, l2: float, batch_size: int
+    monkeypatch: pytest.MonkeyPatch,
+    dtype: str,
+    momentum: float,
+    l2: float,
+    batch_size: int,
+    sizes: tuple[int, ...],
 ) -> None:
     """A batch's first layer shared out by units: three parts of 70 units (16, 24 and 30, the
-    last with the edge the tiles leave), on however many threads there are."""
+    last with the edge the tiles leave), on however many threads there are; as a hidden
+    layer, and as the only one."""
     monkeypatch.setattr(fast, "cuts", lambda network, rows: (1, 3))
-    X, Y = wide_problem()
+    X, Y = wide_problem(sizes[-1])
     settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5, momentum=momentum, l2=l2)
-    result = both(settings, Network((90, 70, 5), "relu", "softmax"), dtype=dtype, X=X, Y=Y)
+    result = both(settings, Network(sizes, "relu", "softmax"), dtype=dtype, X=X, Y=Y)
     if dtype == "float64":
         assert_same_training(result)
     else:
@@ -245,14 +252,14 @@ def test_cutting_the_first_layer_changes_no_bit_of_theta(monkeypatch: pytest.Mon
             assert a.cost == pytest.approx(b.cost, rel=1e-6)
 
 
-def test_wide_first_layers_are_cut_by_units_up_to_256_examples_a_batch() -> None:
+def test_wide_first_layers_are_cut_by_units_in_batches_of_16_to_256() -> None:
     import numba
 
     threads = numba.config.NUMBA_NUM_THREADS
     seed, narrow, wide = Network(), Network((784, 63, 10)), Network((784, 100, 10))
-    assert fast.cuts(seed, 10) == fast.cuts(narrow, 10) == (1, 1)
+    assert fast.cuts(seed, 10) == fast.cuts(narrow, 10) == fast.cuts(wide, 15) == (1, 1)
     assert fast.cuts(seed, 128) == fast.cuts(narrow, 128) == (fast.slice_count(128), 1)
-    assert fast.cuts(wide, 10) == fast.cuts(wide, 256) == (1, min(threads, 3))
+    assert fast.cuts(wide, 16) == fast.cuts(wide, 256) == (1, min(threads, 3))
     assert fast.cuts(wide, 257) == (fast.slice_count(257), 1)
 
 
