@@ -535,9 +535,8 @@ def _input_affine_parts(X, rows, r, wb, z, n_out, n_in, parts):
 
 @njit(parallel=True, **_OPTIONS)
 def _input_weight_gradient_parts(d, X, rows, r, g, n_out, n_in, parts):
-    """:func:`_input_weight_gradient` with the units cut as in :func:`_input_affine_parts`
-    : δ¹ from ``d``, ∂C/∂W¹ and ∂C/∂b¹ into ``g``
-    (their stretch of the gradient)."""
+    """:func:`_input_weight_gradient` with the units cut as in :func:`_input_affine_parts`:
+    δ¹ from ``d``, ∂C/∂W¹ and ∂C/∂b¹ into ``g`` (their stretch of the gradient)."""
     for p in prange(parts):
         j0, j1 = _unit_run(n_out, p, parts)
         dW = g[j0 * n_in : j1 * n_in].reshape((j1 - j0, n_in))
@@ -778,7 +777,7 @@ def run_steps(
     update (see :func:`_finish_step`). With S = len(partial) > 1 each batch is summed in S
     slices, one after the other, exactly as :func:`run_steps_parallel` sums them. With
     ``parts`` > 1 (and one slice) the first layer's units are cut among that many threads,
-    which changes no number.
+    which changes no bit of θ (see :func:`_finish_step` for ‖∇C‖).
 
     Returns (number of steps whose update was applied, DONE | DIVERGED | FLAT).
     """
