@@ -21,9 +21,9 @@ Batches of 48 examples or more are cut into slices that Numba's threads share (a
 or fewer while other programs keep cores busy, since a step waits for its slowest thread).
 The slices fix the order of the sums, so the numbers depend on the batch size and on
 Numba's thread count (``NUMBA_NUM_THREADS``), never on timing: the same seed gives the same
-bits on the same machine. A first layer of 64 units or more is instead cut by units among
-the threads, for batches of 16 to 256 examples (see :func:`cuts`); that changes no bit of
-θ where the batch would not be sliced.
+bits on the same machine. A wide first layer is instead cut by units among the threads, in
+batches of a middling size (:func:`cuts` holds the rule); that changes no bit of θ where
+the batch would not be sliced.
 
 Numba is optional: without it (or with ``NUDGENET_DISABLE_NUMBA=1`` set), ``engine="auto"``
 trains with the reference engine.
@@ -268,12 +268,9 @@ class FastEpochs(_Compiled):
             self.output, self.cost, self.acts, self.D, self.D_prev, self.partial,
             self.costs, self.norms,
         )  # fmt: skip
-        if len(self.partial) == 1:
-            with _numba_threads(threads):
+        with _numba_threads(threads):  # the parts' threads, or the slices'
+            if len(self.partial) == 1 or threads == 1:
                 return self.k.run_steps(*args, self.parts)  # type: ignore[no-any-return]
-        if threads == 1:
-            return self.k.run_steps(*args, 1)  # type: ignore[no-any-return]
-        with _numba_threads(threads):
             return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
 
     def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:

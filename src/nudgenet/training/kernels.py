@@ -39,7 +39,7 @@ What makes it fast is only where the numbers live and how often Python is visite
 * a large batch is cut into slices, each summed into its own gradient by whichever thread
   takes it, and the slices' gradients are added in a fixed order (so the result does not
   depend on how many threads ran or which finished first);
-* a wide first layer (64 units or more) in a batch of 16 to 256 is cut by units instead:
+* a wide first layer in a batch of middling size (``fast.cuts``) is cut by units instead:
   each thread computes its units' products, ∂C/∂W¹ and update, on rows of W¹, ∂C/∂W¹ and v
   that stay in its own core's cache from step to step, and every unit's sums are those of
   the uncut layer (``_input_affine_parts`` and the functions after it).
