@@ -12,7 +12,10 @@ float32 matrix-multiply peak in the same run to give the arithmetic floor (the e
 multiply-adds at that rate) and every peer's distance from it, and nudgenet's peak memory on
 full MNIST. It runs on the BLAS kernels the processor has: ``clean_blas`` re-executes it
 without ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` (for every peer alike), and it prints
-which kernels OpenBLAS picked.
+which kernels OpenBLAS picked. Every peer trains in a process of its own (``--same-process``
+for all in this one), driven over a pipe so that the rounds stay interleaved: a user runs one
+library at a time, and no library's thread pools or runtime should share a process with
+another's timings.
 
 Run from the repository root (needs the ``bench`` extra for the peers):
 
@@ -36,6 +39,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import multiprocessing
 import os
 import platform
 import statistics
@@ -395,6 +399,59 @@ PEERS: dict[str, Callable[[Spec, Data], Peer]] = {
 }
 
 
+class Isolated(Peer):
+    """A peer in a process of its own, started afresh (``spawn``), answering over a pipe."""
+
+    def __init__(self, peer: str, network: str, data: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(peer, network, data, child),
+                                       daemon=True)  # fmt: skip
+        self.process.start()
+        child.close()
+        self.name, self.label, self.full_steps = self._answer()
+
+    def _answer(self) -> Any:
+        reply = self.conn.recv()
+        if isinstance(reply, Exception):
+            self.process.join()
+            raise reply
+        return reply
+
+    def epoch(self, batch_size: int) -> float:
+        self.conn.send(("epoch", batch_size))
+        return self._answer()
+
+    def warm(self, batch_size: int) -> None:
+        self.conn.send(("warm", batch_size))
+        self._answer()
+
+    def close(self) -> None:
+        self.conn.send(None)
+        self.process.join()
+
+
+def load_data(folder: Path) -> Data:
+    """Full MNIST's training set as every peer takes it."""
+    data = nn.load_folder(folder)
+    X = nn.to_inputs(data.train_images, np.float32)
+    Y = nn.one_hot(data.train_labels, dtype=np.float32)
+    return X, Y, data.train_labels.astype(np.intp)
+
+
+def _serve(peer: str, network: str, folder: Path, conn: Any) -> None:
+    """The child's side of :class:`Isolated`: build the peer, then run what the pipe asks."""
+    try:
+        served = PEERS[peer](NETWORKS[network], load_data(folder))
+    except (ImportError, ValueError) as exc:
+        conn.send(exc)
+        return
+    conn.send((served.name, served.label, served.full_steps))
+    while (message := conn.recv()) is not None:
+        what, batch_size = message
+        conn.send(served.epoch(batch_size) if what == "epoch" else served.warm(batch_size))
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -528,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write the results to this file")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     p.add_argument("--no-check", action="store_true", help="skip checking that engines agree")
+    p.add_argument("--same-process", action="store_true",
+                   help="run every peer in this process, not each in its own")  # fmt: skip
     args = p.parse_args(argv)
     if args.quick:
         args.repeats, args.no_memory, args.no_check = 1, True, True
@@ -550,10 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     peak, peak_how = matmul_peak()
     print(f"float32 matmul peak: {peak / 1e9:.0f} GFLOP/s ({peak_how})", flush=True)
 
-    data = nn.load_folder(args.data)
-    X = nn.to_inputs(data.train_images, np.float32)
-    Y = nn.one_hot(data.train_labels, dtype=np.float32)
-    labels = data.train_labels.astype(np.intp)
+    X, Y, labels = load_data(args.data)
     results: dict[str, Any] = {}
     for network in networks:
         spec = NETWORKS[network]
@@ -564,10 +620,16 @@ def main(argv: list[str] | None = None) -> int:
         peers: list[Peer] = []
         for name in names:
             try:
-                peers.append(PEERS[name](spec, (X, Y, labels)))
+                if args.same_process:
+                    peers.append(PEERS[name](spec, (X, Y, labels)))
+                else:
+                    peers.append(Isolated(name, network, args.data))
             except (ImportError, ValueError) as exc:
                 print(f"note: {network}: skipping {name}: {exc}", file=sys.stderr)
         times = run_rounds(peers, batch_sizes, args.repeats, network)
+        for peer in peers:
+            if isinstance(peer, Isolated):
+                peer.close()
         medians = {
             name: {b: statistics.median(ts) for b, ts in per_batch.items()}
             for name, per_batch in times.items()
@@ -580,7 +642,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({
             "machine": info, "load_average": [load_before[0], load_after[0]],
-            "repeats": args.repeats, "matmul_peak_flops": peak, "matmul_peak_how": peak_how,
+            "repeats": args.repeats, "same_process": args.same_process,
+            "matmul_peak_flops": peak, "matmul_peak_how": peak_how,
             "networks": results, **extras,
         }, indent=2))  # fmt: skip
     return 0

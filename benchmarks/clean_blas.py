@@ -18,9 +18,14 @@ OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REMOVED = "NUDGENET_BENCH_REMOVED_BLAS_ENV"  # what the re-executed run was started without
 
 
+KEEP = "NUDGENET_BENCH_KEEP_BLAS_ENV"  # set by --keep-blas-env, for the processes it starts
+
+
 def _reexec() -> None:
     if "--keep-blas-env" in sys.argv:
         sys.argv.remove("--keep-blas-env")
+        os.environ[KEEP] = "1"
+    if os.environ.get(KEEP):
         return
     found = {k: os.environ[k] for k in OVERRIDES if k in os.environ}
     if not found:
