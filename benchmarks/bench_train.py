@@ -122,6 +122,9 @@ class Peer:
     def warm(self, batch_size: int) -> None:
         """Compile, allocate, fill caches: whatever the first epoch would pay once."""
 
+    def close(self) -> None:
+        """Let go of what the peer holds once its rounds are done."""
+
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray]  # X (n, 784), one-hot Y (n, 10), labels (n,)
 
@@ -628,8 +631,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"note: {network}: skipping {name}: {exc}", file=sys.stderr)
         times = run_rounds(peers, batch_sizes, args.repeats, network)
         for peer in peers:
-            if isinstance(peer, Isolated):
-                peer.close()
+            peer.close()
         medians = {
             name: {b: statistics.median(ts) for b, ts in per_batch.items()}
             for name, per_batch in times.items()

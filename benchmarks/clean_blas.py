@@ -16,8 +16,6 @@ import sys
 
 OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REMOVED = "NUDGENET_BENCH_REMOVED_BLAS_ENV"  # what the re-executed run was started without
-
-
 KEEP = "NUDGENET_BENCH_KEEP_BLAS_ENV"  # set by --keep-blas-env, for the processes it starts
 
 
