@@ -103,7 +103,7 @@ def test_float32_agrees_to_float32_precision() -> None:
 
 
 def test_the_callers_theta_holds_the_result_after_every_epoch() -> None:
-    """θ and its twin take turns inside an epoch; each Epoch record sees the caller's θ."""
+    """The engine updates the caller's θ in place; each Epoch record sees it as it is."""
     network = Network((12, 9, 4), "relu", "softmax")
     X, Y = problem()
     thetas = {}
