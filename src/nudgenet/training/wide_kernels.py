@@ -20,6 +20,7 @@ from numba import njit
 
 from .kernels import (
     _ENTRY,
+    _OPTIONS,
     CROSS_ENTROPY,
     DIVERGED,
     DONE,
@@ -41,15 +42,21 @@ __all__ = ["CROSS_ENTROPY", "DIVERGED", "DONE", "FLAT", "QUADRATIC", "RELU", "SI
            "TANH"]  # fmt: skip
 
 
-@njit(**_ENTRY)
-def hidden(Z, b, code, scratch):
-    """Z ← σ(Z + b) in place; Z is (n, r), b is (n,)."""
+@njit(inline="always", **_OPTIONS)
+def _add_bias(Z, b):
+    """Z[j, :] += b[j]: Z is (n, r), b is (n,)."""
     n, r = Z.shape
     for j in range(n):
         z = Z[j]
         bj = b[j]
         for i in range(r):
             z[i] += bj
+
+
+@njit(**_ENTRY)
+def hidden(Z, b, code, scratch):
+    """Z ← σ(Z + b) in place; Z is (n, r), b is (n,)."""
+    _add_bias(Z, b)
     _activate(Z, code, scratch)
 
 
@@ -57,12 +64,7 @@ def hidden(Z, b, code, scratch):
 def output(Z, b, Y, rows, m, code, cost, D, scratch):
     """Z ← aᴸ = σ(Z + b) in place and D = δᴸ for the examples Y[rows], of a batch of m;
     returns their summed cost. Z and D are (n_out, r)."""
-    n, r = Z.shape
-    for j in range(n):
-        z = Z[j]
-        bj = b[j]
-        for i in range(r):
-            z[i] += bj
+    _add_bias(Z, b)
     total = _logit_cost(Z, Y, rows, code) if cost == CROSS_ENTROPY else 0.0
     _activate(Z, code, scratch)
     return total + _output_error(Z, Y, rows, m, code, cost, D, scratch)
