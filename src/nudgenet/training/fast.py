@@ -207,7 +207,55 @@ class _Compiled:
         self.layers = layer_table(network, kernels.CHUNK)
 
 
-class FastEpochs(_Compiled):
+class CompiledEpochs(_Compiled):
+    """An engine whose epoch is one compiled call, :meth:`_epoch`; this turns its results
+    into the Step records (and errors) the reference engine gives."""
+
+    schedule: Schedule
+    baseline: float
+    costs: NDArray[np.float64]
+    norms: NDArray[np.float64]
+
+    def _epoch(self, order: NDArray[np.intp], etas: NDArray[np.float64]) -> tuple[int, int]:
+        """Run the steps with learning rates ``etas``: (steps done, the kernels' status)."""
+        raise NotImplementedError
+
+    def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:
+        """One epoch visiting the examples in ``order``; yields the record of every step.
+
+        Returns (as the generator's value) that Step, or None when no step was taken. Raises
+        :class:`DivergenceError` or :class:`ConfigError` where the reference engine would,
+        with θ as the reference engine would have left it.
+        """
+        etas = np.array([self.schedule(first_step + s) for s in range(self.steps)], dtype=float)
+        bad = np.flatnonzero(~(np.isfinite(etas) & (etas > 0)))
+        runnable = etas[: bad[0]] if len(bad) else etas
+        done, status = self._epoch(order, runnable)
+        last = None
+        # One record per update, as the reference engine gives: the costs feed progress bars,
+        # per-step cost plots and the web page's live curve.
+        for s, (eta, cost, norm) in enumerate(
+            zip(
+                etas[:done].tolist(),
+                self.costs[:done].tolist(),
+                self.norms[:done].tolist(),
+                strict=True,
+            )
+        ):
+            last = Step(first_step + s, eta, cost, norm)
+            yield last
+        if status == self.k.DIVERGED:
+            _check_divergence(
+                first_step + done, float(etas[done]), float(self.costs[done]),
+                float(self.norms[done]), self.baseline, DIVERGENCE_FACTOR,
+            )  # fmt: skip
+            raise AssertionError("unreachable: _check_divergence raises")  # pragma: no cover
+        if status == self.k.DONE and len(bad):
+            check_learning_rate(float(etas[bad[0]]))
+        return last
+
+
+class FastEpochs(CompiledEpochs):
     """Runs epochs of mini-batch SGD on θ in place, one compiled call each.
 
     Holds the buffers (allocated once, a few kB to a few MB) and the settings, so that
@@ -254,9 +302,9 @@ class FastEpochs(_Compiled):
         if slices > 1 or self.parts > 1:
             self._call(np.arange(n), no_steps, 2)
 
-    def _threads(self) -> int:
-        """Threads for the next epoch: what the cores allow for the slices or the parts."""
-        return threads_to_use(max(len(self.partial), self.parts))
+    def _epoch(self, order: NDArray[np.intp], etas: NDArray[np.float64]) -> tuple[int, int]:
+        """On as many threads as the cores allow for the slices or the parts."""
+        return self._call(order, etas, threads_to_use(max(len(self.partial), self.parts)))
 
     def _call(
         self, order: NDArray[np.intp], etas: NDArray[np.float64], threads: int
@@ -272,40 +320,6 @@ class FastEpochs(_Compiled):
             if len(self.partial) == 1 or threads == 1:
                 return self.k.run_steps(*args, self.parts)  # type: ignore[no-any-return]
             return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
-
-    def run(self, first_step: int, order: NDArray[np.intp]) -> Iterator[Step]:
-        """One epoch visiting the examples in ``order``; yields the record of every step.
-
-        Returns (as the generator's value) that Step, or None when no step was taken. Raises
-        :class:`DivergenceError` or :class:`ConfigError` where the reference engine would,
-        with θ as the reference engine would have left it.
-        """
-        etas = np.array([self.schedule(first_step + s) for s in range(self.steps)], dtype=float)
-        bad = np.flatnonzero(~(np.isfinite(etas) & (etas > 0)))
-        runnable = etas[: bad[0]] if len(bad) else etas
-        done, status = self._call(order, runnable, self._threads())
-        last = None
-        # One record per update, as the reference engine gives: the costs feed progress bars,
-        # per-step cost plots and the web page's live curve.
-        for s, (eta, cost, norm) in enumerate(
-            zip(
-                etas[:done].tolist(),
-                self.costs[:done].tolist(),
-                self.norms[:done].tolist(),
-                strict=True,
-            )
-        ):
-            last = Step(first_step + s, eta, cost, norm)
-            yield last
-        if status == self.k.DIVERGED:
-            _check_divergence(
-                first_step + done, float(etas[done]), float(self.costs[done]),
-                float(self.norms[done]), self.baseline, DIVERGENCE_FACTOR,
-            )  # fmt: skip
-            raise AssertionError("unreachable: _check_divergence raises")  # pragma: no cover
-        if status == self.k.DONE and len(bad):
-            check_learning_rate(float(etas[bad[0]]))
-        return last
 
 
 class FastStack(_Compiled):

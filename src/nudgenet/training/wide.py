@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Generator
 from types import ModuleType
 from typing import Any
 
@@ -41,11 +40,10 @@ from numpy.typing import NDArray
 from threadpoolctl import ThreadpoolController
 
 from .._types import Matrix, Vector
-from ..descent import DIVERGENCE_FACTOR, Step, _check_divergence, divergence_threshold
-from ..errors import ConfigError, DivergenceError
+from ..descent import DIVERGENCE_FACTOR, divergence_threshold
 from ..network import Network
-from ..schedules import Schedule, check_learning_rate
-from .fast import _codes, layer_table
+from ..schedules import Schedule
+from .fast import CompiledEpochs, layer_table
 
 # Rows per chunk of a large batch: 1,024 rows of 800 float32 numbers are 3.2 MB per buffer.
 CHUNK_ROWS = 1024
@@ -84,8 +82,9 @@ def unsupported(network: Network, dtype: Any) -> str | None:
     return loaded if isinstance(loaded, str) else None
 
 
-class BlasEpochs:
-    """Runs epochs of mini-batch SGD on θ in place: BLAS products into buffers made once."""
+class BlasEpochs(CompiledEpochs):
+    """Runs epochs of mini-batch SGD on θ in place, one compiled call each, BLAS doing the
+    products into buffers made once."""
 
     blas_threads = None
 
@@ -94,135 +93,49 @@ class BlasEpochs:
         schedule: Schedule, momentum: float, l2: float, cost: str, baseline: float,
         velocity: Vector | None = None,
     ) -> None:  # fmt: skip
+        super().__init__(network, X, Y, theta.dtype, batch_size, cost)
         loaded = _load()
         if isinstance(loaded, str):  # pragma: no cover - callers check unsupported() first
             raise ImportError(loaded)
         self.k = loaded
-        self.network, self.theta, self.X, self.Y = network, theta, X, Y
-        self.schedule, self.momentum, self.l2 = schedule, float(momentum), float(l2)
-        self.baseline = baseline
-        # The compiled end of a step compares its cost, L2 term included, with this.
+        self.theta, self.schedule, self.baseline = theta, schedule, baseline
+        self.momentum, self.l2 = float(momentum), float(l2)
+        # The compiled steps compare each step's cost, L2 term included, with this.
         self.threshold = divergence_threshold(baseline, DIVERGENCE_FACTOR)
-        n = len(X)
-        self.batch_size = n if batch_size == 0 or batch_size >= n else batch_size
         rows = min(self.batch_size, CHUNK_ROWS)
-        dt = theta.dtype
+        dt = self.dtype
+        self.layers = layer_table(network, rows)
         # The velocity is the caller's, when given, so that the caller sees every step's.
         self.velocity = np.zeros_like(theta) if velocity is None else velocity
-        self.views = network.layout.views(theta)
         self.grad = np.empty_like(theta)
-        self.grads = network.layout.views(self.grad)
-        self.layers = layer_table(network, rows)
-        self.hidden, self.output, self.cost = _codes(self.k, network, cost)
-        # A large batch's chunks add their ∂C/∂W here (NumPy's matmul cannot add into out).
-        self.chunk_dW = (
-            [np.empty_like(W) for W, _ in self.views] if self.batch_size > rows else None
-        )
-        self.x = np.empty((rows, network.sizes[0]), dtype=dt)
-        self.every = np.arange(n)  # the full batch's rows, in order
-        # Flat buffers of the activations aˡ and the errors δˡ, each seen as (n, r) by
-        # _block; softmax's two numbers per example go in the scratch space.
-        self.a = [np.empty(rows * n_out, dtype=dt) for n_out in network.sizes[1:]]
-        self.d = [np.empty(rows * n_out, dtype=dt) for n_out in network.sizes[1:]]
+        # Activations, the errors of one layer and of the next (seen as (n, r) blocks), a
+        # chunk's rows of X, and softmax's two numbers per example.
+        sizes = network.sizes
+        self.acts = np.empty(rows * sum(sizes[1:]), dtype=dt)
+        self.D = np.empty(rows * max(sizes[1:]), dtype=dt)
+        self.D_prev = np.empty_like(self.D)
+        self.x = np.empty((rows, sizes[0]), dtype=dt)
         self.scratch = np.empty(2 * rows, dtype=dt)
+        # A large batch's chunks write their ∂C/∂W here before adding it in.
+        widest = max(n_out * n_in for (n_out, n_in), _ in network.layout.shapes)
+        self.part = np.empty(widest if self.batch_size > rows else 0, dtype=dt)
+        self.costs = np.empty(self.steps)
+        self.norms = np.empty(self.steps)
         self.controller = ThreadpoolController()
+        self._epoch(np.arange(self.n), np.empty(0))  # compile (or load) now, with no steps
 
-    def run(self, first_step: int, order: NDArray[np.intp]) -> Generator[Step, None, Step | None]:
-        """One epoch visiting the examples in ``order``; yields the record of every step.
-
-        Raises :class:`DivergenceError` or :class:`ConfigError` where the reference engine
-        would, with θ as the reference engine would have left it.
-        """
-        n, size = len(order), self.batch_size
-        steps: list[Step] = []
-        error: Exception | None = None
-        # One BLAS thread per core this process may run on, whatever other programs are
-        # doing: OpenBLAS's float32 products change in their last bits with the number of
-        # threads, so a count that followed the load would give the same seed other numbers.
-        # (On cores other programs keep busy this is slower: a product waits for its
-        # slowest thread.)
-        try:
-            with self.controller.limit(limits=usable_cores(), user_api="blas"):
-                for i, start in enumerate(range(0, n, size)):
-                    step = self._step(first_step + i, order[start : start + size])
-                    if step is None:  # ∇C is exactly zero: the epoch ends, as in descend
-                        break
-                    steps.append(step)
-        except (DivergenceError, ConfigError) as exc:
-            error = exc
-        yield from steps
-        if error is not None:
-            raise error
-        return steps[-1] if steps else None
-
-    def _step(self, k: int, rows: NDArray[np.intp]) -> Step | None:
-        """Step k on the examples ``rows``: the gradient, then (compiled) the checks and the
-        update, which is taken only where the checks pass."""
-        eta = float(self.schedule(k))
-        check_learning_rate(eta)
-        m = len(rows)
-        whole = m == len(self.X)  # the full batch: read X in place, in order
-        if whole:
-            rows = self.every
-        total = 0.0
-        for start in range(0, m, CHUNK_ROWS):
-            chunk = rows[start : start + CHUNK_ROWS]
-            if whole:
-                x = self.X[start : start + len(chunk)]
-            else:
-                x = np.take(self.X, chunk, axis=0, out=self.x[: len(chunk)])  # (r, n_in)
-            total += self._add_chunk(x, chunk, m, first=start == 0)
-        C, norm, status = self.k.finish_step(
-            self.theta, self.velocity, self.grad, total, m, eta, self.momentum, self.l2,
-            self.threshold, self.layers,
-        )  # fmt: skip
-        if status == self.k.DIVERGED:
-            _check_divergence(k, eta, C, norm, self.baseline, DIVERGENCE_FACTOR)
-            raise AssertionError("unreachable: _check_divergence raises")  # pragma: no cover
-        if status == self.k.FLAT:
-            return None
-        return Step(k, eta, C, norm)
-
-    def _add_chunk(self, x: Matrix, rows: NDArray[np.intp], m: int, *, first: bool) -> float:
-        """Add the gradient of the examples ``rows`` (inputs x), a chunk of a batch of m,
-        into self.grad (set it, if ``first``); return their summed cost.
-
-        Inside, activations and errors are feature-major, (n, r): one column per example,
-        as in the fast engine, whose compiled passes these are. Then every product has the
-        weights on the left, Wa or Wᵀδ, which OpenBLAS runs faster at r = 64 than the same
-        products example-major (aWᵀ ran at about 75 % of δW's rate).
-        """
-        r, k = len(x), self.k
-        views = self.views
-        L = len(views)
-        acts = [x.T]  # (n_in, r), a view of the rows
-        for l, (W, b) in enumerate(views):
-            z = _block(self.a[l], len(W), r)
-            np.matmul(W, acts[-1], out=z)  # (n_out, n_in) @ (n_in, r) -> (n_out, r)
-            if l < L - 1:
-                k.hidden(z, b, self.hidden, self.scratch)  # aˡ = σ(zˡ + bˡ)
-            acts.append(z)
-        delta = _block(self.d[L - 1], len(z), r)
-        total = k.output(z, b, self.Y, rows, m, self.output, self.cost, delta, self.scratch)
-        for l in range(L - 1, -1, -1):
-            dW, db = self.grads[l]
-            if first:  # ∂C/∂Wˡ = δ aˡ⁻¹ᵀ, written by BLAS straight into the gradient
-                np.matmul(delta, acts[l].T, out=dW)  # (n_out, r) @ (r, n_in) -> (n_out, n_in)
-                np.sum(delta, axis=1, out=db)
-            else:
-                assert self.chunk_dW is not None
-                dW += np.matmul(delta, acts[l].T, out=self.chunk_dW[l])
-                db += delta.sum(axis=1)
-            if l > 0:
-                W = views[l][0]
-                back = _block(self.d[l - 1], W.shape[1], r)
-                np.matmul(W.T, delta, out=back)  # (n_in, n_out) @ (n_out, r) -> (n_in, r)
-                k.times_derivative(back, acts[l], self.hidden)
-                delta = back
-        return total
-
-
-def _block(buffer: Vector, n: int, r: int) -> Matrix:
-    """The first n·r numbers of a flat buffer as a C-contiguous (n, r) block, which BLAS can
-    write into in place (a slice of columns of an (n, CHUNK_ROWS) array could not be)."""
-    return buffer[: n * r].reshape(n, r)
+    def _epoch(self, order: NDArray[np.intp], etas: NDArray[np.float64]) -> tuple[int, int]:
+        """One BLAS thread per core this process may run on, whatever other programs are
+        doing: OpenBLAS's float32 products change in their last bits with the number of
+        threads, so a count that followed the load would give the same seed other numbers.
+        (On cores other programs keep busy this is slower: a product waits for its slowest
+        thread.) The full batch reads X in place, in order."""
+        whole = self.batch_size == self.n
+        with self.controller.limit(limits=usable_cores(), user_api="blas"):
+            return self.k.run_steps(  # type: ignore[no-any-return]
+                self.theta, self.velocity, self.grad, self.X, self.Y,
+                np.arange(self.n) if whole else order, self.batch_size, etas, self.momentum,
+                self.l2, self.threshold, self.layers, self.hidden, self.output, self.cost,
+                self.acts, self.D, self.D_prev, self.part, self.x, self.scratch, self.costs,
+                self.norms, CHUNK_ROWS, whole,
+            )  # fmt: skip
