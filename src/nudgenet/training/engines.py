@@ -10,8 +10,8 @@ step and the order in which to visit the examples, updates θ in place, and yiel
 * **fast** (:class:`~nudgenet.training.fast.FastEpochs`): the epoch's steps in one function
   compiled by Numba, many times faster on small networks;
 * **blas** (:class:`~nudgenet.training.wide.BlasEpochs`): for wide networks, whose steps are
-  nearly all matrix products: BLAS writes them into buffers allocated once, and compiled
-  passes do the rest (activations, the update) with no temporary arrays.
+  nearly all matrix products: the fast engine's compiled epoch with BLAS doing the products,
+  into buffers allocated once.
 
 :func:`choose_engine` picks one before the loop starts; :func:`epoch_runner` builds it.
 """

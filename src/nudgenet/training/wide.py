@@ -7,15 +7,15 @@ more, and the update alone (``v *= μ; v -= η∇C; θ += v``, each over 1.3 mil
 a fifth of the step. This engine computes the same steps (same batches, cost, gradient,
 schedule, momentum, L2 and divergence rule) with:
 
-* every product written by BLAS into a buffer allocated once (``np.matmul(..., out=)``),
-  with the activations and errors feature-major, (n, r), one column per example, so that
-  every product has the weights on the left (Wa, Wᵀδ, δaᵀ), the layout OpenBLAS runs
-  fastest at batches of 64;
-* the rest of a step as the fast engine's compiled passes
-  (:mod:`nudgenet.training.wide_kernels`): the bias and activation, the output layer with
-  its cost and δᴸ, σ′, and the end of the step: ‖∇C‖ (with the L2 term) and the checks in
-  one pass over ∇C, then, only if they pass, the update of θ and v in place in a second.
-  A step that diverges is thus not taken, and θ stays as it was.
+* the epoch's steps in one compiled call (:mod:`nudgenet.training.wide_kernels`), with no
+  Python between the products;
+* every product written by BLAS into a buffer allocated once, with the activations and
+  errors feature-major, (n, r), one column per example, so that every product has the
+  weights on the left (Wa, Wᵀδ, δaᵀ), the layout OpenBLAS runs fastest at batches of 64;
+* the rest of a step as the fast engine's compiled passes: the bias and activation, the
+  output layer with its cost and δᴸ, σ′, and the end of the step: ‖∇C‖ (with the L2 term)
+  and the checks in one pass over ∇C, then, only if they pass, the update of θ and v in
+  place in a second. A step that diverges is thus not taken, and θ stays as it was.
 
 Batches of more than ``CHUNK_ROWS`` examples go through in chunks of that many rows, their
 gradients added up, so the buffers stay a few MB (and one gradient's size) whatever the
