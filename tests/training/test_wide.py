@@ -87,6 +87,17 @@ def test_large_batches_in_chunks(monkeypatch: pytest.MonkeyPatch, batch_size: in
     assert_agree(both(Network((12, 9, 4), "relu", "softmax"), settings), rtol=1e-10)
 
 
+@pytest.mark.parametrize("parts", [1, 3, 5])
+def test_any_number_of_threads_cuts_every_layer_right(monkeypatch, parts: int) -> None:
+    """Each layer's units are cut into one run per core; with more cores than a layer has
+    units (here 5 against 2 and 4), some runs are empty and the rest must still add up."""
+    monkeypatch.setattr(wide, "usable_cores", lambda: parts)
+    monkeypatch.setattr(wide, "CHUNK_ROWS", 16)
+    settings = TrainSettings(epochs=2, batch_size=40, lr=0.3, momentum=0.9, l2=1e-3,
+                             cost="cross-entropy")  # fmt: skip
+    assert_agree(both(Network((12, 9, 2, 4), "relu", "softmax"), settings), rtol=1e-10)
+
+
 def test_one_layer_and_four_layers() -> None:
     for sizes in [(12, 4), (12, 10, 8, 6, 4)]:
         settings = TrainSettings(epochs=2, batch_size=8, lr=0.5, momentum=0.9)

@@ -656,6 +656,21 @@ def _first_layer_update_parts(theta, velocity, grad, n_out, n_in, eta, momentum,
         _update(theta[lo:hi], velocity[lo:hi], grad[lo:hi], eta, momentum)
 
 
+@njit(inline="always", **_OPTIONS)
+def _verdict(C, squares, weights, l2, threshold):
+    """(C with its L2 term (λ/2)‖W‖², ‖∇C‖, status) from the batch's mean cost C, Σ (∂C/∂θ)²
+    and ‖W‖²: DIVERGED when C is NaN/inf or above ``threshold`` or the norm is NaN/inf, FLAT
+    when ∇C is exactly zero, else DONE (the step may be taken)."""
+    if l2 > 0:
+        C += 0.5 * l2 * weights
+    norm = math.sqrt(squares)
+    if not (math.isfinite(C) and math.isfinite(norm)) or threshold < C:
+        return C, norm, DIVERGED
+    if norm <= 0.0:
+        return C, norm, FLAT
+    return C, norm, DONE
+
+
 @njit(**_OPTIONS)
 def _finish_step(
     theta, velocity, grad, total, m, eta, momentum, l2, threshold, layers, parts
@@ -690,13 +705,9 @@ def _finish_step(
         db = grad[w_at + n_w : w_at + n_w + n_b]
         for p in range(n_b):
             squares += db[p] * db[p]
-    if l2 > 0:
-        C += 0.5 * l2 * weights
-    norm = math.sqrt(squares)
-    if not (math.isfinite(C) and math.isfinite(norm)) or threshold < C:
-        return C, norm, DIVERGED
-    if norm <= 0.0:
-        return C, norm, FLAT
+    C, norm, status = _verdict(C, squares, weights, l2, threshold)
+    if status != DONE:
+        return C, norm, status
     rest = 0
     if parts > 1:
         _first_layer_update_parts(theta, velocity, grad, n_out1, n_in1, eta, momentum, parts)

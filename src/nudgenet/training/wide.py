@@ -13,9 +13,13 @@ schedule, momentum, L2 and divergence rule) with:
   errors feature-major, (n, r), one column per example, so that every product has the
   weights on the left (Wa, Wᵀδ, δaᵀ), the layout OpenBLAS runs fastest at batches of 64;
 * the rest of a step as the fast engine's compiled passes: the bias and activation, the
-  output layer with its cost and δᴸ, σ′, and the end of the step: ‖∇C‖ (with the L2 term)
-  and the checks in one pass over ∇C, then, only if they pass, the update of θ and v in
-  place in a second. A step that diverges is thus not taken, and θ stays as it was.
+  output layer with its cost and δᴸ, σ′, ‖∇C‖ (with the L2 term) and the checks, then, only
+  if they pass, the update of θ and v in place. A step that diverges is thus not taken, and
+  θ stays as it was;
+* its own threads, one per core: every layer's units are cut into one run per thread, which
+  computes its rows of every product (each a one-thread BLAS call), of the activations, of
+  ‖∇C‖ and of the update (the module notes of :mod:`~nudgenet.training.wide_kernels` say
+  why).
 
 Batches of more than ``CHUNK_ROWS`` examples go through in chunks of that many rows, their
 gradients added up, so the buffers stay a few MB (and one gradient's size) whatever the
@@ -111,9 +115,12 @@ class BlasEpochs(CompiledEpochs):
         # Activations, the errors of one layer and of the next (seen as (n, r) blocks), a
         # chunk's rows of X, and softmax's two numbers per example.
         sizes = network.sizes
+        self.parts = usable_cores()
         self.acts = np.empty(rows * sum(sizes[1:]), dtype=dt)
-        self.D = np.empty(rows * max(sizes[1:]), dtype=dt)
-        self.D_prev = np.empty_like(self.D)
+        self.delta = np.empty(rows * max(sizes[1:]), dtype=dt)
+        self.moved = np.empty((self.parts, rows * max(sizes[1:])), dtype=dt)
+        self.moving = np.empty_like(self.moved)
+        self.sums = np.empty((self.parts, 2))
         self.x = np.empty((rows, sizes[0]), dtype=dt)
         self.scratch = np.empty(2 * rows, dtype=dt)
         # A large batch's chunks write their ∂C/∂W here before adding it in.
@@ -125,17 +132,16 @@ class BlasEpochs(CompiledEpochs):
         self._epoch(np.arange(self.n), np.empty(0))  # compile (or load) now, with no steps
 
     def _epoch(self, order: NDArray[np.intp], etas: NDArray[np.float64]) -> tuple[int, int]:
-        """One BLAS thread per core this process may run on, whatever other programs are
-        doing: OpenBLAS's float32 products change in their last bits with the number of
-        threads, so a count that followed the load would give the same seed other numbers.
-        (On cores other programs keep busy this is slower: a product waits for its slowest
-        thread.) The full batch reads X in place, in order."""
+        """Each layer cut into one run of units per core this process may run on, whatever
+        other programs are doing, so that the same seed gives the same numbers under any load
+        (‖∇C‖ and the errors moved back are added up part by part); BLAS's own threads are
+        held at one meanwhile. The full batch reads X in place, in order."""
         whole = self.batch_size == self.n
-        with self.controller.limit(limits=usable_cores(), user_api="blas"):
+        with self.controller.limit(limits=1, user_api="blas"):
             return self.k.run_steps(  # type: ignore[no-any-return]
                 self.theta, self.velocity, self.grad, self.X, self.Y,
                 np.arange(self.n) if whole else order, self.batch_size, etas, self.momentum,
                 self.l2, self.threshold, self.layers, self.hidden, self.output, self.cost,
-                self.acts, self.D, self.D_prev, self.part, self.x, self.scratch, self.costs,
-                self.norms, CHUNK_ROWS, whole,
+                self.acts, self.delta, self.moved, self.moving, self.part, self.x, self.scratch,
+                self.sums, self.costs, self.norms, CHUNK_ROWS, whole, self.parts,
             )  # fmt: skip

@@ -2,24 +2,29 @@
 
 This module imports Numba; :mod:`nudgenet.training.wide` loads it only when the BLAS engine
 runs. :func:`run_steps` runs an epoch's steps in one call, as the fast engine's kernels do
-(:mod:`nudgenet.training.kernels`), and with their own passes for everything but the
-products: the bias and activation, the output layer's cost and δᴸ, σ′, and the end of a
-step (‖∇C‖ with the L2 term and the checks in one pass over ∇C, then, only if they pass,
-the update of θ and v in place in a second; a step that diverges is thus not taken). The
-products are BLAS calls (``np.dot`` into buffers made once, which Numba makes through
-SciPy's BLAS) on activations and errors laid out as the fast engine's, (n, r) with one
-column per example: every product then has the weights on the left (Wa, Wᵀδ, δaᵀ), the
-layout OpenBLAS runs fastest at batches of 64. No Python runs between the products: called
-one by one from Python, the same products took 15–40 % longer.
+(:mod:`nudgenet.training.kernels`), with their own passes for everything but the products:
+the bias and activation, the output layer's cost and δᴸ, σ′, ‖∇C‖ with the L2 term and the
+checks (then, only if they pass, the update of θ and v in place: a step that diverges is
+not taken). The products are BLAS calls (``np.dot`` into buffers made once, which Numba makes
+through SciPy's BLAS) on activations and errors laid out as the fast engine's, (n, r) with
+one column per example, so that every product has the weights on the left (Wa, Wᵀδ, δaᵀ).
 
-The update runs on one thread: BLAS's threads, which the products need, spin for a while
-after each product, and a second pool of threads would fight them for the cores.
+The engine owns its threads. Every layer's units are cut into ``parts`` runs, one per
+thread (as the fast engine cuts its first layer, but at any unit, since BLAS takes blocks of
+any size), and part p's thread does all the work on its run: its rows of zˡ = Wˡaˡ⁻¹ and of
+aˡ; its rows of ∂C/∂Wˡ = δˡaˡ⁻¹ᵀ, with their share of ‖∇C‖ while they are still in its
+cache; its share Wˡ[run]ᵀδˡ[run] of the error moved back; and, after the checks, the update
+of its rows of θ. Each BLAS call is one thread's (BLAS's own threads are held at one), and
+the threads meet only between layers. Cut this way, the products ran as fast as BLAS's own
+threads run them, and faster at batches of up to a few hundred, and the rest of a step runs
+on every core. With BLAS threading the products, the rest ran on one core while BLAS's
+threads spun, and a second pool of threads for it fought them for the cores.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .kernels import (
     _ENTRY,
@@ -34,10 +39,12 @@ from .kernels import (
     SOFTMAX,
     TANH,
     _activate,
-    _finish_step,
     _logit_cost,
     _output_error,
     _times_derivative,
+    _update,
+    _verdict,
+    _weight_squares,
 )
 
 # The kernels' codes, for fast._codes and for what run_steps returns.
@@ -68,108 +75,166 @@ def _add_row_sums(D, db, first):
         db[j] = s if first else db[j] + s
 
 
-@njit(**_OPTIONS)
-def _chunk_gradient(theta, x, Y, rows, m, first, layers, hidden, output, cost, acts, D, D_prev,
-                    grad, part, scratch):  # fmt: skip
-    """Add the gradient of the examples Y[rows], inputs x (r, n_in), a chunk of a batch of m,
-    into ``grad`` (set it, if ``first``); return their summed cost.
+@njit(inline="always", **_OPTIONS)
+def _run(n, p, parts):
+    """Units [j0, j1) of part p of ``parts`` of a layer of n units, cut as evenly as can be."""
+    return n * p // parts, n * (p + 1) // parts
 
-    As the fast engine's pass of the same name, with every product a BLAS call (np.dot,
-    through SciPy's BLAS) on the (n, r) blocks; a chunk's ∂C/∂W is written into ``part`` and
-    added in, but for the first.
+
+@njit(parallel=True, **_OPTIONS)
+def _forward(theta, x, layers, hidden, acts, parts):
+    """zˡ = Wˡaˡ⁻¹ + bˡ for every layer, and aˡ = σ(zˡ) in place for the hidden ones, on a
+    chunk of inputs x (r, n_in); each layer's units cut among the parts."""
+    L = layers.shape[0]
+    r = x.shape[0]
+    for l in range(L):
+        n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
+        b_at = w_at + n_out * n_in
+        for p in prange(parts):
+            j0, j1 = _run(n_out, p, parts)
+            if j1 > j0:
+                W = theta[w_at + j0 * n_in : w_at + j1 * n_in].reshape((j1 - j0, n_in))
+                Z = acts[a_at + j0 * r : a_at + j1 * r].reshape((j1 - j0, r))
+                if l == 0:
+                    np.dot(W, x.T, Z)  # (units, n_in) @ (n_in, r)
+                else:
+                    p_at = layers[l - 1, 3]
+                    np.dot(W, acts[p_at : p_at + n_in * r].reshape((n_in, r)), Z)
+                _add_bias(Z, theta[b_at + j0 : b_at + j1])
+                if l < L - 1:
+                    _activate(Z, hidden, Z[0])  # no hidden σ uses its scratch
+
+
+@njit(parallel=True, **_OPTIONS)
+def _backward(theta, x, layers, hidden, acts, delta, moved, moving, grad, part, first, last, l2,
+              sums, parts):  # fmt: skip
+    """Add the chunk's ∂C/∂θ into ``grad`` (set it, if ``first``), from δᴸ in ``delta``;
+    with ``last``, also add λW to the weights' gradient and each part's Σ (∂C/∂θ)² and ‖W‖²
+    over its rows into ``sums[p]``.
+
+    Layer by layer from the top, part p's thread: finishes its rows of δˡ = (Σ_q Wˡ⁺¹[q]ᵀ
+    δˡ⁺¹[q]) ⊙ σ′ from the parts' shares in ``moved``, writes its rows of ∂C/∂Wˡ (through
+    ``part``, then added in, but for the first chunk) and ∂C/∂bˡ, and its share of the
+    error moved back, Wˡ[p]ᵀ δˡ[p], into ``moving[p]``.
     """
     L = layers.shape[0]
     r = x.shape[0]
-    total = 0.0
-    for l in range(L):  # forward: zˡ = Wˡ aˡ⁻¹, then aˡ = σ(zˡ + bˡ) in place
+    for l in range(L - 1, -1, -1):
         n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
-        W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
-        b = theta[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
-        Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
-        if l == 0:
-            np.dot(W, x.T, Z)  # (n_out, n_in) @ (n_in, r)
-        else:
-            p_at = layers[l - 1, 3]
-            np.dot(W, acts[p_at : p_at + n_in * r].reshape((n_in, r)), Z)
-        _add_bias(Z, b)
-        if l == L - 1 and cost == CROSS_ENTROPY:
-            total = _logit_cost(Z, Y, rows, output)  # from zᴸ, before σ overwrites it
-        _activate(Z, output if l == L - 1 else hidden, scratch)
-    n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
-    delta = D[: n_out * r].reshape((n_out, r))
-    total += _output_error(acts[a_at : a_at + n_out * r].reshape((n_out, r)), Y, rows, m, output,
-                           cost, delta, scratch)  # fmt: skip
-    for l in range(L - 1, -1, -1):  # backward: ∂C/∂Wˡ = δˡ aˡ⁻¹ᵀ, δˡ⁻¹ = (Wˡᵀ δˡ) ⊙ σ′
-        n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
-        dW = grad[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
-        out = dW if first else part[: n_out * n_in].reshape((n_out, n_in))
-        if l == 0:
-            np.dot(delta, x, out)  # (n_out, r) @ (r, n_in)
-        else:
-            p_at = layers[l - 1, 3]
-            A_prev = acts[p_at : p_at + n_in * r].reshape((n_in, r))
-            np.dot(delta, A_prev.T, out)
-        if not first:
-            flat, add = dW.reshape(n_out * n_in), out.reshape(n_out * n_in)
-            for p in range(n_out * n_in):
-                flat[p] += add[p]
-        _add_row_sums(delta, grad[w_at + n_out * n_in : w_at + n_out * n_in + n_out], first)
-        if l > 0:
-            W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
-            prev = D_prev[: n_in * r].reshape((n_in, r))
-            np.dot(W.T, delta, prev)  # (n_in, n_out) @ (n_out, r)
-            _times_derivative(prev, A_prev, hidden)
-            D, D_prev = D_prev, D
-            delta = prev
-    return total
+        b_at = w_at + n_out * n_in
+        for p in prange(parts):
+            j0, j1 = _run(n_out, p, parts)
+            if j1 > j0:
+                D = delta[j0 * r : j1 * r].reshape((j1 - j0, r))
+                if l < L - 1:  # δˡ's rows: the shares of Wˡ⁺¹ᵀδˡ⁺¹, added in part order
+                    n_above = layers[l + 1, 1]
+                    _sum_shares(moved, n_above, parts, j0 * r, j1 * r, D.reshape((j1 - j0) * r))
+                    _times_derivative(D, acts[a_at + j0 * r : a_at + j1 * r].reshape(D.shape),
+                                      hidden)  # fmt: skip
+                dW = grad[w_at + j0 * n_in : w_at + j1 * n_in].reshape((j1 - j0, n_in))
+                out = dW if first else part[j0 * n_in : j1 * n_in].reshape(dW.shape)
+                if l == 0:
+                    np.dot(D, x, out)  # (units, r) @ (r, n_in)
+                else:
+                    p_at = layers[l - 1, 3]
+                    np.dot(D, acts[p_at : p_at + n_in * r].reshape((n_in, r)).T, out)
+                if not first:
+                    flat, add = dW.reshape((j1 - j0) * n_in), out.reshape((j1 - j0) * n_in)
+                    for q in range(flat.shape[0]):
+                        flat[q] += add[q]
+                db = grad[b_at + j0 : b_at + j1]
+                _add_row_sums(D, db, first)
+                if last:
+                    W = theta[w_at + j0 * n_in : w_at + j1 * n_in]
+                    squares, weights = _weight_squares(W, dW.reshape(W.shape[0]), l2,
+                                                       sums[p, 0], sums[p, 1])  # fmt: skip
+                    for q in range(db.shape[0]):
+                        squares += db[q] * db[q]
+                    sums[p, 0], sums[p, 1] = squares, weights
+                if l > 0:
+                    W = theta[w_at + j0 * n_in : w_at + j1 * n_in].reshape((j1 - j0, n_in))
+                    np.dot(W.T, D, moving[p, : n_in * r].reshape((n_in, r)))
+        # The shares just written are the next layer's to add up. δˡ⁻¹ will be written over
+        # δˡ, whose every reader is done: the threads meet between layers.
+        moved, moving = moving, moved
+
+
+@njit(inline="always", **_OPTIONS)
+def _sum_shares(moved, n_above, parts, lo, hi, out):
+    """out = Σ_q moved[q, lo:hi] over the parts q that hold units of the layer above."""
+    started = False
+    for q in range(parts):
+        k0, k1 = _run(n_above, q, parts)
+        if k1 > k0:
+            share = moved[q, lo:hi]
+            if started:
+                for i in range(out.shape[0]):
+                    out[i] += share[i]
+            else:
+                out[:] = share
+                started = True
+
+
+@njit(parallel=True, **_OPTIONS)
+def _update_parts(theta, velocity, grad, layers, eta, momentum, parts):
+    """θ ← θ − η∇C (or with momentum), each part over its rows of every layer: the rows whose
+    gradient its thread wrote."""
+    for p in prange(parts):
+        for l in range(layers.shape[0]):
+            n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
+            j0, j1 = _run(n_out, p, parts)
+            w0, w1 = w_at + j0 * n_in, w_at + j1 * n_in
+            _update(theta[w0:w1], velocity[w0:w1], grad[w0:w1], eta, momentum)
+            b0, b1 = w_at + n_out * n_in + j0, w_at + n_out * n_in + j1
+            _update(theta[b0:b1], velocity[b0:b1], grad[b0:b1], eta, momentum)
 
 
 @njit(**_ENTRY)
 def run_steps(theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold,
-              layers, hidden, output, cost, acts, D, D_prev, part, x, scratch, costs, norms,
-              chunk_rows, whole):  # fmt: skip
+              layers, hidden, output, cost, acts, delta, moved, moving, part, x, scratch, sums,
+              costs, norms, chunk_rows, whole, parts):  # fmt: skip
     """Steps s = 0, 1, … on the batches ``order[s·batch_size:…]`` with learning rates
     ``etas[s]``, each in chunks of at most ``chunk_rows`` examples, the same as the fast
     engine's ``run_steps``: returns (steps done, DONE, DIVERGED or FLAT), with each step's C
     and ‖∇C‖ in ``costs`` and ``norms``. ``whole``: the batch is all of X, read in place and
-    in order (``order`` is then 0, 1, …, n − 1).
+    in order (``order`` is then 0, 1, …, n − 1). ``parts``: how many runs each layer's units
+    are cut into, one per thread.
     """
     n = order.shape[0]
+    L = layers.shape[0]
+    n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
     for s in range(etas.shape[0]):
         lo = s * batch_size
         hi = min(lo + batch_size, n)
         total = 0.0
+        sums[:] = 0.0
         for c0 in range(lo, hi, chunk_rows):
             c1 = min(c0 + chunk_rows, hi)
+            r = c1 - c0
             rows = order[c0:c1]
-            xs = x[: c1 - c0]
+            xs = x[:r]
             if whole:
                 xs = X[c0:c1]
             else:
-                for i in range(c1 - c0):
+                for i in range(r):
                     xs[i] = X[rows[i]]
-            total += _chunk_gradient(
-                theta,
-                xs,
-                Y,
-                rows,
-                hi - lo,
-                c0 == lo,
-                layers,
-                hidden,
-                output,
-                cost,
-                acts,
-                D,
-                D_prev,
-                grad,
-                part,
-                scratch,
-            )
-        C, norm, status = _finish_step(theta, velocity, grad, total, hi - lo, etas[s], momentum,
-                                       l2, threshold, layers, 1)  # fmt: skip
+            _forward(theta, xs, layers, hidden, acts, parts)
+            Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
+            if cost == CROSS_ENTROPY:
+                total += _logit_cost(Z, Y, rows, output)  # from zᴸ, before σ overwrites it
+            _activate(Z, output, scratch)
+            total += _output_error(Z, Y, rows, hi - lo, output, cost,
+                                   delta[: n_out * r].reshape((n_out, r)), scratch)  # fmt: skip
+            _backward(theta, xs, layers, hidden, acts, delta, moved, moving, grad, part,
+                      c0 == lo, c1 == hi, l2, sums, parts)  # fmt: skip
+        squares = weights = 0.0
+        for p in range(parts):
+            squares += sums[p, 0]
+            weights += sums[p, 1]
+        C, norm, status = _verdict(total / (hi - lo), squares, weights, l2, threshold)
         costs[s] = C
         norms[s] = norm
         if status != DONE:
             return s, status
+        _update_parts(theta, velocity, grad, layers, etas[s], momentum, parts)
     return etas.shape[0], DONE
