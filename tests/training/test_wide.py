@@ -87,15 +87,28 @@ def test_large_batches_in_chunks(monkeypatch: pytest.MonkeyPatch, batch_size: in
     assert_agree(both(Network((12, 9, 4), "relu", "softmax"), settings), rtol=1e-10)
 
 
+@pytest.mark.parametrize("cut", ["units", "examples"])
 @pytest.mark.parametrize("parts", [1, 3, 5])
-def test_any_number_of_threads_cuts_every_layer_right(monkeypatch, parts: int) -> None:
-    """Each layer's units are cut into one run per core; with more cores than a layer has
-    units (here 5 against 2 and 4), some runs are empty and the rest must still add up."""
+def test_any_number_of_threads_shares_the_work_right(monkeypatch, parts: int, cut: str) -> None:
+    """One part per core, each a run of every layer's units or of a chunk's examples. With
+    more cores than a layer has units (5 against 2 and 4) or a chunk's last run has
+    examples (5 against 13 rows), some runs are empty and the rest must still add up."""
     monkeypatch.setattr(wide, "usable_cores", lambda: parts)
+    monkeypatch.setattr(wide, "by_examples", lambda *_: cut == "examples")
     monkeypatch.setattr(wide, "CHUNK_ROWS", 16)
     settings = TrainSettings(epochs=2, batch_size=40, lr=0.3, momentum=0.9, l2=1e-3,
                              cost="cross-entropy")  # fmt: skip
     assert_agree(both(Network((12, 9, 2, 4), "relu", "softmax"), settings), rtol=1e-10)
+    for batch_size in (2, 40, 0):  # 2: fewer examples than parts
+        settings = TrainSettings(epochs=1, batch_size=batch_size, lr=0.3, cost="cross-entropy")
+        assert_agree(both(Network((12, 9, 2, 4), "relu", "softmax"), settings), rtol=1e-10)
+
+
+def test_wide_batches_are_cut_by_examples_and_narrow_ones_by_units() -> None:
+    assert wide.by_examples(1000, 2, 800)
+    assert wide.by_examples(1000, 2, 256)
+    assert not wide.by_examples(256, 2, 800)
+    assert not wide.by_examples(128, 2, 256)
 
 
 def test_one_layer_and_four_layers() -> None:

@@ -9,16 +9,25 @@ not taken). The products are BLAS calls (``np.dot`` into buffers made once, whic
 through SciPy's BLAS) on activations and errors laid out as the fast engine's, (n, r) with
 one column per example, so that every product has the weights on the left (Wa, Wᵀδ, δaᵀ).
 
-The engine owns its threads. Every layer's units are cut into ``parts`` runs, one per
-thread (as the fast engine cuts its first layer, but at any unit, since BLAS takes blocks of
-any size), and part p's thread does all the work on its run: its rows of zˡ = Wˡaˡ⁻¹ and of
-aˡ; its rows of ∂C/∂Wˡ = δˡaˡ⁻¹ᵀ, with their share of ‖∇C‖ while they are still in its
-cache; its share Wˡ[run]ᵀδˡ[run] of the error moved back; and, after the checks, the update
-of its rows of θ. Each BLAS call is one thread's (BLAS's own threads are held at one), and
-the threads meet only between layers. Cut this way, the products ran as fast as BLAS's own
-threads run them, and faster at batches of up to a few hundred, and the rest of a step runs
-on every core. With BLAS threading the products, the rest ran on one core while BLAS's
-threads spun, and a second pool of threads for it fought them for the cores.
+The engine owns its threads, one per part, and each BLAS call is one thread's (BLAS's own
+threads are held at one). A chunk's work is shared among them in one of two ways:
+
+* by units (:func:`_forward`, :func:`_backward`): every layer's units are cut into one run
+  per part, as the fast engine cuts its first layer but at any unit, since BLAS takes
+  blocks of any size. Part p's thread computes its rows of zˡ = Wˡaˡ⁻¹ and of aˡ; its rows
+  of ∂C/∂Wˡ = δˡaˡ⁻¹ᵀ, with their share of ‖∇C‖ while they are still in its cache; and its
+  share Wˡ[run]ᵀδˡ[run] of the error moved back. The threads meet between layers.
+* by examples (:func:`_gradient_by_examples`), for chunks of many examples next to the
+  widest layer: each part's thread takes a run of the chunk's examples through the whole
+  network on its own buffers, and ∇C is the parts' gradients added up
+  (:func:`_gather_gradients`). Cut by units, every thread's products read all of the
+  chunk's activations; cut by examples, only its own.
+
+Either way, after the checks, each thread updates the rows of θ it computed (or added up).
+Cut like this, the products ran as fast as BLAS's own threads ran them, and faster at
+batches of up to a few hundred, and the rest of a step runs on every core. With BLAS
+threading the products, the rest ran on one core while BLAS's threads spun, and a second
+pool of threads for it fought them for the cores.
 """
 
 from __future__ import annotations
@@ -79,6 +88,15 @@ def _add_row_sums(D, db, first):
 def _run(n, p, parts):
     """Units [j0, j1) of part p of ``parts`` of a layer of n units, cut as evenly as can be."""
     return n * p // parts, n * (p + 1) // parts
+
+
+@njit(parallel=True, **_OPTIONS)
+def _gather(X, rows, x, parts):
+    """x[i] = X[rows[i]], the examples cut among the parts."""
+    for p in prange(parts):
+        i0, i1 = _run(rows.shape[0], p, parts)
+        for i in range(i0, i1):
+            x[i] = X[rows[i]]
 
 
 @njit(parallel=True, **_OPTIONS)
@@ -175,6 +193,115 @@ def _sum_shares(moved, n_above, parts, lo, hi, out):
                 started = True
 
 
+@njit(**_OPTIONS)
+def _chunk_gradient(theta, x, Y, rows, m, first, layers, hidden, output, cost, acts, D, D_prev,
+                    grad, part, scratch):  # fmt: skip
+    """Add the gradient of the examples Y[rows], inputs x (r, n_in), a chunk of a batch of m,
+    into ``grad`` (set it, if ``first``); return their summed cost. All on one thread.
+
+    As the fast engine's pass of the same name, with every product a BLAS call on the (n, r)
+    blocks; a chunk's ∂C/∂W is written into ``part`` and added in, but for the first.
+    """
+    L = layers.shape[0]
+    r = x.shape[0]
+    total = 0.0
+    for l in range(L):  # forward: zˡ = Wˡ aˡ⁻¹, then aˡ = σ(zˡ + bˡ) in place
+        n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
+        W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
+        b = theta[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
+        Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
+        if l == 0:
+            np.dot(W, x.T, Z)  # (n_out, n_in) @ (n_in, r)
+        else:
+            p_at = layers[l - 1, 3]
+            np.dot(W, acts[p_at : p_at + n_in * r].reshape((n_in, r)), Z)
+        _add_bias(Z, b)
+        if l == L - 1 and cost == CROSS_ENTROPY:
+            total = _logit_cost(Z, Y, rows, output)  # from zᴸ, before σ overwrites it
+        _activate(Z, output if l == L - 1 else hidden, scratch)
+    n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
+    delta = D[: n_out * r].reshape((n_out, r))
+    total += _output_error(acts[a_at : a_at + n_out * r].reshape((n_out, r)), Y, rows, m, output,
+                           cost, delta, scratch)  # fmt: skip
+    for l in range(L - 1, -1, -1):  # backward: ∂C/∂Wˡ = δˡ aˡ⁻¹ᵀ, δˡ⁻¹ = (Wˡᵀ δˡ) ⊙ σ′
+        n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
+        dW = grad[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
+        out = dW if first else part[: n_out * n_in].reshape((n_out, n_in))
+        if l == 0:
+            np.dot(delta, x, out)  # (n_out, r) @ (r, n_in)
+        else:
+            p_at = layers[l - 1, 3]
+            A_prev = acts[p_at : p_at + n_in * r].reshape((n_in, r))
+            np.dot(delta, A_prev.T, out)
+        if not first:
+            flat, add = dW.reshape(n_out * n_in), out.reshape(n_out * n_in)
+            for p in range(n_out * n_in):
+                flat[p] += add[p]
+        _add_row_sums(delta, grad[w_at + n_out * n_in : w_at + n_out * n_in + n_out], first)
+        if l > 0:
+            W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
+            prev = D_prev[: n_in * r].reshape((n_in, r))
+            np.dot(W.T, delta, prev)  # (n_in, n_out) @ (n_out, r)
+            _times_derivative(prev, A_prev, hidden)
+            D, D_prev = D_prev, D
+            delta = prev
+    return total
+
+
+@njit(parallel=True, **_OPTIONS)
+def _gradient_by_examples(theta, X, Y, rows, whole, m, first, layers, hidden, output, cost, x,
+                          acts, D, D_prev, grads, parts_grad, scratch, totals, parts):  # fmt: skip
+    """Part p's thread gathers its run of the chunk's examples X[rows] into ``x[p]`` (reads
+    them in place, if ``whole``), adds their gradient into ``grads[p]`` (sets it, if
+    ``first``) and their summed cost into ``totals[p]``: each part with buffers of its own."""
+    r = rows.shape[0]
+    for p in prange(parts):
+        i0, i1 = _run(r, p, parts)
+        if i1 > i0:
+            xs = x[p, : i1 - i0]
+            if whole:
+                xs = X[rows[i0] : rows[i0] + i1 - i0]
+            else:
+                for i in range(i1 - i0):
+                    xs[i] = X[rows[i0 + i]]
+            totals[p] += _chunk_gradient(theta, xs, Y, rows[i0:i1], m, first, layers, hidden,
+                                         output, cost, acts[p], D[p], D_prev[p], grads[p],
+                                         parts_grad[p], scratch[p])  # fmt: skip
+        elif first:
+            grads[p, :] = 0
+
+
+@njit(inline="always", **_OPTIONS)
+def _add_parts(grads, lo, hi, out):
+    """out = Σ_q grads[q, lo:hi], added in part order."""
+    out[:] = grads[0, lo:hi]
+    for q in range(1, grads.shape[0]):
+        share = grads[q, lo:hi]
+        for i in range(out.shape[0]):
+            out[i] += share[i]
+
+
+@njit(parallel=True, **_OPTIONS)
+def _gather_gradients(theta, grad, grads, layers, l2, sums, parts):
+    """∇C = Σ_q grads[q] (added in part order), with λW added to the weights' gradient; part
+    p's thread over its runs of units (those it updates), with its Σ (∂C/∂θ)² and ‖W‖²
+    into ``sums[p]``."""
+    for p in prange(parts):
+        squares = weights = 0.0
+        for l in range(layers.shape[0]):
+            n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
+            j0, j1 = _run(n_out, p, parts)
+            w0, w1 = w_at + j0 * n_in, w_at + j1 * n_in
+            b0, b1 = w_at + n_out * n_in + j0, w_at + n_out * n_in + j1
+            _add_parts(grads, w0, w1, grad[w0:w1])
+            _add_parts(grads, b0, b1, grad[b0:b1])
+            squares, weights = _weight_squares(theta[w0:w1], grad[w0:w1], l2, squares, weights)
+            db = grad[b0:b1]
+            for q in range(db.shape[0]):
+                squares += db[q] * db[q]
+        sums[p, 0], sums[p, 1] = squares, weights
+
+
 @njit(parallel=True, **_OPTIONS)
 def _update_parts(theta, velocity, grad, layers, eta, momentum, parts):
     """θ ← θ − η∇C (or with momentum), each part over its rows of every layer: the rows whose
@@ -192,13 +319,17 @@ def _update_parts(theta, velocity, grad, layers, eta, momentum, parts):
 @njit(**_ENTRY)
 def run_steps(theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold,
               layers, hidden, output, cost, acts, delta, moved, moving, part, x, scratch, sums,
-              costs, norms, chunk_rows, whole, parts):  # fmt: skip
+              costs, norms, chunk_rows, whole, parts, by_examples, e_layers, e_x, e_acts,
+              e_D, e_D_prev, e_grads, e_part, e_scratch, totals):  # fmt: skip
     """Steps s = 0, 1, … on the batches ``order[s·batch_size:…]`` with learning rates
     ``etas[s]``, each in chunks of at most ``chunk_rows`` examples, the same as the fast
     engine's ``run_steps``: returns (steps done, DONE, DIVERGED or FLAT), with each step's C
     and ‖∇C‖ in ``costs`` and ``norms``. ``whole``: the batch is all of X, read in place and
-    in order (``order`` is then 0, 1, …, n − 1). ``parts``: how many runs each layer's units
-    are cut into, one per thread.
+    in order (``order`` is then 0, 1, …, n − 1).
+
+    ``parts`` threads share each chunk's work: each layer's units cut among them, or, with
+    ``by_examples``, the chunk's examples, each part then with buffers of its own (``e_…``,
+    one row per part, and a map of them, ``e_layers``) and ∇C the sum of the parts' gradients.
     """
     n = order.shape[0]
     L = layers.shape[0]
@@ -208,16 +339,19 @@ def run_steps(theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2
         hi = min(lo + batch_size, n)
         total = 0.0
         sums[:] = 0.0
+        totals[:] = 0.0
         for c0 in range(lo, hi, chunk_rows):
             c1 = min(c0 + chunk_rows, hi)
             r = c1 - c0
             rows = order[c0:c1]
-            xs = x[:r]
-            if whole:
-                xs = X[c0:c1]
-            else:
-                for i in range(r):
-                    xs[i] = X[rows[i]]
+            if by_examples:
+                _gradient_by_examples(theta, X, Y, rows, whole, hi - lo, c0 == lo, e_layers,
+                                      hidden, output, cost, e_x, e_acts, e_D, e_D_prev, e_grads,
+                                      e_part, e_scratch, totals, parts)  # fmt: skip
+                continue
+            xs = X[c0:c1] if whole else x[:r]
+            if not whole:
+                _gather(X, rows, xs, parts)
             _forward(theta, xs, layers, hidden, acts, parts)
             Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
             if cost == CROSS_ENTROPY:
@@ -227,6 +361,10 @@ def run_steps(theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2
                                    delta[: n_out * r].reshape((n_out, r)), scratch)  # fmt: skip
             _backward(theta, xs, layers, hidden, acts, delta, moved, moving, grad, part,
                       c0 == lo, c1 == hi, l2, sums, parts)  # fmt: skip
+        if by_examples:
+            for p in range(parts):
+                total += totals[p]
+            _gather_gradients(theta, grad, e_grads, layers, l2, sums, parts)
         squares = weights = 0.0
         for p in range(parts):
             squares += sums[p, 0]
