@@ -104,6 +104,22 @@ def test_any_number_of_threads_shares_the_work_right(monkeypatch, parts: int, cu
         assert_agree(both(Network((12, 9, 2, 4), "relu", "softmax"), settings), rtol=1e-10)
 
 
+def test_many_cores_make_chunks_smaller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cut by units, each part holds a share of every error moved back: on many cores the
+    chunks shrink so that the shares stay within SHARES_BYTES, and the numbers still agree."""
+    monkeypatch.setattr(wide, "usable_cores", lambda: 3)
+    monkeypatch.setattr(wide, "SHARES_BYTES", 2 * 3 * 9 * 8 * 10)  # 10 rows of float64
+    network = Network((12, 9, 4), "relu", "softmax")
+    X, Y = problem(12, 4)
+    runner = wide.BlasEpochs(network, np.zeros(network.n_params), X, Y, batch_size=40,
+                             schedule=lambda _: 0.1, momentum=0.0, l2=0.0,
+                             cost="cross-entropy", baseline=1.0)  # fmt: skip
+    assert runner.rows == 10
+    assert runner.moved.nbytes + runner.moving.nbytes <= wide.SHARES_BYTES
+    settings = TrainSettings(epochs=2, batch_size=40, lr=0.3, momentum=0.9, cost="cross-entropy")
+    assert_agree(both(network, settings), rtol=1e-10)
+
+
 def test_wide_batches_are_cut_by_examples_and_narrow_ones_by_units() -> None:
     assert wide.by_examples(1000, 2, 800)
     assert wide.by_examples(1000, 2, 256)

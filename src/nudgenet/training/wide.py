@@ -51,6 +51,8 @@ from .fast import CompiledEpochs, layer_table
 
 # Rows per chunk of a large batch: 1,024 rows of 800 float32 numbers are 3.2 MB per buffer.
 CHUNK_ROWS = 1024
+# At most this much for the shares of the errors moved back (see BlasEpochs).
+SHARES_BYTES = 64 * 2**20
 HIDDEN = ("sigmoid", "tanh", "relu")
 
 
@@ -117,15 +119,18 @@ class BlasEpochs(CompiledEpochs):
         self.momentum, self.l2 = float(momentum), float(l2)
         # The compiled steps compare each step's cost, L2 term included, with this.
         self.threshold = divergence_threshold(baseline, DIVERGENCE_FACTOR)
-        rows = min(self.batch_size, CHUNK_ROWS)
         dt = self.dtype
+        sizes, widest = network.sizes, max(network.sizes[1:])
+        largest = max(n_out * n_in for (n_out, n_in), _ in network.layout.shapes)
+        self.parts = parts = usable_cores()
+        # Cut by units, every part writes its share of each error moved back, twice over:
+        # on many cores, smaller chunks keep those shares within SHARES_BYTES.
+        per_row = 2 * parts * widest * dt.itemsize
+        self.rows = rows = min(self.batch_size, CHUNK_ROWS, max(1, SHARES_BYTES // per_row))
         self.layers = layer_table(network, rows)
         # The velocity is the caller's, when given, so that the caller sees every step's.
         self.velocity = np.zeros_like(theta) if velocity is None else velocity
         self.grad = np.empty_like(theta)
-        sizes, widest = network.sizes, max(network.sizes[1:])
-        largest = max(n_out * n_in for (n_out, n_in), _ in network.layout.shapes)
-        self.parts = parts = usable_cores()
         # A chunk's rows of X, and softmax's two numbers per example.
         self.x = np.empty((rows, sizes[0]), dtype=dt)
         self.scratch = np.empty(2 * rows, dtype=dt)
@@ -169,7 +174,7 @@ class BlasEpochs(CompiledEpochs):
                 np.arange(self.n) if whole else order, self.batch_size, etas, self.momentum,
                 self.l2, self.threshold, self.layers, self.hidden, self.output, self.cost,
                 self.acts, self.delta, self.moved, self.moving, self.part, self.x, self.scratch,
-                self.sums, self.costs, self.norms, CHUNK_ROWS, whole, self.parts,
+                self.sums, self.costs, self.norms, self.rows, whole, self.parts,
                 self.by_examples, self.e_layers, self.e_x, self.e_acts, self.e_D, self.e_D_prev,
                 self.e_grads, self.e_part, self.e_scratch, self.totals,
             )  # fmt: skip
