@@ -11,7 +11,7 @@ step and the order in which to visit the examples, updates θ in place, and yiel
   compiled by Numba, many times faster on small networks;
 * **blas** (:class:`~nudgenet.training.wide.BlasEpochs`): for wide networks, whose steps are
   nearly all matrix products: the fast engine's compiled epoch with BLAS doing the products,
-  into buffers allocated once.
+  into buffers allocated once, each step shared among threads of its own, one per core.
 
 :func:`choose_engine` picks one before the loop starts; :func:`epoch_runner` builds it.
 """

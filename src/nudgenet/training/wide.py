@@ -16,15 +16,16 @@ schedule, momentum, L2 and divergence rule) with:
   output layer with its cost and δᴸ, σ′, ‖∇C‖ (with the L2 term) and the checks, then, only
   if they pass, the update of θ and v in place. A step that diverges is thus not taken, and
   θ stays as it was;
-* its own threads, one per core: every layer's units are cut into one run per thread, which
-  computes its rows of every product (each a one-thread BLAS call), of the activations, of
-  ‖∇C‖ and of the update (the module notes of :mod:`~nudgenet.training.wide_kernels` say
-  why).
+* threads of its own, one per core, each of whose BLAS calls runs on that thread alone.
+  Each chunk of a batch is shared among them by units (every layer's units cut into one run
+  per thread, which computes its rows of every product, of the activations, of ‖∇C‖ and of
+  the update) or, for chunks of many examples, by examples (:func:`by_examples`; the module
+  notes of :mod:`~nudgenet.training.wide_kernels` say why).
 
-Batches of more than ``CHUNK_ROWS`` examples go through in chunks of that many rows, their
-gradients added up, so the buffers stay a few MB (and one gradient's size) whatever the
-batch size. Notation as in :mod:`nudgenet.backprop`, but for the layout: W has shape
-(n_out, n_in).
+Batches of more than ``CHUNK_ROWS`` examples (fewer on many cores: ``SHARES_BYTES``) go
+through in chunks of that many rows, their gradients added up, so the buffers stay a few MB
+(and a gradient's size per thread, cut by examples) whatever the batch size. Notation as
+in :mod:`nudgenet.backprop`, but for the layout: W has shape (n_out, n_in).
 
 Differences a user can see: parameters equal the reference engine's to rounding (sums are
 added in another order), not bit for bit; an epoch's Step records arrive together at its
@@ -95,7 +96,7 @@ def by_examples(rows: int, parts: int, widest: int) -> bool:
     Cut by units, each thread's products read all of the chunk's activations, so each BLAS
     call packs all of them anew; cut by examples, each packs the weights anew and the
     parts' gradients must be added up. Measured on 784-256-256-10 and 784-800-800-10 (2
-    cores), the two were level at that point and each faster on its side of it."""
+    cores), the two were level near that point and each faster on its side of it."""
     return rows >= parts * widest / 2
 
 
@@ -131,16 +132,16 @@ class BlasEpochs(CompiledEpochs):
         # The velocity is the caller's, when given, so that the caller sees every step's.
         self.velocity = np.zeros_like(theta) if velocity is None else velocity
         self.grad = np.empty_like(theta)
-        # A chunk's rows of X, and softmax's two numbers per example.
-        self.x = np.empty((rows, sizes[0]), dtype=dt)
-        self.scratch = np.empty(2 * rows, dtype=dt)
         self.sums = np.empty((parts, 2))  # each part's Σ (∂C/∂θ)² and ‖W‖²
         self.totals = np.zeros(parts)  # each part's Σ of costs, cut by examples
         self.by_examples = by_examples(rows, parts, widest)
-        # Cut by units: the activations, δ (seen as (n, r) blocks) and each part's share of
-        # the error moved back (and the shares of the layer before); a large batch's chunks
-        # write their ∂C/∂W in ``part`` before adding it in.
+        # Cut by units: a chunk's rows of X, softmax's two numbers per example, the
+        # activations, δ (seen as (n, r) blocks) and each part's share of the error moved
+        # back (and the shares of the layer before); a large batch's chunks write their
+        # ∂C/∂W in ``part`` before adding it in.
         unit_rows = 0 if self.by_examples else rows
+        self.x = np.empty((unit_rows, sizes[0]), dtype=dt)
+        self.scratch = np.empty(2 * unit_rows, dtype=dt)
         self.acts = np.empty(unit_rows * sum(sizes[1:]), dtype=dt)
         self.delta = np.empty(unit_rows * widest, dtype=dt)
         self.moved = np.empty((parts, unit_rows * widest), dtype=dt)
@@ -163,10 +164,10 @@ class BlasEpochs(CompiledEpochs):
         self._epoch(np.arange(self.n), np.empty(0))  # compile (or load) now, with no steps
 
     def _epoch(self, order: NDArray[np.intp], etas: NDArray[np.float64]) -> tuple[int, int]:
-        """Each layer cut into one run of units per core this process may run on, whatever
+        """Each chunk shared among one thread per core this process may run on, whatever
         other programs are doing, so that the same seed gives the same numbers under any load
-        (‖∇C‖ and the errors moved back are added up part by part); BLAS's own threads are
-        held at one meanwhile. The full batch reads X in place, in order."""
+        (sums are added up part by part); BLAS's own threads are held at one meanwhile. The
+        full batch reads X in place, in order."""
         whole = self.batch_size == self.n
         with self.controller.limit(limits=1, user_api="blas"):
             return self.k.run_steps(  # type: ignore[no-any-return]
