@@ -91,8 +91,8 @@ def test_large_batches_in_chunks(monkeypatch: pytest.MonkeyPatch, batch_size: in
 @pytest.mark.parametrize("parts", [1, 3, 5])
 def test_any_number_of_threads_shares_the_work_right(monkeypatch, parts: int, cut: str) -> None:
     """One part per core, each a run of every layer's units or of a chunk's examples. With
-    more cores than a layer has units (5 against 2 and 4) or a chunk's last run has
-    examples (5 against 13 rows), some runs are empty and the rest must still add up."""
+    more parts than a layer has units (5 against 2 and 4) or than a chunk has examples (5
+    against a batch of 2), some parts get none, and the rest must still add up."""
     monkeypatch.setattr(wide, "usable_cores", lambda: parts)
     monkeypatch.setattr(wide, "by_examples", lambda *_: cut == "examples")
     monkeypatch.setattr(wide, "CHUNK_ROWS", 16)

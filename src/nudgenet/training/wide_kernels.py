@@ -90,13 +90,42 @@ def _run(n, p, parts):
     return n * p // parts, n * (p + 1) // parts
 
 
+@njit(inline="always", **_OPTIONS)
+def _rows(n_in, n_out, w_at, j0, j1):
+    """Where units [j0, j1) of a layer keep their weights and biases in θ: (w0, w1, b0, b1)."""
+    b_at = w_at + n_out * n_in
+    return w_at + j0 * n_in, w_at + j1 * n_in, b_at + j0, b_at + j1
+
+
+@njit(inline="always", **_OPTIONS)
+def _copy_examples(X, rows, x):
+    """x[i] = X[rows[i]]."""
+    for i in range(rows.shape[0]):
+        x[i] = X[rows[i]]
+
+
+@njit(inline="always", **_OPTIONS)
+def _add_into(total, add):
+    """total += add, both of one shape."""
+    flat, more = total.reshape(total.size), add.reshape(add.size)
+    for q in range(flat.shape[0]):
+        flat[q] += more[q]
+
+
+@njit(inline="always", **_OPTIONS)
+def _add_parts(shares, lo, hi, out):
+    """out = Σ_q shares[q, lo:hi], added in part order."""
+    out[:] = shares[0, lo:hi]
+    for q in range(1, shares.shape[0]):
+        _add_into(out, shares[q, lo:hi])
+
+
 @njit(parallel=True, **_OPTIONS)
 def _gather(X, rows, x, parts):
     """x[i] = X[rows[i]], the examples cut among the parts."""
     for p in prange(parts):
         i0, i1 = _run(rows.shape[0], p, parts)
-        for i in range(i0, i1):
-            x[i] = X[rows[i]]
+        _copy_examples(X, rows[i0:i1], x[i0:i1])
 
 
 @njit(parallel=True, **_OPTIONS)
@@ -107,18 +136,18 @@ def _forward(theta, x, layers, hidden, acts, parts):
     r = x.shape[0]
     for l in range(L):
         n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
-        b_at = w_at + n_out * n_in
         for p in prange(parts):
             j0, j1 = _run(n_out, p, parts)
+            w0, w1, b0, b1 = _rows(n_in, n_out, w_at, j0, j1)
             if j1 > j0:
-                W = theta[w_at + j0 * n_in : w_at + j1 * n_in].reshape((j1 - j0, n_in))
+                W = theta[w0:w1].reshape((j1 - j0, n_in))
                 Z = acts[a_at + j0 * r : a_at + j1 * r].reshape((j1 - j0, r))
                 if l == 0:
                     np.dot(W, x.T, Z)  # (units, n_in) @ (n_in, r)
                 else:
                     p_at = layers[l - 1, 3]
                     np.dot(W, acts[p_at : p_at + n_in * r].reshape((n_in, r)), Z)
-                _add_bias(Z, theta[b_at + j0 : b_at + j1])
+                _add_bias(Z, theta[b0:b1])
                 if l < L - 1:
                     _activate(Z, hidden, Z[0])  # no hidden σ uses its scratch
 
@@ -133,23 +162,22 @@ def _backward(theta, x, layers, hidden, acts, delta, moved, moving, grad, part, 
     Layer by layer from the top, part p's thread: finishes its rows of δˡ = (Σ_q Wˡ⁺¹[q]ᵀ
     δˡ⁺¹[q]) ⊙ σ′ from the parts' shares in ``moved``, writes its rows of ∂C/∂Wˡ (through
     ``part``, then added in, but for the first chunk) and ∂C/∂bˡ, and its share of the
-    error moved back, Wˡ[p]ᵀ δˡ[p], into ``moving[p]``.
+    error moved back, Wˡ[p]ᵀ δˡ[p], into ``moving[p]`` (zeros, if it has no units).
     """
     L = layers.shape[0]
     r = x.shape[0]
     for l in range(L - 1, -1, -1):
         n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
-        b_at = w_at + n_out * n_in
         for p in prange(parts):
             j0, j1 = _run(n_out, p, parts)
+            w0, w1, b0, b1 = _rows(n_in, n_out, w_at, j0, j1)
             if j1 > j0:
                 D = delta[j0 * r : j1 * r].reshape((j1 - j0, r))
                 if l < L - 1:  # δˡ's rows: the shares of Wˡ⁺¹ᵀδˡ⁺¹, added in part order
-                    n_above = layers[l + 1, 1]
-                    _sum_shares(moved, n_above, parts, j0 * r, j1 * r, D.reshape((j1 - j0) * r))
+                    _add_parts(moved, j0 * r, j1 * r, D.reshape((j1 - j0) * r))
                     _times_derivative(D, acts[a_at + j0 * r : a_at + j1 * r].reshape(D.shape),
                                       hidden)  # fmt: skip
-                dW = grad[w_at + j0 * n_in : w_at + j1 * n_in].reshape((j1 - j0, n_in))
+                dW = grad[w0:w1].reshape((j1 - j0, n_in))
                 out = dW if first else part[j0 * n_in : j1 * n_in].reshape(dW.shape)
                 if l == 0:
                     np.dot(D, x, out)  # (units, r) @ (r, n_in)
@@ -157,40 +185,24 @@ def _backward(theta, x, layers, hidden, acts, delta, moved, moving, grad, part, 
                     p_at = layers[l - 1, 3]
                     np.dot(D, acts[p_at : p_at + n_in * r].reshape((n_in, r)).T, out)
                 if not first:
-                    flat, add = dW.reshape((j1 - j0) * n_in), out.reshape((j1 - j0) * n_in)
-                    for q in range(flat.shape[0]):
-                        flat[q] += add[q]
-                db = grad[b_at + j0 : b_at + j1]
+                    _add_into(dW, out)
+                db = grad[b0:b1]
                 _add_row_sums(D, db, first)
                 if last:
-                    W = theta[w_at + j0 * n_in : w_at + j1 * n_in]
+                    W = theta[w0:w1]
                     squares, weights = _weight_squares(W, dW.reshape(W.shape[0]), l2,
                                                        sums[p, 0], sums[p, 1])  # fmt: skip
                     for q in range(db.shape[0]):
                         squares += db[q] * db[q]
                     sums[p, 0], sums[p, 1] = squares, weights
                 if l > 0:
-                    W = theta[w_at + j0 * n_in : w_at + j1 * n_in].reshape((j1 - j0, n_in))
+                    W = theta[w0:w1].reshape((j1 - j0, n_in))
                     np.dot(W.T, D, moving[p, : n_in * r].reshape((n_in, r)))
+            elif l > 0:
+                moving[p, : n_in * r] = 0  # so that every part's share can be added
         # The shares just written are the next layer's to add up. δˡ⁻¹ will be written over
         # δˡ, whose every reader is done: the threads meet between layers.
         moved, moving = moving, moved
-
-
-@njit(inline="always", **_OPTIONS)
-def _sum_shares(moved, n_above, parts, lo, hi, out):
-    """out = Σ_q moved[q, lo:hi] over the parts q that hold units of the layer above."""
-    started = False
-    for q in range(parts):
-        k0, k1 = _run(n_above, q, parts)
-        if k1 > k0:
-            share = moved[q, lo:hi]
-            if started:
-                for i in range(out.shape[0]):
-                    out[i] += share[i]
-            else:
-                out[:] = share
-                started = True
 
 
 @njit(**_OPTIONS)
@@ -234,9 +246,7 @@ def _chunk_gradient(theta, x, Y, rows, m, first, layers, hidden, output, cost, a
             A_prev = acts[p_at : p_at + n_in * r].reshape((n_in, r))
             np.dot(delta, A_prev.T, out)
         if not first:
-            flat, add = dW.reshape(n_out * n_in), out.reshape(n_out * n_in)
-            for p in range(n_out * n_in):
-                flat[p] += add[p]
+            _add_into(dW, out)
         _add_row_sums(delta, grad[w_at + n_out * n_in : w_at + n_out * n_in + n_out], first)
         if l > 0:
             W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
@@ -262,23 +272,12 @@ def _gradient_by_examples(theta, X, Y, rows, whole, m, first, layers, hidden, ou
             if whole:
                 xs = X[rows[i0] : rows[i0] + i1 - i0]
             else:
-                for i in range(i1 - i0):
-                    xs[i] = X[rows[i0 + i]]
+                _copy_examples(X, rows[i0:i1], xs)
             totals[p] += _chunk_gradient(theta, xs, Y, rows[i0:i1], m, first, layers, hidden,
                                          output, cost, acts[p], D[p], D_prev[p], grads[p],
                                          parts_grad[p], scratch[p])  # fmt: skip
         elif first:
             grads[p, :] = 0
-
-
-@njit(inline="always", **_OPTIONS)
-def _add_parts(grads, lo, hi, out):
-    """out = Σ_q grads[q, lo:hi], added in part order."""
-    out[:] = grads[0, lo:hi]
-    for q in range(1, grads.shape[0]):
-        share = grads[q, lo:hi]
-        for i in range(out.shape[0]):
-            out[i] += share[i]
 
 
 @njit(parallel=True, **_OPTIONS)
@@ -291,8 +290,7 @@ def _gather_gradients(theta, grad, grads, layers, l2, sums, parts):
         for l in range(layers.shape[0]):
             n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
             j0, j1 = _run(n_out, p, parts)
-            w0, w1 = w_at + j0 * n_in, w_at + j1 * n_in
-            b0, b1 = w_at + n_out * n_in + j0, w_at + n_out * n_in + j1
+            w0, w1, b0, b1 = _rows(n_in, n_out, w_at, j0, j1)
             _add_parts(grads, w0, w1, grad[w0:w1])
             _add_parts(grads, b0, b1, grad[b0:b1])
             squares, weights = _weight_squares(theta[w0:w1], grad[w0:w1], l2, squares, weights)
@@ -310,9 +308,8 @@ def _update_parts(theta, velocity, grad, layers, eta, momentum, parts):
         for l in range(layers.shape[0]):
             n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
             j0, j1 = _run(n_out, p, parts)
-            w0, w1 = w_at + j0 * n_in, w_at + j1 * n_in
+            w0, w1, b0, b1 = _rows(n_in, n_out, w_at, j0, j1)
             _update(theta[w0:w1], velocity[w0:w1], grad[w0:w1], eta, momentum)
-            b0, b1 = w_at + n_out * n_in + j0, w_at + n_out * n_in + j1
             _update(theta[b0:b1], velocity[b0:b1], grad[b0:b1], eta, momentum)
 
 
