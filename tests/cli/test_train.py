@@ -229,7 +229,8 @@ def test_augment_names_a_kind(tmp_path: Path, capsys) -> None:
 
 def test_the_readmes_quick_start_output_is_what_train_prints(tmp_path: Path, capsys) -> None:
     """The README shows the default run: its first lines as printed everywhere, and its end as
-    one of the two processors it names ends it (float32 rounds by processor)."""
+    printed on the processor it names; elsewhere float32 rounds otherwise, and the end may
+    differ, by less than a point of accuracy and 0.005 of cost."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     shown = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
     code, out, err = run(capsys, "train", "--out", str(tmp_path / "m.npz"))
@@ -248,6 +249,13 @@ def test_the_readmes_quick_start_output_is_what_train_prints(tmp_path: Path, cap
         """The last line's test accuracy and the last epoch's cost."""
         return lines[-1].split()[2].rstrip("%;"), lines[-2].split()[3]
 
-    ends = {end(shown), *re.findall(r"ends at ([\d.]+) % \(cost ([\d.]+)\)", readme)}
-    assert len(ends) == 2
-    assert end(printed) in ends
+    named = re.search(r"The run above is from an? ([\w ]+);", readme)
+    assert named is not None
+    cpuinfo = Path("/proc/cpuinfo")
+    model = cpuinfo.read_text() if cpuinfo.exists() else ""
+    if all(word in model for word in named.group(1).split()):
+        assert end(printed) == end(shown)
+    else:
+        (accuracy, cost), (shown_accuracy, shown_cost) = end(printed), end(shown)
+        assert abs(float(accuracy) - float(shown_accuracy)) < 1.0
+        assert abs(float(cost) - float(shown_cost)) < 0.005

@@ -4,9 +4,11 @@
 bytes after a short training run, computed with the engines as they were before the
 wide-network (BLAS) engine and the compiled stack's shared passes were added, and before the
 fast engine's L2 and norm passes were fused. Their arithmetic on θ in float32 did not change,
-so their θ must be the same bits. The BLAS engine's case was last taken after it shared
-each chunk's work among threads of its own, one per core (whatever the load), each calling
-BLAS on one thread; it is stored only for the kinds of machine it was taken on. Bits depend
+so their θ must be the same bits. Cases whose engine changed since are stored only for the
+kinds of machine they were taken on again: the BLAS engine's after it shared each chunk's
+work among threads of its own, one per core (whatever the load), each calling BLAS on one
+thread; the fast engine's (and its stack's) after its small layers' products became
+register tiles on chunks padded to whole vectors. Bits depend
 on the machine (processor, BLAS kernels, vector width, Numba's thread count), so each
 machine's digests are checked only where the fingerprint is the same; elsewhere the test
 says why it skips.

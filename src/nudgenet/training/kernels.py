@@ -33,7 +33,14 @@ What makes it fast is only where the numbers live and how often Python is visite
   product ends in a sum across the lanes);
 * the other layers' activations and errors are stored one row per unit, (n, r) rather than
   (r, n), so that their loops run along the chunk's examples, long enough to vectorise
-  (a layer of 16 units would leave loops of 16);
+  (a layer of 16 units would leave loops of 16). A chunk's r is padded to a whole number of
+  vectors (10 examples to 16 in float32), the padding's errors kept at zero, and the
+  products of these layers, forward and back, are register tiles too (4 units × 1 vector of
+  examples): as plain loops along 10 examples they never reached a vector, and restarted
+  for every pair of units;
+* a slice's first chunk writes ∂C/∂θ rather than adding into it, so that no pass zeroes it,
+  and ‖∇C‖² is summed in blocks in θ's precision (then in float64), twice as many numbers
+  to a vector as float64's;
 * e^x in the sigmoid and softmax is plain arithmetic (``_exp_nonpositive``), which LLVM turns
   into vector instructions, rather than a library call per number;
 * a large batch is cut into slices, each summed into its own gradient by whichever thread
@@ -243,26 +250,41 @@ def _add_product(M, A, Z):
     """Z += M A:  (n_out, n_in) @ (n_in, r) -> (n_out, r), along rows of r examples.
 
     The small layers' products, forward (M = W) and backward (M = Wᵀ, a transposed view:
-    only single numbers are read from it, the loops run along A's and Z's rows). Four rows
-    of A per pass over a row of Z.
+    only single numbers are read from it). In tiles of four rows of Z by one vector of
+    examples, summed over k in registers: each load of A's row serves four multiply-adds,
+    and the four sums are independent, so the adds need not wait for one another. A loop
+    along the examples, as plain code, would start afresh for every (j, k) and, at batch
+    10, never reach a vector. Columns past the last full vector (the chunk's callers pad r
+    to a whole number of vectors), one number at a time.
     """
     n_out, n_in = M.shape
     r = A.shape[1]
+    L = _lanes(Z)
+    R, J = r - r % L, n_out - n_out % 4
+    for c in range(0, R, L):
+        for j in range(0, J, 4):
+            s0, s1 = _load(Z, j, c), _load(Z, j + 1, c)
+            s2, s3 = _load(Z, j + 2, c), _load(Z, j + 3, c)
+            for k in range(n_in):
+                a = _load(A, k, c)
+                s0, s1 = _fma(_splat(M[j, k]), a, s0), _fma(_splat(M[j + 1, k]), a, s1)
+                s2, s3 = _fma(_splat(M[j + 2, k]), a, s2), _fma(_splat(M[j + 3, k]), a, s3)
+            _store(Z, j, c, s0)
+            _store(Z, j + 1, c, s1)
+            _store(Z, j + 2, c, s2)
+            _store(Z, j + 3, c, s3)
+        for j in range(J, n_out):
+            s = _load(Z, j, c)
+            for k in range(n_in):
+                s = _fma(_splat(M[j, k]), _load(A, k, c), s)
+            _store(Z, j, c, s)
     for j in range(n_out):
         z = Z[j]
-        k = 0
-        while k + 4 <= n_in:
-            m0, m1, m2, m3 = M[j, k], M[j, k + 1], M[j, k + 2], M[j, k + 3]
-            a0, a1, a2, a3 = A[k], A[k + 1], A[k + 2], A[k + 3]
-            for i in range(r):
-                z[i] += (m0 * a0[i] + m1 * a1[i]) + (m2 * a2[i] + m3 * a3[i])
-            k += 4
-        while k < n_in:
+        for k in range(n_in):
             m = M[j, k]
             a = A[k]
-            for i in range(r):
+            for i in range(R, r):
                 z[i] += m * a[i]
-            k += 1
 
 
 @njit(**_OPTIONS)
@@ -286,9 +308,9 @@ def _add_products(D, X, rows, r, dW, j0, j1, k0, k1):
 
 
 @njit(inline="always", **_OPTIONS)
-def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch):
+def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh):
     """dW[j:j+8, k:k+2L] += D[j:j+8, :r] X[rows[:r], k:k+2L], L the vector's lanes (with
-    ``two`` false, one vector: k:k+L).
+    ``two`` false, one vector: k:k+L); with ``fresh``, dW[…] = D X[…], its old values unread.
 
     The tile, eight units by two vectors of columns, stays in sixteen registers while the
     chunk's r examples go by; per example, two loads of X and eight numbers of D serve
@@ -298,14 +320,18 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch):
     """
     L = _lanes(dW)
     m = L if two else 0  # where the second vector starts: on the first if it is not used
-    a0, b0 = _load(dW, j, k), _load(dW, j, k + m)
-    a1, b1 = _load(dW, j + 1, k), _load(dW, j + 1, k + m)
-    a2, b2 = _load(dW, j + 2, k), _load(dW, j + 2, k + m)
-    a3, b3 = _load(dW, j + 3, k), _load(dW, j + 3, k + m)
-    a4, b4 = _load(dW, j + 4, k), _load(dW, j + 4, k + m)
-    a5, b5 = _load(dW, j + 5, k), _load(dW, j + 5, k + m)
-    a6, b6 = _load(dW, j + 6, k), _load(dW, j + 6, k + m)
-    a7, b7 = _load(dW, j + 7, k), _load(dW, j + 7, k + m)
+    if fresh:
+        a0 = b0 = a1 = b1 = a2 = b2 = a3 = b3 = _splat(dW.dtype.type(0))
+        a4 = b4 = a5 = b5 = a6 = b6 = a7 = b7 = a0
+    else:
+        a0, b0 = _load(dW, j, k), _load(dW, j, k + m)
+        a1, b1 = _load(dW, j + 1, k), _load(dW, j + 1, k + m)
+        a2, b2 = _load(dW, j + 2, k), _load(dW, j + 2, k + m)
+        a3, b3 = _load(dW, j + 3, k), _load(dW, j + 3, k + m)
+        a4, b4 = _load(dW, j + 4, k), _load(dW, j + 4, k + m)
+        a5, b5 = _load(dW, j + 5, k), _load(dW, j + 5, k + m)
+        a6, b6 = _load(dW, j + 6, k), _load(dW, j + 6, k + m)
+        a7, b7 = _load(dW, j + 7, k), _load(dW, j + 7, k + m)
     for i in range(r):
         if i < fetch:
             _prefetch(X, rows[r + i], k)
@@ -347,8 +373,10 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch):
 
 
 @njit(**_OPTIONS)
-def _input_weight_gradient(D, X, rows, r, dW, db):
-    """dW += D X[rows] and db += Σ_i D[:, i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in).
+def _input_weight_gradient(D, X, rows, r, dW, db, fresh):
+    """dW += D X[rows] and db += Σ_i D[:, i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in); with
+    ``fresh`` (a slice's first chunk), dW = … and db = …, so that ∂C/∂W¹ needs no pass of
+    its own to be zeroed first.
 
     In tiles of eight units by two vectors of columns (``_gradient_tile``), each summed over
     the whole chunk in registers; the units and columns left over at the edges, one example
@@ -363,10 +391,14 @@ def _input_weight_gradient(D, X, rows, r, dW, db):
     fetch = min(r, rows.shape[0] - r)
     for k in range(0, K - L, 2 * L):
         for j in range(0, J, 8):
-            _gradient_tile(D, X, rows, r, dW, j, k, True, fetch if j == 0 else 0)
+            _gradient_tile(D, X, rows, r, dW, j, k, True, fetch if j == 0 else 0, fresh)
     if K % (2 * L):  # an odd vector of columns
         for j in range(0, J, 8):
-            _gradient_tile(D, X, rows, r, dW, j, K - L, False, fetch if j == 0 else 0)
+            _gradient_tile(D, X, rows, r, dW, j, K - L, False, fetch if j == 0 else 0, fresh)
+    if fresh:  # the edges are added into
+        for j in range(J):
+            dW[j, K:] = 0
+        dW[J:, :] = 0
     _add_products(D, X, rows, r, dW, 0, J, K, n_in)  # the columns past the last full vector
     _add_products(D, X, rows, r, dW, J, n_out, 0, n_in)  # the last units
     zero = db.dtype.type(0)
@@ -374,18 +406,22 @@ def _input_weight_gradient(D, X, rows, r, dW, db):
         s = zero
         for i in range(r):
             s += D[j, i]
-        db[j] += s
+        db[j] = s if fresh else db[j] + s
 
 
 @njit(**_OPTIONS)
-def _hidden_weight_gradient(D, A, dW, db):
-    """dW += D Aᵀ and db += Σ_i D[:, i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in).
+def _hidden_weight_gradient(D, A, dW, db, fresh):
+    """dW += D Aᵀ and db += Σ_i D[:, i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in); zeroed
+    first, if ``fresh``.
 
     Each entry is a dot product along the r examples; four of them at a time.
     """
     n_out, n_in = dW.shape
     r = D.shape[1]
     zero = dW.dtype.type(0)
+    if fresh:
+        dW[:, :] = 0
+        db[:] = 0
     for j in range(n_out):
         d = D[j]
         k = 0
@@ -426,15 +462,16 @@ def _back_through(D, W, D_prev):
 
 
 @njit(**_OPTIONS)
-def _logit_cost(Z, Y, rows, output):
-    """The chunk's Σ of per-example cross-entropies, from the output layer's z; Z is (n, r).
+def _logit_cost(Z, Y, rows, r, output):
+    """The chunk's Σ of per-example cross-entropies, from the output layer's z: Z's first r
+    columns, Z (n, ≥ r).
 
     As ``cost.cross_entropy_terms``, exact where a = σ(z) rounds to 0 or 1:
     sigmoid: softplus(z) − y z = max(z, 0) − y z + ln(1 + e^(−|z|))      (∂/∂z = σ(z) − y);
     softmax: Σ_j y_j (LSE(z) − z_j), LSE(z) = z_max + ln(1 + Σ_{k≠max} e^(z_k − z_max))
     (∂/∂z_j = a_j − y_j for rows of y that sum to 1).
     """
-    n, r = Z.shape
+    n = Z.shape[0]
     zero = Z.dtype.type(0)
     total = 0.0
     if output == SIGMOID:
@@ -461,14 +498,18 @@ def _logit_cost(Z, Y, rows, output):
 
 
 @njit(**_OPTIONS)
-def _output_error(A, Y, rows, m, output, cost, D, scratch):
-    """D = δᴸ = ∂C/∂zᴸ for the chunk, (n_out, r); for the quadratic cost, returns the chunk's
-    Σ of per-example costs (cross-entropy's comes from z, by :func:`_logit_cost`).
+def _output_error(A, Y, rows, r, m, output, cost, D, scratch):
+    """D = δᴸ = ∂C/∂zᴸ for the chunk's r examples, A's and D's first r columns, and 0 in D's
+    columns past r (the padding, which then adds nothing to any gradient); for the quadratic
+    cost, returns the chunk's Σ of per-example costs (cross-entropy's comes from z, by
+    :func:`_logit_cost`).
 
     As ``backprop.output_error``: (a − y)/m for cross-entropy with its own output layer;
     otherwise (2/m)(a − y) times σ′ (sigmoid) or the softmax Jacobian.
     """
-    n, r = A.shape
+    n = A.shape[0]
+    for j in range(n):
+        D[j, r:] = 0
     one = A.dtype.type(1)
     two_over_m = A.dtype.type(2.0 / m)
     m_ = A.dtype.type(m)
@@ -524,39 +565,48 @@ def _unit_run(n, p, parts):
 def _input_affine_parts(X, rows, r, wb, z, n_out, n_in, parts):
     """:func:`_input_affine` with the first layer's units cut into ``parts`` runs, one per
     thread: W¹ and b¹ from ``wb`` (their stretch of θ), Z¹ into ``z`` (its stretch of the
-    activations). Each unit's sums are the uncut layer's, so the numbers are the same bit
-    for bit; only a layer wide enough to keep two cores busy within one step is cut."""
+    activations, rp ≥ r columns a unit). Each unit's sums are the uncut layer's, so the
+    numbers are the same bit for bit; only a layer wide enough to keep two cores busy within
+    one step is cut."""
+    rp = z.shape[0] // n_out
     for p in prange(parts):
         j0, j1 = _unit_run(n_out, p, parts)
         W = wb[j0 * n_in : j1 * n_in].reshape((j1 - j0, n_in))
         b = wb[n_out * n_in + j0 : n_out * n_in + j1]
-        _input_affine(X, rows, r, W, b, z[j0 * r : j1 * r].reshape((j1 - j0, r)))
+        _input_affine(X, rows, r, W, b, z[j0 * rp : j1 * rp].reshape((j1 - j0, rp)))
 
 
 @njit(parallel=True, **_OPTIONS)
-def _input_weight_gradient_parts(d, X, rows, r, g, n_out, n_in, parts):
+def _input_weight_gradient_parts(d, X, rows, r, g, n_out, n_in, parts, fresh):
     """:func:`_input_weight_gradient` with the units cut as in :func:`_input_affine_parts`:
-    δ¹ from ``d``, ∂C/∂W¹ and ∂C/∂b¹ into ``g`` (their stretch of the gradient)."""
+    δ¹ from ``d`` (rp ≥ r columns a unit), ∂C/∂W¹ and ∂C/∂b¹ into ``g`` (their stretch of
+    the gradient)."""
+    rp = d.shape[0] // n_out
     for p in prange(parts):
         j0, j1 = _unit_run(n_out, p, parts)
         dW = g[j0 * n_in : j1 * n_in].reshape((j1 - j0, n_in))
         db = g[n_out * n_in + j0 : n_out * n_in + j1]
-        D = d[j0 * r : j1 * r].reshape((j1 - j0, r))
-        _input_weight_gradient(D, X, rows, r, dW, db)
+        D = d[j0 * rp : j1 * rp].reshape((j1 - j0, rp))
+        _input_weight_gradient(D, X, rows, r, dW, db, fresh)
 
 
 @njit(**_OPTIONS)
 def _chunk_gradient(
-    theta, X, Y, rows, r, m, layers, hidden, output, cost, acts, D, D_prev, grad, parts
+    theta, X, Y, rows, r, m, layers, hidden, output, cost, acts, D, D_prev, grad, parts, fresh
 ):  # fmt: skip
-    """Add the gradient of the rows X[rows[:r]] (a chunk of a batch of m) into ``grad``.
+    """Add the gradient of the rows X[rows[:r]] (a chunk of a batch of m) into ``grad``; with
+    ``fresh``, write it there instead.
 
     ``layers`` holds, per layer, (n_in, n_out, offset of W in θ, offset of its activations in
-    ``acts``). Activations and errors are kept one row per unit, (n, r), so that the small
-    layers' loops run along the chunk's examples. Returns the chunk's sum of per-example
-    costs (the caller divides by m).
+    ``acts``). Activations and errors are kept one row per unit, (n, rp), so that the small
+    layers' loops run along the chunk's examples: rp is r padded to a whole number of
+    vectors (at most ``CHUNK``), the padding's inputs to the second layer zero and its
+    errors δ zero, so that it adds nothing to the gradient. Returns the chunk's sum of
+    per-example costs (the caller divides by m).
     """
     L = layers.shape[0]
+    lanes = _lanes(X)
+    rp = -(-r // lanes) * lanes
     logit_total = 0.0
     n1, w1 = layers[0, 1], layers[0, 1] * (layers[0, 0] + 1)  # W¹ and b¹: θ[:w1]
     # Forward: aˡ = σ(Wˡ aˡ⁻¹ + bˡ), kept for every layer.
@@ -564,21 +614,24 @@ def _chunk_gradient(
         n_in, n_out, w_at, a_at = layers[l, 0], layers[l, 1], layers[l, 2], layers[l, 3]
         W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
         b = theta[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
-        Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
-        if l == 0 and parts > 1:
-            _input_affine_parts(X, rows, r, theta[:w1], acts[: n1 * r], n1, n_in, parts)
-        elif l == 0:
-            _input_affine(X, rows, r, W, b, Z)
+        Z = acts[a_at : a_at + n_out * rp].reshape((n_out, rp))
+        if l == 0:
+            if parts > 1:
+                _input_affine_parts(X, rows, r, theta[:w1], acts[: n1 * rp], n1, n_in, parts)
+            else:
+                _input_affine(X, rows, r, W, b, Z)
+            for j in range(n1):
+                Z[j, r:] = 0
         else:
             p_at = layers[l - 1, 3]
-            _hidden_affine(acts[p_at : p_at + n_in * r].reshape((n_in, r)), W, b, Z)
+            _hidden_affine(acts[p_at : p_at + n_in * rp].reshape((n_in, rp)), W, b, Z)
         if l == L - 1 and cost == CROSS_ENTROPY:
-            logit_total = _logit_cost(Z, Y, rows, output)  # from zᴸ, before σ overwrites it
+            logit_total = _logit_cost(Z, Y, rows, r, output)  # from zᴸ, before σ overwrites it
         _activate(Z, output if l == L - 1 else hidden, D_prev)  # D_prev: free as scratch
     n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
-    delta = D[: n_out * r].reshape((n_out, r))
-    A = acts[a_at : a_at + n_out * r].reshape((n_out, r))
-    total = _output_error(A, Y, rows, m, output, cost, delta, D_prev)  # quadratic: Σ costs
+    delta = D[: n_out * rp].reshape((n_out, rp))
+    A = acts[a_at : a_at + n_out * rp].reshape((n_out, rp))
+    total = _output_error(A, Y, rows, r, m, output, cost, delta, D_prev)  # quadratic: Σ costs
     total += logit_total  # cross-entropy: Σ costs from zᴸ (0 for the quadratic cost)
     # Backward: ∂C/∂Wˡ += δˡ aˡ⁻¹ᵀ, ∂C/∂bˡ += Σ δˡ, then δˡ⁻¹ = (Wˡᵀ δˡ) ⊙ σ′(aˡ⁻¹).
     for l in range(L - 1, -1, -1):
@@ -586,20 +639,26 @@ def _chunk_gradient(
         dW = grad[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
         db = grad[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
         if l == 0 and parts > 1:
-            _input_weight_gradient_parts(D[: n1 * r], X, rows, r, grad[:w1], n1, n_in, parts)
+            _input_weight_gradient_parts(D[: n1 * rp], X, rows, r, grad[:w1], n1, n_in, parts,
+                                         fresh)  # fmt: skip
         elif l == 0:
-            _input_weight_gradient(delta, X, rows, r, dW, db)
+            _input_weight_gradient(delta, X, rows, r, dW, db, fresh)
         else:
             p_at = layers[l - 1, 3]
-            A_prev = acts[p_at : p_at + n_in * r].reshape((n_in, r))
-            _hidden_weight_gradient(delta, A_prev, dW, db)
+            A_prev = acts[p_at : p_at + n_in * rp].reshape((n_in, rp))
+            _hidden_weight_gradient(delta, A_prev, dW, db, fresh)
             W = theta[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
-            prev = D_prev[: n_in * r].reshape((n_in, r))
+            prev = D_prev[: n_in * rp].reshape((n_in, rp))
             _back_through(delta, W, prev)
             _times_derivative(prev, A_prev, hidden)
             D, D_prev = D_prev, D
             delta = prev
     return total
+
+
+# Numbers per block of _weight_squares' sums, each block summed in the arrays' precision and
+# the blocks in float64: float32 vectors hold twice the numbers that float64 ones do.
+SQUARES_BLOCK = 1024
 
 
 @njit(inline="always", **_OPTIONS)
@@ -608,15 +667,23 @@ def _weight_squares(W, dW, l2, squares, weights):
 
     Slices indexed from 0 let Numba vectorise the loops."""
     decay = W.dtype.type(l2)
-    if l2 > 0:
-        for p in range(W.shape[0]):
-            g = dW[p] + decay * W[p]
-            dW[p] = g
-            squares += g * g
-            weights += W[p] * W[p]
-    else:
-        for p in range(W.shape[0]):
-            squares += dW[p] * dW[p]
+    zero = W.dtype.type(0)
+    n = W.shape[0]
+    for start in range(0, n, SQUARES_BLOCK):
+        w, g = W[start : min(start + SQUARES_BLOCK, n)], dW[start : min(start + SQUARES_BLOCK, n)]
+        block = zero
+        if l2 > 0:
+            block_w = zero
+            for p in range(w.shape[0]):
+                gp = g[p] + decay * w[p]
+                g[p] = gp
+                block += gp * gp
+                block_w += w[p] * w[p]
+            weights += block_w
+        else:
+            for p in range(w.shape[0]):
+                block += g[p] * g[p]
+        squares += block
     return squares, weights
 
 
@@ -716,46 +783,32 @@ def _finish_step(
     return C, norm, DONE
 
 
-@njit(parallel=True, **_OPTIONS)
-def _zero_first_layer_parts(grad, n_out, n_in, parts):
-    """∂C/∂W¹ = 0, part by part as in :func:`_first_layer_squares_parts`."""
-    for p in prange(parts):
-        lo, hi = _unit_run(n_out, p, parts)
-        part = grad[lo * n_in : hi * n_in]
-        for q in range(part.shape[0]):
-            part[q] = 0
-
-
 @njit(**_OPTIONS)
 def _slice_gradient(
     w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D, D_prev,
     into, parts,
 ):  # fmt: skip
-    """Sum the gradient of slice w of S of the batch X[order[lo:hi]] into ``into`` (zeroed
-    first), chunk by chunk; return the slice's sum of per-example costs. With ``parts`` > 1
-    the first layer's units are cut among that many threads (see _input_affine_parts).
+    """Sum the gradient of slice w of S of the batch X[order[lo:hi]] into ``into`` (written by
+    the first chunk, then added into; zeros, for a slice with no rows), chunk by chunk;
+    return the slice's sum of per-example costs. With ``parts`` > 1 the first layer's units
+    are cut among that many threads (see _input_affine_parts).
 
     Slice w is the w-th of S equal runs of the batch's rows (S = 1: the whole batch). Each
     chunk also gets the rows that this thread reads next (the rest of its slice; unsliced,
     the rest of the epoch), for the kernels to prefetch.
     """
-    rest = 0
-    if parts > 1:  # W¹'s share on the threads that will add into it
-        rest = layers[0, 0] * layers[0, 1]
-        _zero_first_layer_parts(into, layers[0, 1], layers[0, 0], parts)
-    tail = into[rest:]  # indexed from 0, so that the loop vectorises
-    for p in range(tail.shape[0]):
-        tail[p] = 0
     m = hi - lo
     first = lo + (w * m) // S
     last = lo + ((w + 1) * m) // S
+    if first == last:  # a last batch with fewer rows than slices
+        into[:] = 0
     total = 0.0
     end = last if S > 1 else order.shape[0]
     for start in range(first, last, CHUNK):
         r = min(CHUNK, last - start)
         total += _chunk_gradient(
             theta, X, Y, order[start:end], r, m, layers, hidden, output, cost,
-            acts[w], D[w], D_prev[w], into, parts,
+            acts[w], D[w], D_prev[w], into, parts, start == first,
         )  # fmt: skip
     return total
 
@@ -904,10 +957,10 @@ def measure_members(
                     p_at = layers[l - 1, 3]
                     _hidden_affine(acts[p_at : p_at + n_in * r].reshape((n_in, r)), W, b, Z)
                 if l == L - 1 and cost == CROSS_ENTROPY:
-                    logit_total = _logit_cost(Z, Y, chunk_rows, output)
+                    logit_total = _logit_cost(Z, Y, chunk_rows, r, output)
                 _activate(Z, output if l == L - 1 else hidden, D_prev[k])
             delta = D[k][: n_out * r].reshape((n_out, r))
-            total = _output_error(Z, Y, chunk_rows, 1, output, cost, delta, D_prev[k])
+            total = _output_error(Z, Y, chunk_rows, r, 1, output, cost, delta, D_prev[k])
             totals[k] += total + logit_total
             for i in range(r):
                 best = 0

@@ -229,12 +229,12 @@ def _chunk_gradient(theta, x, Y, rows, m, first, layers, hidden, output, cost, a
             np.dot(W, acts[p_at : p_at + n_in * r].reshape((n_in, r)), Z)
         _add_bias(Z, b)
         if l == L - 1 and cost == CROSS_ENTROPY:
-            total = _logit_cost(Z, Y, rows, output)  # from zᴸ, before σ overwrites it
+            total = _logit_cost(Z, Y, rows, r, output)  # from zᴸ, before σ overwrites it
         _activate(Z, output if l == L - 1 else hidden, scratch)
     n_out, a_at = layers[L - 1, 1], layers[L - 1, 3]
     delta = D[: n_out * r].reshape((n_out, r))
-    total += _output_error(acts[a_at : a_at + n_out * r].reshape((n_out, r)), Y, rows, m, output,
-                           cost, delta, scratch)  # fmt: skip
+    total += _output_error(acts[a_at : a_at + n_out * r].reshape((n_out, r)), Y, rows, r, m,
+                           output, cost, delta, scratch)  # fmt: skip
     for l in range(L - 1, -1, -1):  # backward: ∂C/∂Wˡ = δˡ aˡ⁻¹ᵀ, δˡ⁻¹ = (Wˡᵀ δˡ) ⊙ σ′
         n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
         dW = grad[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
@@ -352,9 +352,9 @@ def run_steps(theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2
             _forward(theta, xs, layers, hidden, acts, parts)
             Z = acts[a_at : a_at + n_out * r].reshape((n_out, r))
             if cost == CROSS_ENTROPY:
-                total += _logit_cost(Z, Y, rows, output)  # from zᴸ, before σ overwrites it
+                total += _logit_cost(Z, Y, rows, r, output)  # from zᴸ, before σ overwrites it
             _activate(Z, output, scratch)
-            total += _output_error(Z, Y, rows, hi - lo, output, cost,
+            total += _output_error(Z, Y, rows, r, hi - lo, output, cost,
                                    delta[: n_out * r].reshape((n_out, r)), scratch)  # fmt: skip
             _backward(theta, xs, layers, hidden, acts, delta, moved, moving, grad, part,
                       c0 == lo, c1 == hi, l2, sums, parts)  # fmt: skip
