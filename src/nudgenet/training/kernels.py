@@ -34,7 +34,7 @@ What makes it fast is only where the numbers live and how often Python is visite
 * the other layers' activations and errors are stored one row per unit, (n, r) rather than
   (r, n), so that their loops run along the chunk's examples, long enough to vectorise
   (a layer of 16 units would leave loops of 16). A chunk's r is padded to a whole number of
-  vectors (10 examples to 16 in float32), the padding's errors kept at zero, and the
+  vectors (10 examples to 16 in float32), the padding's z¹ and errors δ kept at zero, and the
   products of these layers, forward and back, are register tiles too (4 units × 1 vector of
   examples): as plain loops along 10 examples they never reached a vector, and restarted
   for every pair of units;
@@ -600,9 +600,9 @@ def _chunk_gradient(
     ``layers`` holds, per layer, (n_in, n_out, offset of W in θ, offset of its activations in
     ``acts``). Activations and errors are kept one row per unit, (n, rp), so that the small
     layers' loops run along the chunk's examples: rp is r padded to a whole number of
-    vectors (at most ``CHUNK``), the padding's inputs to the second layer zero and its
-    errors δ zero, so that it adds nothing to the gradient. Returns the chunk's sum of
-    per-example costs (the caller divides by m).
+    vectors (at most ``CHUNK``), the padding's z¹ zero (so that every number there is
+    finite) and its errors δ zero, so that it adds nothing to the gradient. Returns the
+    chunk's sum of per-example costs (the caller divides by m).
     """
     L = layers.shape[0]
     lanes = _lanes(X)
@@ -670,7 +670,8 @@ def _weight_squares(W, dW, l2, squares, weights):
     zero = W.dtype.type(0)
     n = W.shape[0]
     for start in range(0, n, SQUARES_BLOCK):
-        w, g = W[start : min(start + SQUARES_BLOCK, n)], dW[start : min(start + SQUARES_BLOCK, n)]
+        stop = min(start + SQUARES_BLOCK, n)
+        w, g = W[start:stop], dW[start:stop]
         block = zero
         if l2 > 0:
             block_w = zero
