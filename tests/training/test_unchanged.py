@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from machine import processor
 
 from nudgenet.data import load_mini
 from nudgenet.network import Network
@@ -77,23 +78,13 @@ def fingerprint() -> dict[str, Any]:
         if i["user_api"] == "blas" and "numpy" in Path(i["filepath"]).parent.name
     )
     return {
-        "processor": _processor(),
+        "processor": processor(),
         "numpy": np.__version__,
         "blas": blas,
         "vector_bytes": VECTOR_BYTES,
         "numba_threads": int(numba.config.NUMBA_NUM_THREADS),
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
     }
-
-
-def _processor() -> str:
-    """The processor's model name (Linux), since OpenBLAS picks its kernels by it."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return "unknown"
-    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")),
-                "unknown")  # fmt: skip
 
 
 def _digest(theta: np.ndarray) -> str:

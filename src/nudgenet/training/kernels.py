@@ -278,13 +278,14 @@ def _add_product(M, A, Z):
             for k in range(n_in):
                 s = _fma(_splat(M[j, k]), _load(A, k, c), s)
             _store(Z, j, c, s)
-    for j in range(n_out):
-        z = Z[j]
-        for k in range(n_in):
-            m = M[j, k]
-            a = A[k]
-            for i in range(R, r):
-                z[i] += m * a[i]
+    if r > R:  # columns past the last full vector
+        for j in range(n_out):
+            z = Z[j]
+            for k in range(n_in):
+                m = M[j, k]
+                a = A[k]
+                for i in range(R, r):
+                    z[i] += m * a[i]
 
 
 @njit(**_OPTIONS)
