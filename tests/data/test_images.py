@@ -414,6 +414,21 @@ def test_to_inputs() -> None:
     assert x.sum() == pytest.approx(1 + 0.2 + 1 / 255)
     assert to_inputs(images.reshape(2, 784), dtype=np.float64).dtype == np.float64
     assert not np.shares_memory(x, images)
+    assert to_inputs(images[:0]).shape == (0, 784)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inputs_start_on_a_cache_line_in_the_old_numbers(dtype: type) -> None:
+    """Every row of 784 pixels is a whole number of 64-byte lines, so every row is aligned,
+    and the numbers are x / 255 in the dtype, as NumPy divides."""
+    images = np.random.default_rng(0).integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+    for n in range(1, 8):  # arrays of several sizes, wherever malloc would put them
+        x = to_inputs(images[:n], dtype)
+        assert x.ctypes.data % 64 == 0
+        assert x.flags.c_contiguous
+        expected = images[:n].reshape(n, 784).astype(dtype)
+        expected /= 255
+        assert x.tobytes() == expected.tobytes()
     with pytest.raises(DataError, match="uint8"):
         to_inputs(images.astype(np.float32))
     with pytest.raises(ShapeError, match=r"\(28, 28\)"):

@@ -33,6 +33,7 @@ from nudgenet import (
     init_params,
     train,
 )
+from nudgenet._types import aligned_empty, is_aligned
 from nudgenet.activations import ACTIVATIONS, OUTPUTS
 from nudgenet.cli import main
 from nudgenet.cost import COSTS
@@ -309,6 +310,102 @@ def test_fast_reports_every_step_as_the_reference_does() -> None:
     np.testing.assert_allclose([s.cost for s in steps], [s.cost for s in ref_steps], rtol=1e-10)
     epochs = [r for r in fast if isinstance(r, Epoch)]
     assert [e.steps for e in epochs] == [0, per_epoch, 2 * per_epoch, 3 * per_epoch]
+
+
+@pytest.mark.parametrize("split", ["none", "slices", "parts"])
+def test_the_fast_engine_flushes_subnormal_numbers_only_while_it_runs(
+    monkeypatch: pytest.MonkeyPatch, split: str
+) -> None:
+    """A gradient below float32's smallest normal number (1.2e-38) is zero in the fast engine,
+    which flushes such numbers (they would take the processor's slow path) on every thread
+    that works on a step, and a number the reference engine keeps; after the call, NumPy on
+    the same thread keeps them again."""
+    if split == "slices":  # the batch's slices on two threads
+        monkeypatch.setattr(fast, "slice_count", lambda rows: 3)
+    if split == "parts":  # the first layer's units in three parts, on two threads
+        monkeypatch.setattr(fast, "cuts", lambda network, rows: (1, 3))
+    monkeypatch.setattr(fast, "threads_to_use", lambda slices: 2)
+    network = Network((1, 24))
+    X = np.full((6, 1), 2e-38, dtype=np.float32)  # ∂C/∂w = δ x, with |δ| ≤ 1/4
+    Y = np.ones((6, 24), dtype=np.float32)
+    weights = {}
+    for engine in ("reference", "fast"):
+        theta = init_params(network.layout, "constant", value=0.0, rng=np.random.default_rng(0),
+                            dtype="float32")  # fmt: skip
+        settings = TrainSettings(epochs=1, batch_size=0, lr=1.0)
+        list(train(network, theta, X, Y, settings, rng=np.random.default_rng(0), engine=engine))
+        W, b = network.layout.views(theta)[0]
+        assert (b > 0.1).all()  # the biases learned as usual
+        weights[engine] = W
+    assert ((weights["reference"] > 0) & (weights["reference"] < 1.2e-38)).all()
+    assert (weights["fast"] == 0).all()
+    assert np.float32(2e-38) * np.float32(0.125) > 0  # the caller's mode, put back
+
+
+def test_where_theta_and_the_data_start_changes_no_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steps run on θ in place when it starts on a 64-byte boundary, else on an aligned
+    copy written back after each epoch; the data are read where they are. Either way the
+    caller's θ ends the same bit for bit (the kernels' sums do not depend on the addresses),
+    on one thread and with a batch's slices on two."""
+    network = Network((784, 16, 10))
+    rng = np.random.default_rng(0)
+    X = rng.random((120, 784)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 120)]
+    start = init_params(network.layout, rng=rng, dtype="float32")
+
+    def at(a: np.ndarray, offset: int) -> np.ndarray:
+        """A copy of a starting ``offset`` numbers past a 64-byte boundary."""
+        raw = aligned_empty(a.size + 16, a.dtype).reshape(-1)
+        out = raw[offset : offset + a.size].reshape(a.shape)
+        out[...] = a
+        return out
+
+    for slices in (1, 2):
+        monkeypatch.setattr(fast, "slice_count", lambda rows, s=slices: s)
+        ends = []
+        for offset in (0, 1, 4):
+            theta, data = at(start, offset), at(X, offset)
+            assert is_aligned(theta) == (offset == 0)
+            settings = TrainSettings(epochs=2, batch_size=40 if slices > 1 else 10, lr=0.5,
+                                     momentum=0.5)  # fmt: skip
+            list(train(network, theta, data, Y, settings, rng=np.random.default_rng(1),
+                       engine="fast"))  # fmt: skip
+            ends.append(theta.tobytes())
+        assert ends[0] != start.tobytes()
+        assert ends[1] == ends[0]
+        assert ends[2] == ends[0]
+
+
+# In a fresh process, so that the steps below are what starts Numba's pool of threads: the
+# pool's threads, asked afterwards, still keep subnormal numbers.
+POOL_AFTER_STEPS = """
+import numpy as np
+from numba import njit, prange
+from nudgenet import Network, TrainSettings, init_params, train
+from nudgenet.training import fast
+
+@njit(parallel=True)
+def tiny(n):
+    out = np.empty(n, np.float32)
+    for i in prange(n):
+        out[i] = np.float32(2e-38) / np.float32(1000 + i)
+    return out
+
+fast.cuts = lambda network, rows: (1, 2)
+fast.threads_to_use = lambda slices: 2
+network = Network((1, 16))
+theta = init_params(network.layout, rng=np.random.default_rng(0), dtype="float32")
+X, Y = np.full((6, 1), 0.5, np.float32), np.ones((6, 16), np.float32)
+list(train(network, theta, X, Y, TrainSettings(epochs=1, batch_size=0), engine="fast",
+           rng=np.random.default_rng(0)))
+print(int((tiny(256) > 0).all()))
+"""
+
+
+def test_the_threads_that_run_steps_keep_subnormal_numbers_after_them() -> None:
+    out = subprocess.run([sys.executable, "-c", POOL_AFTER_STEPS], capture_output=True,
+                         text=True, timeout=300, check=True)  # fmt: skip
+    assert out.stdout.split()[-1] == "1", out.stdout + out.stderr
 
 
 def test_a_flat_gradient_ends_each_epoch_as_in_the_reference() -> None:

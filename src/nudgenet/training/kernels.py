@@ -29,8 +29,9 @@ What makes it fast is only where the numbers live and how often Python is visite
   ∂C/∂W¹ that stays in registers while a whole chunk goes by, so that each load serves
   several multiply-adds. On Zen 5, with the rows in cache, the weight gradient runs at about
   90% of the core's two vector multiply-adds per cycle and the forward pass at about 60%
-  (its loads straddle cache lines unless X and W happen to be aligned, and each dot
-  product ends in a sum across the lanes);
+  (each dot product ends in a sum across the lanes). A vector load that straddles two
+  cache lines costs about two, so the inputs nudgenet makes, θ's copy that the steps run
+  on and every buffer start on a 64-byte boundary (``fast.py``), and so do their rows;
 * the other layers' activations and errors are stored one row per unit, (n, r) rather than
   (r, n), so that their loops run along the chunk's examples, long enough to vectorise
   (a layer of 16 units would leave loops of 16). A chunk's r is padded to a whole number of
@@ -41,6 +42,10 @@ What makes it fast is only where the numbers live and how often Python is visite
 * a slice's first chunk writes ∂C/∂θ rather than adding into it, so that no pass zeroes it,
   and ‖∇C‖² is summed in blocks in θ's precision (then in float64), twice as many numbers
   to a vector as float64's;
+* every thread that runs steps flushes subnormal numbers (below 1.2·10⁻³⁸ in float32) to
+  zero meanwhile, and puts its mode back after: saturated sigmoids make errors δ that
+  small, and each operation on one takes the processor a slow path (the seed network at
+  η = 3 went from 18 to 30 µs a step over six epochs of batch 10 without it);
 * e^x in the sigmoid and softmax is plain arithmetic (``_exp_nonpositive``), which LLVM turns
   into vector instructions, rather than a library call per number;
 * a large batch is cut into slices, each summed into its own gradient by whichever thread
@@ -51,8 +56,8 @@ What makes it fast is only where the numbers live and how often Python is visite
   that stay in its own core's cache from step to step, and every unit's sums are those of
   the uncut layer (``_input_affine_parts`` and the functions after it).
 
-Sums are accumulated in a different order than BLAS does, so results equal the reference
-engine's to rounding error, not bit for bit.
+Sums are accumulated in a different order than BLAS does, and subnormal numbers become
+zero, so results equal the reference engine's to rounding error, not bit for bit.
 
 Numba caches the compiled kernels on disk (``cache=True``) and compiles them again when this
 file's contents change, but not when only ``simd.py`` changes (see there).
@@ -65,7 +70,18 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .simd import _exp_nonpositive, _fma, _lanes, _load, _prefetch, _splat, _store, _sum_lanes
+from .simd import (
+    _exp_nonpositive,
+    _flush_subnormals,
+    _fma,
+    _lanes,
+    _load,
+    _prefetch,
+    _restore_subnormals,
+    _splat,
+    _store,
+    _sum_lanes,
+)
 
 # Codes for the activations and costs; ``fast.py`` maps the names onto them.
 SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3
@@ -227,13 +243,17 @@ def _input_affine(X, rows, r, W, b, Z):
     In tiles of four units by four examples (``_affine_tile``); the units, examples and
     columns left over at the edges, one dot product at a time. Entries of ``rows`` past r,
     if any, are the rows that come next: the first tiles of each group of examples prefetch
-    them from memory.
+    them from memory, and where Z has the columns, the last examples go through one more
+    tile with the first of them (batch 10: examples 8 and 9 beside 10 and 11), faster than
+    one dot product at a time; Z's columns past r then hold numbers the caller discards.
     """
     n_out, n_in = W.shape
     L = _lanes(W)
     J, R, K = n_out - n_out % 4, r - r % 4, n_in - n_in % L
+    if r > R and min(rows.shape[0], Z.shape[1]) >= R + 4:
+        R += 4  # the last examples' tile
     for j in range(n_out):
-        Z[j, :r] = b[j]
+        Z[j, : max(r, R)] = b[j]
     for i in range(0, R, 4):
         ahead = i + PREFETCH_ROWS
         if ahead + 4 > rows.shape[0]:
@@ -242,7 +262,7 @@ def _input_affine(X, rows, r, W, b, Z):
             _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1)
     _add_dots(X, rows, 0, R, W, 0, J, K, n_in, Z)  # the columns past the last full vector
     _add_dots(X, rows, 0, R, W, J, n_out, 0, n_in, Z)  # the last units
-    _add_dots(X, rows, R, r, W, 0, n_out, 0, n_in, Z)  # the last examples
+    _add_dots(X, rows, R, r, W, 0, n_out, 0, n_in, Z)  # the last examples (none if R ≥ r)
 
 
 @njit(**_OPTIONS)
@@ -571,10 +591,12 @@ def _input_affine_parts(X, rows, r, wb, z, n_out, n_in, parts):
     one step is cut."""
     rp = z.shape[0] // n_out
     for p in prange(parts):
+        mode = _flush_subnormals()
         j0, j1 = _unit_run(n_out, p, parts)
         W = wb[j0 * n_in : j1 * n_in].reshape((j1 - j0, n_in))
         b = wb[n_out * n_in + j0 : n_out * n_in + j1]
         _input_affine(X, rows, r, W, b, z[j0 * rp : j1 * rp].reshape((j1 - j0, rp)))
+        _restore_subnormals(mode)
 
 
 @njit(parallel=True, **_OPTIONS)
@@ -584,11 +606,13 @@ def _input_weight_gradient_parts(d, X, rows, r, g, n_out, n_in, parts, fresh):
     the gradient)."""
     rp = d.shape[0] // n_out
     for p in prange(parts):
+        mode = _flush_subnormals()
         j0, j1 = _unit_run(n_out, p, parts)
         dW = g[j0 * n_in : j1 * n_in].reshape((j1 - j0, n_in))
         db = g[n_out * n_in + j0 : n_out * n_in + j1]
         D = d[j0 * rp : j1 * rp].reshape((j1 - j0, rp))
         _input_weight_gradient(D, X, rows, r, dW, db, fresh)
+        _restore_subnormals(mode)
 
 
 @njit(**_OPTIONS)
@@ -710,19 +734,23 @@ def _first_layer_squares_parts(theta, grad, n_out, n_in, l2, parts, sums):
     """sums[p] = (Σ (∂C/∂W¹)², Σ (W¹)²) over part p of the first layer's units (the parts
     of :func:`_input_affine_parts`, each on the thread whose cache holds it)."""
     for p in prange(parts):
+        mode = _flush_subnormals()
         lo, hi = _unit_run(n_out, p, parts)
         sums[p, 0], sums[p, 1] = _weight_squares(
             theta[lo * n_in : hi * n_in], grad[lo * n_in : hi * n_in], l2, 0.0, 0.0
         )
+        _restore_subnormals(mode)
 
 
 @njit(parallel=True, **_OPTIONS)
 def _first_layer_update_parts(theta, velocity, grad, n_out, n_in, eta, momentum, parts):
     """:func:`_update` of W¹, part by part as in :func:`_first_layer_squares_parts`."""
     for p in prange(parts):
+        mode = _flush_subnormals()
         lo, hi = _unit_run(n_out, p, parts)
         lo, hi = lo * n_in, hi * n_in
         _update(theta[lo:hi], velocity[lo:hi], grad[lo:hi], eta, momentum)
+        _restore_subnormals(mode)
 
 
 @njit(inline="always", **_OPTIONS)
@@ -830,8 +858,19 @@ def _add_slices(partial, totals, grad):
     return total
 
 
-@njit(**_ENTRY)
-def run_steps(
+@njit(parallel=True, **_ENTRY)
+def start_threads(n):
+    """A parallel loop of n that does nothing, run before steps on n threads: a thread that
+    Numba's pool starts while the steps flush subnormal numbers would inherit that mode and
+    keep it after them, so the pool must exist first."""
+    ran = np.zeros(n, dtype=np.int64)
+    for p in prange(n):
+        ran[p] = 1
+    return ran.sum()
+
+
+@njit(**_OPTIONS)
+def _steps(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
     hidden, output, cost, acts, D, D_prev, partial, costs, norms, parts,
 ):  # fmt: skip
@@ -869,6 +908,22 @@ def run_steps(
     return etas.shape[0], DONE
 
 
+@njit(**_ENTRY)
+def run_steps(
+    theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
+    hidden, output, cost, acts, D, D_prev, partial, costs, norms, parts,
+):  # fmt: skip
+    """:func:`_steps` with subnormal numbers flushed to zero on this thread meanwhile (see
+    the module's notes): the mode the caller had is put back before returning."""
+    mode = _flush_subnormals()
+    result = _steps(
+        theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
+        hidden, output, cost, acts, D, D_prev, partial, costs, norms, parts,
+    )  # fmt: skip
+    _restore_subnormals(mode)
+    return result
+
+
 @njit(parallel=True, **_ENTRY)
 def run_steps_parallel(
     theta, velocity, grad, X, Y, order, batch_size, etas, momentum, l2, threshold, layers,
@@ -883,20 +938,25 @@ def run_steps_parallel(
     n = order.shape[0]
     S = partial.shape[0]
     totals = np.empty(S)
+    mode = _flush_subnormals()
     for s in range(etas.shape[0]):
         lo = s * batch_size
         hi = min(lo + batch_size, n)
         for w in prange(S):
+            slice_mode = _flush_subnormals()  # on whichever thread runs the slice
             totals[w] = _slice_gradient(
                 w, S, theta, X, Y, order, lo, hi, layers, hidden, output, cost, acts, D,
                 D_prev, partial[w], 1,
             )  # fmt: skip
+            _restore_subnormals(slice_mode)
         total = _add_slices(partial, totals, grad)
         costs[s], norms[s], status = _finish_step(
             theta, velocity, grad, total, hi - lo, etas[s], momentum, l2, threshold, layers, 1
         )
         if status != DONE:
+            _restore_subnormals(mode)
             return s, status
+    _restore_subnormals(mode)
     return etas.shape[0], DONE
 
 
@@ -938,6 +998,7 @@ def measure_members(
     n1, n_in1 = layers[0, 1], layers[0, 0]
     rows = np.arange(R)
     for k in prange(Theta.shape[0]):
+        mode = _flush_subnormals()
         theta = Theta[k]
         b1 = theta[n1 * n_in1 : n1 * n_in1 + n1]
         acts = Acts[k]
@@ -972,3 +1033,4 @@ def measure_members(
                         best, top = j, Z[j, i]
                 if best == labels[start + i]:
                     right[k] += 1
+        _restore_subnormals(mode)

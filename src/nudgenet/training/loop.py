@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import options
-from .._types import Matrix, Vector
+from .._types import Matrix, Vector, aligned_copy
 from ..backprop import check_targets, l2_term
 from ..cost import get_cost, one_hot, output_cost
 from ..data.augment import SIDE, distort
@@ -211,7 +211,7 @@ def train(
             help="resume from a checkpoint (Model.checkpoint), which holds both",
         )
     # The runner reads its inputs afresh each epoch, so augmentation rewrites them in place.
-    inputs = X if s.augment == "none" else np.array(X, order="C")
+    inputs = X if s.augment == "none" else aligned_copy(X)
     runner = epoch_runner(
         engine, network, theta, inputs, Y, batch_size=s.batch_size, schedule=schedule,
         momentum=s.momentum, l2=s.l2, cost=s.cost, baseline=baseline, velocity=velocity,
