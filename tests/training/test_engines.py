@@ -169,6 +169,28 @@ def test_wide_inputs_go_through_the_first_layers_tiles(dtype: str, batch_size: i
 
 
 @pytest.mark.parametrize(
+    ("dtype", "batch_size"), [("float64", 7), ("float64", 8), ("float32", 10), ("float32", 16)]
+)
+@pytest.mark.parametrize("momentum", [0.0, 0.5], ids=["plain", "momentum"])
+def test_hidden_layers_of_whole_vectors_in_short_chunks(
+    dtype: str, batch_size: int, momentum: float
+) -> None:
+    """Chunks of one vector of examples (at most 8 in float64, 16 in float32) into hidden
+    layers of whole vectors of units (16 and 8 inputs, 4 units of a tile and 2 left over):
+    their weight gradients go by rows of dW, from the activations transposed first; a last
+    batch of a few examples too (60 = 8 × 7 + 4)."""
+    rng = np.random.default_rng(5)
+    X = rng.uniform(0.0, 1.0, size=(60, 20))
+    Y = np.eye(6)[rng.integers(0, 6, 60)]
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=0.5, momentum=momentum)
+    result = both(settings, Network((20, 16, 8, 6)), dtype=dtype, X=X, Y=Y)
+    if dtype == "float64":
+        assert_same_training(result)
+    else:
+        assert_same_training(result, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
     ("output", "cost"), [("sigmoid", "quadratic"), ("softmax", "cross-entropy")]
 )
 def test_float32_agrees_to_float32_precision(output: str, cost: str) -> None:

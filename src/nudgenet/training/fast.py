@@ -304,7 +304,7 @@ class FastEpochs(CompiledEpochs):
         # The steps run on θ itself when it starts on a 64-byte boundary, else on an aligned
         # copy, copied in and back around every call: the first layer's register tiles load
         # whole vectors of W¹ and ∂C/∂W¹, and at batch 10 a step of the seed network took
-        # 13% longer when they straddled cache lines.
+        # about 15% longer when they straddled cache lines.
         self.work = theta if is_aligned(theta) else aligned_empty(theta.shape, theta.dtype)
         self.gradient = aligned_empty(theta.shape, theta.dtype)
         # The kernels read it only with momentum on, and then update it in place.
