@@ -482,38 +482,19 @@ def _hidden_weight_gradient(D, A, dW, db, fresh):
 def _hidden_weight_gradient_short(D, A, r, dW, db, fresh, scratch):
     """:func:`_hidden_weight_gradient` for a chunk of one vector of examples (rp = lanes) and
     a whole number of vectors of inputs: A's r columns are first copied into ``scratch`` as
-    rows, Aᵀ (r, n_in), and then each row of dW is vectors along k, Σ_i D[j, i] Aᵀ[i, k:k+L],
-    in tiles of four units: no dot product ends in a sum across the lanes, which at batch
-    10 took most of the time (16 × 16 weights: 575 ns a call against 239)."""
+    rows, Aᵀ (r, n_in), and then dW += D[:, :r] Aᵀ is :func:`_add_product`'s tiles, vectors
+    along the inputs: no dot product ends in a sum across the lanes, which at batch 10 took
+    most of the time (16 × 16 weights: 575 ns a call against 239)."""
     n_out, n_in = dW.shape
-    L = _lanes(dW)
     AT = scratch[: r * n_in].reshape((r, n_in))
     for k in range(n_in):
         a = A[k]
         for i in range(r):
             AT[i, k] = a[i]
+    if fresh:
+        dW[:, :] = 0
+    _add_product(D[:, :r], AT, dW)
     zero = dW.dtype.type(0)
-    J = n_out - n_out % 4
-    for c in range(0, n_in, L):
-        for j in range(0, J, 4):
-            if fresh:
-                s0 = s1 = s2 = s3 = _splat(zero)
-            else:
-                s0, s1 = _load(dW, j, c), _load(dW, j + 1, c)
-                s2, s3 = _load(dW, j + 2, c), _load(dW, j + 3, c)
-            for i in range(r):
-                a = _load(AT, i, c)
-                s0, s1 = _fma(_splat(D[j, i]), a, s0), _fma(_splat(D[j + 1, i]), a, s1)
-                s2, s3 = _fma(_splat(D[j + 2, i]), a, s2), _fma(_splat(D[j + 3, i]), a, s3)
-            _store(dW, j, c, s0)
-            _store(dW, j + 1, c, s1)
-            _store(dW, j + 2, c, s2)
-            _store(dW, j + 3, c, s3)
-        for j in range(J, n_out):
-            s = _splat(zero) if fresh else _load(dW, j, c)
-            for i in range(r):
-                s = _fma(_splat(D[j, i]), _load(AT, i, c), s)
-            _store(dW, j, c, s)
     for j in range(n_out):
         s = zero
         for i in range(r):
