@@ -396,6 +396,17 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh):
         _store(dW, j + 7, k + L, b7)
 
 
+@njit(inline="always", **_OPTIONS)
+def _bias_gradient(D, r, db, fresh):
+    """db += Σ_i D[:, i] over the chunk's r examples; with ``fresh``, db = …"""
+    zero = db.dtype.type(0)
+    for j in range(D.shape[0]):
+        s = zero
+        for i in range(r):
+            s += D[j, i]
+        db[j] = s if fresh else db[j] + s
+
+
 @njit(**_OPTIONS)
 def _input_weight_gradient(D, X, rows, r, dW, db, fresh):
     """dW += D X[rows] and db += Σ_i D[:, i]:  (n_out, r) @ (r, n_in) -> (n_out, n_in); with
@@ -425,12 +436,7 @@ def _input_weight_gradient(D, X, rows, r, dW, db, fresh):
         dW[J:, :] = 0
     _add_products(D, X, rows, r, dW, 0, J, K, n_in)  # the columns past the last full vector
     _add_products(D, X, rows, r, dW, J, n_out, 0, n_in)  # the last units
-    zero = db.dtype.type(0)
-    for j in range(n_out):
-        s = zero
-        for i in range(r):
-            s += D[j, i]
-        db[j] = s if fresh else db[j] + s
+    _bias_gradient(D, r, db, fresh)
 
 
 @njit(**_OPTIONS)
@@ -485,7 +491,7 @@ def _hidden_weight_gradient_short(D, A, r, dW, db, fresh, scratch):
     rows, Aᵀ (r, n_in), and then dW += D[:, :r] Aᵀ is :func:`_add_product`'s tiles, vectors
     along the inputs: no dot product ends in a sum across the lanes, which at batch 10 took
     most of the time (16 × 16 weights: 575 ns a call against 239)."""
-    n_out, n_in = dW.shape
+    n_in = dW.shape[1]
     AT = scratch[: r * n_in].reshape((r, n_in))
     for k in range(n_in):
         a = A[k]
@@ -494,12 +500,7 @@ def _hidden_weight_gradient_short(D, A, r, dW, db, fresh, scratch):
     if fresh:
         dW[:, :] = 0
     _add_product(D[:, :r], AT, dW)
-    zero = dW.dtype.type(0)
-    for j in range(n_out):
-        s = zero
-        for i in range(r):
-            s += D[j, i]
-        db[j] = s if fresh else db[j] + s
+    _bias_gradient(D, r, db, fresh)
 
 
 @njit(**_OPTIONS)
