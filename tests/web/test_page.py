@@ -298,6 +298,36 @@ def test_a_test_image_without_a_mouse(page: Any, seed: Model) -> None:
 # --------------------------------------------------------------------------- messages
 
 
+def test_a_refusal_stays_while_the_last_jobs_events_replay(fresh: tuple) -> None:
+    """A page opened after a job ran replays that job's events; they must not hide a refusal."""
+    page, site = fresh
+    settings = {"hidden": [16], "batch_size": 10, "epochs": 2, "train_size": 2000}
+    job = httpx.post(f"{site}/api/train", json=settings, timeout=30).json()["job"]
+    deadline = time.monotonic() + 120
+    while httpx.get(f"{site}/api/train", timeout=30).json()["state"] != "finished":
+        assert time.monotonic() < deadline, "the job did not finish in 120 s"
+        time.sleep(0.2)
+    page.goto(f"{site}/?image=3#learn")  # opened now, it follows that job from its first event
+    page.wait_for_function("learn.ready")
+    page.fill('input[name="hidden"]', "16,100")
+    page.locator("#start").click()
+    page.wait_for_function(f"{STATE}.textContent.startsWith('Not started')")
+    # The whole replay arrives (its final state and every epoch), and the refusal stays.
+    page.wait_for_function("learn.job.state === 'finished' && learn.epochs.length === 3")
+    assert page.evaluate("learn.job.job") == job
+    text = page.locator("#job-state").inner_text()
+    assert text.startswith(
+        "Not started: hidden layers, layer 2, must be from 1 to 64 neurons, got 100."
+    )
+    assert "On screen: Finished: epoch 2 of 2" in text
+    assert page.get_attribute("#job-state", "data-state") == "failed"
+    # The next job that starts clears it.
+    page.fill('input[name="hidden"]', "16")
+    page.locator("#start").click()
+    page.wait_for_function(f"!{STATE}.textContent.startsWith('Not started')")
+    assert page.evaluate("learn.refusal") is None
+
+
 def test_messages_name_the_form_fields_and_refuse_empty_ones(fresh: tuple) -> None:
     page, site = fresh
     learn_page(page, site)

@@ -25,6 +25,7 @@ export const learn = {
   linked: false, // the address carried settings: they, not the last job's, fill the form
   ready: false, // the job on the server (if any) is on screen
   restoring: null, // the promise of restore(): a start waits for it
+  refusal: null, // why the last Start did not start a job: shown until a job is followed
 
   // The caller opens the job's event stream (see app.js): other panels listen to it too.
   init({ follow }) {
@@ -102,11 +103,11 @@ export const learn = {
     }
   },
 
+  // The last job's events may still be arriving (a page opened after it ran replays them):
+  // they must not write over the reason this Start was refused.
   refuse(text) {
-    const element = $("#job-state");
-    element.dataset.state = "failed";
-    element.dataset.verdict = "";
-    element.textContent = `Not started: ${text}`;
+    this.refusal = text;
+    this.showState(this.job || { state: "idle" });
   },
 
   async control(action, body = {}) {
@@ -119,6 +120,7 @@ export const learn = {
 
   // Forget the last job's curves and weights, ready for this one's events.
   reset(status) {
+    this.refusal = null;
     this.settings = status.settings;
     this.points = [];
     this.epochs = [];
@@ -170,8 +172,13 @@ export const learn = {
     if (!connection.up && !TERMINAL.has(state)) {
       text = `The server has stopped: the job was at ${progress || "its start"} when it went.`;
     }
-    element.dataset.state = connection.up ? state : "failed";
-    element.dataset.verdict = v ? v.verdict : "";
+    const refused = this.refusal !== null;
+    if (refused) {
+      const why = /[.!?)]$/.test(this.refusal) ? this.refusal : `${this.refusal}.`;
+      text = `Not started: ${why}` + (state === "idle" ? "" : ` On screen: ${text}`);
+    }
+    element.dataset.state = connection.up && !refused ? state : "failed";
+    element.dataset.verdict = v && !refused ? v.verdict : "";
     element.textContent = text;
     if (state === "failed") this.redrawCost(); // its text alternative says it blew up
     const active = connection.up && (state === "running" || state === "paused");
