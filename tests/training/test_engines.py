@@ -190,6 +190,66 @@ def test_hidden_layers_of_whole_vectors_in_short_chunks(
         assert_same_training(result, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(
+    ("sizes", "batch_size"),
+    [((784, 16, 16, 10), 10), ((90, 19, 5), 13), ((90, 19, 5), 64), ((40, 8), 3)],
+    ids=["seed-b10", "edges-b13", "edges-b64", "one-layer-b3"],
+)
+def test_the_first_layers_gradient_straight_into_the_step_changes_no_bit(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, sizes: tuple[int, ...], batch_size: int
+) -> None:
+    """Plain SGD on batches of one chunk takes W¹'s step from the gradient's registers
+    (``kernels._fused_step``); told that max |x| is unknown, the fast engine writes ∂C/∂W¹,
+    sums its squares and steps as in every other case. θ and the costs are the same bit for
+    bit (the tiles, the edges past the last vector and the last units, a short last batch);
+    ‖∇C‖ adds up in another order."""
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0.0, 1.0, size=(300, sizes[0]))
+    Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 300)]
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=3.0)
+    runs = []
+    for largest in (fast.largest_input, lambda X: -1.0):
+        monkeypatch.setattr(fast, "largest_input", largest)
+        theta = init_params(Network(sizes).layout, "xavier", rng=np.random.default_rng(1),
+                            dtype=dtype)  # fmt: skip
+        records = list(train(Network(sizes), theta, X, Y, settings, rng=np.random.default_rng(7),
+                             engine="fast"))  # fmt: skip
+        runs.append((theta, [r for r in records if isinstance(r, Step)]))
+    (fused, fused_steps), (written, written_steps) = runs
+    assert fused.tobytes() == written.tobytes()
+    assert [s.cost for s in fused_steps] == [s.cost for s in written_steps]
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose([s.gradient_norm for s in fused_steps],
+                               [s.gradient_norm for s in written_steps], rtol=rtol)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        # NumPy warns of the overflow on the way to inf; the point is what follows.
+        pytest.param("reference", marks=pytest.mark.filterwarnings("ignore::RuntimeWarning")),
+        "fast",
+    ],
+)
+def test_a_first_layer_gradient_that_overflows_is_not_taken(engine: str) -> None:
+    """An input of 10³⁰ on which W¹ has zero weights leaves every activation and the cost as
+    they were, but makes ∂C/∂W¹ about 10²⁸ there, whose square is inf in float32: the step
+    diverges and θ stays as it was, also where W¹'s step would go straight from the
+    gradient's registers (the bound on ∂C/∂W¹ turns that off before it starts)."""
+    network = Network((5, 8, 3))
+    X, Y = problem()
+    X = X.astype(np.float32)
+    X[:, 4] = 1e30
+    theta = init_params(network.layout, "xavier", rng=np.random.default_rng(1), dtype="float32")
+    theta[: 8 * 5].reshape(8, 5)[:, 4] = 0
+    before = theta.copy()
+    settings = TrainSettings(epochs=1, batch_size=10, lr=0.1)
+    with pytest.raises(DivergenceError, match="at step 0"):
+        list(train(network, theta, X, Y, settings, rng=np.random.default_rng(2), engine=engine))
+    assert theta.tobytes() == before.tobytes()
+
+
 @pytest.mark.parametrize(
     ("output", "cost"), [("sigmoid", "quadratic"), ("softmax", "cross-entropy")]
 )

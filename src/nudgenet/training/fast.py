@@ -193,6 +193,13 @@ def _numba_threads(threads: int) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
+def largest_input(X: Matrix) -> float:
+    """max |x| over X, which bounds ∂C/∂W¹ for the kernels' fused steps (``_fused_step``);
+    −1 where it is not finite (they then never fuse). Two passes over X, no copy of it."""
+    largest = max(float(X.max(initial=0)), -float(X.min(initial=0)))
+    return largest if np.isfinite(largest) else -1.0
+
+
 class _Compiled:
     """What every compiled run needs: the kernels, the data as they read it, the batch size,
     the codes of the activations and cost, and the map of θ and of the scratch space."""
@@ -314,6 +321,7 @@ class FastEpochs(CompiledEpochs):
         self.velocity = velocity
         self.costs = np.empty(self.steps)
         self.norms = np.empty(self.steps)
+        self.xmax = largest_input(self.X)
         # Load (or, the first time on this machine, compile) the kernels now, with no steps,
         # so that the first epoch's time is the epoch's.
         no_steps = np.empty(0)
@@ -341,7 +349,7 @@ class FastEpochs(CompiledEpochs):
         try:
             with _numba_threads(threads):  # the parts' threads, or the slices'
                 if len(self.partial) == 1 or threads == 1:
-                    return self.k.run_steps(*args, self.parts)  # type: ignore[no-any-return]
+                    return self.k.run_steps(*args, self.parts, self.xmax)  # type: ignore[no-any-return]
                 return self.k.run_steps_parallel(*args)  # type: ignore[no-any-return]
         finally:
             if copied:
@@ -386,6 +394,7 @@ class FastStack(_Compiled):
         self.norms = np.empty((K, self.steps))
         self.done = np.empty(K, dtype=np.int64)
         self.status = np.empty(K, dtype=np.int64)
+        self.xmax = largest_input(self.X)
         # Load (or compile, the first time on this machine) before the first epoch's clock.
         self.run(
             np.arange(n)[None],
@@ -421,7 +430,7 @@ class FastStack(_Compiled):
                 self.batch_size, etas, counts, self.momentum, self.l2, self.thresholds,
                 self.layers, self.hidden, self.output, self.cost, self.acts,
                 self.D, self.D_prev, self.partial, self.costs, self.norms, self.done,
-                self.status,
+                self.status, self.xmax,
             )  # fmt: skip
             with _numba_threads(min(threads, len(self.Theta))):
                 self.k.run_members(*args)
