@@ -192,22 +192,42 @@ def test_hidden_layers_of_whole_vectors_in_short_chunks(
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize(
-    ("sizes", "batch_size"),
-    [((784, 16, 16, 10), 10), ((90, 19, 5), 13), ((90, 19, 5), 64), ((40, 8), 3)],
-    ids=["seed-b10", "edges-b13", "edges-b64", "one-layer-b3"],
+    ("sizes", "batch_size", "momentum", "l2"),
+    [
+        ((784, 16, 16, 10), 10, 0.0, 0.0),
+        ((784, 16, 16, 10), 10, 0.9, 3e-5),
+        ((90, 19, 5), 13, 0.0, 0.0),
+        ((90, 19, 5), 13, 0.5, 1e-3),
+        ((90, 19, 5), 64, 0.0, 1e-3),
+        ((40, 8), 3, 0.5, 0.0),
+    ],
+    ids=[
+        "seed-b10",
+        "seed-b10-recipe-1",
+        "edges-b13",
+        "edges-b13-mom-l2",
+        "edges-b64-l2",
+        "one-layer-b3-mom",
+    ],
 )
 def test_the_first_layers_gradient_straight_into_the_step_changes_no_bit(
-    monkeypatch: pytest.MonkeyPatch, dtype: str, sizes: tuple[int, ...], batch_size: int
+    monkeypatch: pytest.MonkeyPatch,
+    dtype: str,
+    sizes: tuple[int, ...],
+    batch_size: int,
+    momentum: float,
+    l2: float,
 ) -> None:
-    """Plain SGD on batches of one chunk takes W¹'s step from the gradient's registers
+    """Batches of one chunk take W¹'s step from the gradient's registers
     (``kernels._fused_step``); told that max |x| is unknown, the fast engine writes ∂C/∂W¹,
     sums its squares and steps as in every other case. θ and the costs are the same bit for
-    bit (the tiles, the edges past the last vector and the last units, a short last batch);
-    ‖∇C‖ adds up in another order."""
+    bit (the tiles, the edges past the last vector and the last units, a short last batch,
+    with and without momentum and L2); ‖∇C‖ adds up in another order."""
     rng = np.random.default_rng(4)
     X = rng.uniform(0.0, 1.0, size=(300, sizes[0]))
     Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 300)]
-    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=3.0)
+    lr = 3.0 if momentum == 0 else 0.3
+    settings = TrainSettings(epochs=2, batch_size=batch_size, lr=lr, momentum=momentum, l2=l2)
     runs = []
     for largest in (fast.largest_input, lambda X: -1.0):
         monkeypatch.setattr(fast, "largest_input", largest)
