@@ -218,11 +218,11 @@ def test_the_first_layers_gradient_straight_into_the_step_changes_no_bit(
     momentum: float,
     l2: float,
 ) -> None:
-    """Batches of one chunk take W¹'s step from the gradient's registers
+    """Plain SGD on batches of one chunk takes W¹'s step from the gradient's registers
     (``kernels._fused_step``); told that max |x| is unknown, the fast engine writes ∂C/∂W¹,
     sums its squares and steps as in every other case. θ and the costs are the same bit for
-    bit (the tiles, the edges past the last vector and the last units, a short last batch,
-    with and without momentum and L2); ‖∇C‖ adds up in another order."""
+    bit (the tiles, the edges past the last vector and the last units, a short last batch);
+    ‖∇C‖ adds up in another order. With momentum or L2 the steps go as before either way."""
     rng = np.random.default_rng(4)
     X = rng.uniform(0.0, 1.0, size=(300, sizes[0]))
     Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 300)]

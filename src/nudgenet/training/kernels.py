@@ -45,10 +45,10 @@ What makes it fast is only where the numbers live and how often Python is visite
 * a slice's first chunk writes ∂C/∂θ rather than adding into it, so that no pass zeroes it,
   and ‖∇C‖² is summed in blocks in θ's precision (then in float64), twice as many numbers
   to a vector as float64's;
-* in batches of one chunk (batch 10, the seed's), ∂C/∂W¹ is never written at all: once
-  the cost, the other layers' gradients and a bound on ∂C/∂W¹'s entries show that the
-  step will be taken, each tile of it goes from the registers into W¹'s step (with L2 and
-  momentum), its squares summed on the way (``_fused_step``). θ is the same bit for bit;
+* in plain SGD on batches of one chunk (batch 10, the seed's), ∂C/∂W¹ is never written at
+  all: once the cost, the other layers' gradients and a bound on ∂C/∂W¹'s entries show
+  that the step will be taken, each tile of it goes from the registers into W¹ −= η∂C/∂W¹,
+  its squares summed on the way (``_fused_step``). θ is the same bit for bit;
   writing ∂C/∂W¹, reading it back for ‖∇C‖ and again for the update took about a tenth of
   such a step;
 * every thread that runs steps flushes subnormal numbers (below 1.2·10⁻³⁸ in float32) to
@@ -338,31 +338,18 @@ def _add_products(D, X, rows, r, dW, j0, j1, k0, k1):
 
 
 @njit(inline="always", **_OPTIONS)
-def _step_row(W, V, j, k, g, eta, momentum, l2, squares):
-    """The step of one vector of weights, W[j, k:k+L], from its gradient g, as
-    :func:`_weight_squares` and :func:`_update` take it: with L2, g += λW first; then
-    W −= ηg, or V ← μV − ηg, W += V with momentum. Returns squares + g², lane by lane."""
-    t = W.dtype.type
-    w = _load(W, j, k)
-    if l2 > 0:
-        g = _fma(_splat(t(l2)), w, g)
-    if momentum > 0:  # (a · b + (−0) is a · b rounded, a + b is a · 1 + b)
-        v = _fma(_splat(t(-eta)), g, _splat(t(-0.0)))
-        v = _fma(_load(V, j, k), _splat(t(momentum)), v)
-        _store(V, j, k, v)
-        _store(W, j, k, _fma(w, _splat(t(1)), v))
-    else:
-        _store(W, j, k, _fma(_splat(t(-eta)), g, w))
+def _step_row(W, j, k, g, neg_eta, squares):
+    """W[j, k:k+L] += −η g, one vector of the weights; returns squares + g² (lane by lane)."""
+    _store(W, j, k, _fma(neg_eta, g, _load(W, j, k)))
     return _fma(g, g, squares)
 
 
 @njit(inline="always", **_OPTIONS)
-def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta, V, momentum, l2):
+def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta):
     """dW[j:j+8, k:k+2L] += D[j:j+8, :r] X[rows[:r], k:k+2L], L the vector's lanes (with
     ``two`` false, one vector: k:k+L); with ``fresh``, dW[…] = D X[…], its old values unread.
-    With η > 0 (and ``fresh``), dW is W itself, and the tile of ∂C/∂W goes from the
-    registers straight into the step (:func:`_step_row`, V the velocity's rows): returns
-    Σ (∂C/∂W[…])² (0 without η), never stored.
+    With η > 0, dW is W itself, and the tile of ∂C/∂W goes from the registers straight into
+    the step, W[…] −= η ∂C/∂W[…]: returns Σ (∂C/∂W[…])² (0 without η), never stored.
 
     The tile, eight units by two vectors of columns, stays in sixteen registers while the
     chunk's r examples go by; per example, two loads of X and eight numbers of D serve
@@ -406,24 +393,25 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta, V, momentum,
         d = _splat(D[j + 7, i])
         a7, b7 = _fma(d, u, a7), _fma(d, v, b7)
     if eta > 0:
+        neg = _splat(dW.dtype.type(-eta))
         p = q = _splat(dW.dtype.type(0))
-        p = _step_row(dW, V, j, k, a0, eta, momentum, l2, p)
-        q = _step_row(dW, V, j + 1, k, a1, eta, momentum, l2, q)
-        p = _step_row(dW, V, j + 2, k, a2, eta, momentum, l2, p)
-        q = _step_row(dW, V, j + 3, k, a3, eta, momentum, l2, q)
-        p = _step_row(dW, V, j + 4, k, a4, eta, momentum, l2, p)
-        q = _step_row(dW, V, j + 5, k, a5, eta, momentum, l2, q)
-        p = _step_row(dW, V, j + 6, k, a6, eta, momentum, l2, p)
-        q = _step_row(dW, V, j + 7, k, a7, eta, momentum, l2, q)
+        p = _step_row(dW, j, k, a0, neg, p)
+        q = _step_row(dW, j + 1, k, a1, neg, q)
+        p = _step_row(dW, j + 2, k, a2, neg, p)
+        q = _step_row(dW, j + 3, k, a3, neg, q)
+        p = _step_row(dW, j + 4, k, a4, neg, p)
+        q = _step_row(dW, j + 5, k, a5, neg, q)
+        p = _step_row(dW, j + 6, k, a6, neg, p)
+        q = _step_row(dW, j + 7, k, a7, neg, q)
         if two:
-            p = _step_row(dW, V, j, k + L, b0, eta, momentum, l2, p)
-            q = _step_row(dW, V, j + 1, k + L, b1, eta, momentum, l2, q)
-            p = _step_row(dW, V, j + 2, k + L, b2, eta, momentum, l2, p)
-            q = _step_row(dW, V, j + 3, k + L, b3, eta, momentum, l2, q)
-            p = _step_row(dW, V, j + 4, k + L, b4, eta, momentum, l2, p)
-            q = _step_row(dW, V, j + 5, k + L, b5, eta, momentum, l2, q)
-            p = _step_row(dW, V, j + 6, k + L, b6, eta, momentum, l2, p)
-            q = _step_row(dW, V, j + 7, k + L, b7, eta, momentum, l2, q)
+            p = _step_row(dW, j, k + L, b0, neg, p)
+            q = _step_row(dW, j + 1, k + L, b1, neg, q)
+            p = _step_row(dW, j + 2, k + L, b2, neg, p)
+            q = _step_row(dW, j + 3, k + L, b3, neg, q)
+            p = _step_row(dW, j + 4, k + L, b4, neg, p)
+            q = _step_row(dW, j + 5, k + L, b5, neg, q)
+            p = _step_row(dW, j + 6, k + L, b6, neg, p)
+            q = _step_row(dW, j + 7, k + L, b7, neg, q)
         return float(_sum_lanes(p)) + float(_sum_lanes(q))
     _store(dW, j, k, a0)
     _store(dW, j + 1, k, a1)
@@ -469,78 +457,47 @@ def _input_weight_gradient(D, X, rows, r, dW, db, fresh):
     pass finds its rows there (this pass reads only rows already in cache, leaving the
     memory's bandwidth free).
     """
-    _input_weight_pass(D, X, rows, r, dW, dW, db, fresh, 0.0, dW, 0.0, 0.0)
+    _input_weight_pass(D, X, rows, r, dW, dW, db, fresh, 0.0)
 
 
 @njit(**_OPTIONS)
-def _input_weight_step(D, X, rows, r, W, dW, db, eta, V, momentum, l2):
-    """W¹'s step from ∂C/∂W¹ = D X[rows] (with L2 and momentum as :func:`_finish_step`
-    takes it, V the velocity of W¹) and db = Σ_i D[:, i]: a whole batch's ∂C/∂W¹ goes
-    straight from the tiles' registers into the step (the edges' through dW). Returns
-    Σ (∂C/∂W¹ + λW¹)².
+def _input_weight_step(D, X, rows, r, W, dW, db, eta):
+    """W −= η D X[rows] and db = Σ_i D[:, i], a whole batch's ∂C/∂W¹ going straight from the
+    tiles' registers into the step (the edges' through dW); returns Σ (∂C/∂W¹)².
 
     Used only once the step is known to be taken (see :func:`_fused_step`): ∂C/∂W¹ is then
     never written, read back for ‖∇C‖ and read again for the update, three passes over
     W¹'s numbers that took about 1.5 µs of a batch-10 step of the seed network."""
-    return _input_weight_pass(D, X, rows, r, W, dW, db, True, eta, V, momentum, l2)
+    return _input_weight_pass(D, X, rows, r, W, dW, db, True, eta)
 
 
 @njit(inline="always", **_OPTIONS)
-def _edge_step(w, g, v, eta, momentum, l2):
-    """The step of a stretch of weights w from their gradient g (v: their velocity), as
-    :func:`_weight_squares` and :func:`_update` take it; returns Σ g² (g with λw)."""
+def _row_step(w, g, eta):
+    """w −= ηg over a stretch of weights, as :func:`_update` takes it; returns Σ g²."""
     t = w.dtype.type
     squares = t(0)
     for p in range(w.shape[0]):
-        gp = g[p]
-        if l2 > 0:
-            gp = gp + t(l2) * w[p]
-        squares += gp * gp
-        if momentum > 0:
-            vp = v[p] * t(momentum)
-            vp -= t(eta) * gp
-            v[p] = vp
-            w[p] += vp
-        else:
-            w[p] -= t(eta) * gp
+        squares += g[p] * g[p]
+        w[p] -= t(eta) * g[p]
     return float(squares)
 
 
 @njit(inline="always", **_OPTIONS)
-def _tiles(D, X, rows, r, W, J, K, fresh, eta, V, momentum, l2):
-    """The register tiles of :func:`_input_weight_pass`, over units [0, J) and columns
-    [0, K); returns the steps' Σ (∂C/∂W¹)² (0 without η)."""
-    L = _lanes(W)
+def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta):
+    """:func:`_input_weight_gradient` (η = 0; W is dW) or :func:`_input_weight_step`."""
+    n_out, n_in = dW.shape
+    L = _lanes(dW)
+    J, K = n_out - n_out % 8, n_in - n_in % L
     fetch = min(r, rows.shape[0] - r)
     squares = 0.0
     for k in range(0, K - L, 2 * L):
         for j in range(0, J, 8):
             squares += _gradient_tile(D, X, rows, r, W, j, k, True, fetch if j == 0 else 0,
-                                      fresh, eta, V, momentum, l2)  # fmt: skip
+                                      fresh, eta)  # fmt: skip
     if K % (2 * L):  # an odd vector of columns
         for j in range(0, J, 8):
             squares += _gradient_tile(D, X, rows, r, W, j, K - L, False,
-                                      fetch if j == 0 else 0, fresh, eta, V, momentum,
-                                      l2)  # fmt: skip
-    return squares
-
-
-@njit(inline="always", **_OPTIONS)
-def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta, V, momentum, l2):
-    """:func:`_input_weight_gradient` (η = 0; W is dW) or :func:`_input_weight_step`."""
-    n_out, n_in = dW.shape
-    L = _lanes(dW)
-    J, K = n_out - n_out % 8, n_in - n_in % L
-    # One copy of the tiles for each kind of step, the others' terms dropped where they are
-    # compiled (tested inside every tile, they made a batch-10 step slower, not faster).
-    if eta > 0 and momentum > 0 and l2 > 0:
-        squares = _tiles(D, X, rows, r, W, J, K, fresh, eta, V, momentum, l2)
-    elif eta > 0 and momentum > 0:
-        squares = _tiles(D, X, rows, r, W, J, K, fresh, eta, V, momentum, 0.0)
-    elif eta > 0 and l2 > 0:
-        squares = _tiles(D, X, rows, r, W, J, K, fresh, eta, V, 0.0, l2)
-    else:
-        squares = _tiles(D, X, rows, r, W, J, K, fresh, eta, V, 0.0, 0.0)
+                                      fetch if j == 0 else 0, fresh, eta)  # fmt: skip
     if fresh:  # the edges are added into
         for j in range(J):
             dW[j, K:] = 0
@@ -550,7 +507,7 @@ def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta, V, momentum, l2):
     if eta > 0:  # the edges' step, row by row
         for j in range(n_out):
             k0 = K if j < J else 0
-            squares += _edge_step(W[j, k0:], dW[j, k0:], V[j, k0:], eta, momentum, l2)
+            squares += _row_step(W[j, k0:], dW[j, k0:], eta)
     _bias_gradient(D, r, db, fresh)
     return squares
 
@@ -761,12 +718,11 @@ def _input_weight_gradient_parts(d, X, rows, r, g, n_out, n_in, parts, fresh):
 
 @njit(**_OPTIONS)
 def _chunk_gradient(
-    theta, X, Y, rows, r, m, layers, hidden, output, cost, acts, D, D_prev, grad, parts, fresh,
-    first_layer,
+    theta, X, Y, rows, r, m, layers, hidden, output, cost, acts, D, D_prev, grad, parts, fresh
 ):  # fmt: skip
     """Add the gradient of the rows X[rows[:r]] (a chunk of a batch of m) into ``grad``; with
-    ``fresh``, write it there instead. Without ``first_layer``, ∂C/∂W¹ and ∂C/∂b¹ are left
-    to the caller (see :func:`_fused_step`).
+    ``fresh``, write it there instead. With ``parts`` = 0, ∂C/∂W¹ and ∂C/∂b¹ are left to
+    the caller (see :func:`_fused_step`).
 
     ``layers`` holds, per layer, (n_in, n_out, offset of W in θ, offset of its activations in
     ``acts``). Activations and errors are kept one row per unit, (n, rp), so that the small
@@ -809,7 +765,7 @@ def _chunk_gradient(
         n_in, n_out, w_at = layers[l, 0], layers[l, 1], layers[l, 2]
         dW = grad[w_at : w_at + n_out * n_in].reshape((n_out, n_in))
         db = grad[w_at + n_out * n_in : w_at + n_out * n_in + n_out]
-        if l == 0 and not first_layer:
+        if l == 0 and parts == 0:
             break
         if l == 0 and parts > 1:
             _input_weight_gradient_parts(D[: n1 * rp], X, rows, r, grad[:w1], n1, n_in, parts,
@@ -971,17 +927,18 @@ FUSED_BOUND = 1e17
 
 @njit(**_OPTIONS)
 def _fused_step(theta, velocity, grad, X, rows, r, delta, total, m, eta, momentum, l2,
-                threshold, layers, xmax):  # fmt: skip
-    """Finish a step on a batch of one chunk, X[rows[:r]], whose ``grad`` holds every
-    layer's gradient but the first's and whose δ¹ is ``delta``. Returns (C, ‖∇C‖, status)
-    as :func:`_finish_step` does, and leaves θ and v as it does.
+                threshold, layers, parts, xmax):  # fmt: skip
+    """Finish a step of plain SGD (``momentum`` and ``l2`` are 0, passed on to
+    :func:`_finish_step` as they came) on a batch of one chunk, X[rows[:r]]:
+    ``grad`` holds every layer's gradient but the first's, ``delta`` is δ¹. Returns (C,
+    ‖∇C‖, status) as :func:`_finish_step` does, and leaves θ as it does.
 
-    All that the checks need but ∂C/∂W¹'s squares is known first: C with its L2 term, the
-    other gradients' squares, and a bound on ∂C/∂W¹'s entries from δ¹ and ``xmax`` (max |x|
-    over X). Where C passes, the other squares are finite and not all zero and the bound
-    holds, the step is certain to be taken whatever ∂C/∂W¹ turns out to be, so ∂C/∂W¹ goes
-    from the registers straight into W¹'s step (:func:`_input_weight_step`). Otherwise it
-    is computed, checked and applied as in any other step.
+    All that the checks need but ∂C/∂W¹'s squares is known first: C, the other gradients'
+    squares, and a bound on ∂C/∂W¹'s entries from δ¹ and ``xmax`` (max |x| over X). Where
+    C passes, the other squares are finite and not all zero and the bound holds, the step
+    is certain to be taken whatever ∂C/∂W¹ turns out to be, so ∂C/∂W¹ goes from the
+    registers straight into W¹ (:func:`_input_weight_step`). Otherwise it is computed,
+    checked and applied as in any other step.
     """
     n1, n_in = layers[0, 1], layers[0, 0]
     nw = n1 * n_in
@@ -989,22 +946,13 @@ def _fused_step(theta, velocity, grad, X, rows, r, delta, total, m, eta, momentu
     dW = grad[:nw].reshape((n1, n_in))
     db = grad[nw : nw + n1]
     _bias_gradient(delta, r, db, True)
-    squares = weights = 0.0
-    if l2 > 0:  # ‖W¹‖², block by block as _weight_squares sums it
-        w1 = theta[:nw]
-        for start in range(0, nw, SQUARES_BLOCK):
-            w = w1[start : min(start + SQUARES_BLOCK, nw)]
-            block = w.dtype.type(0)
-            for q in range(w.shape[0]):
-                block += w[q] * w[q]
-            weights += block
+    squares = 0.0
     for q in range(n1):
         squares += db[q] * db[q]
-    for l in range(1, layers.shape[0]):  # with L2, λW joins their gradients here
+    for l in range(1, layers.shape[0]):
         w_at, n_w, n_b = layers[l, 2], layers[l, 0] * layers[l, 1], layers[l, 1]
-        squares, weights = _weight_squares(
-            theta[w_at : w_at + n_w], grad[w_at : w_at + n_w], l2, squares, weights
-        )
+        squares = _weight_squares(theta[w_at : w_at + n_w], grad[w_at : w_at + n_w], 0.0,
+                                  squares, 0.0)[0]  # fmt: skip
         for q in range(w_at + n_w, w_at + n_w + n_b):
             squares += grad[q] * grad[q]
     size = 0.0
@@ -1012,17 +960,18 @@ def _fused_step(theta, velocity, grad, X, rows, r, delta, total, m, eta, momentu
         for i in range(r):
             size += abs(delta[j, i])
     C = total / m
-    if l2 > 0:
-        C += 0.5 * l2 * weights
     taken = math.isfinite(C) and not threshold < C and 0.0 < squares < math.inf
     if taken and size * xmax <= FUSED_BOUND:
-        V = velocity[:nw].reshape((n1, n_in))
-        squares += _input_weight_step(delta, X, rows, r, W, dW, db, eta, V, momentum, l2)
+        squares += _input_weight_step(delta, X, rows, r, W, dW, db, eta)
         C, norm, status = _verdict(C, squares, 0.0, 0.0, threshold)  # DONE, by the above
-        _update(theta[nw:], velocity[nw:], grad[nw:], eta, momentum)
+        _update(theta[nw:], velocity[nw:], grad[nw:], eta, 0.0)
         return C, norm, status
-    _input_weight_gradient(delta, X, rows, r, dW, db, True)
-    return _finish_step(theta, velocity, grad, total, m, eta, momentum, l2, threshold, layers, 1)
+    # (m > 0, not True: a value of the type the other callers pass, so that Numba compiles
+    # the tiles once, not once more for the literal.)
+    _input_weight_gradient(delta, X, rows, r, dW, db, m > 0)
+    return _finish_step(
+        theta, velocity, grad, total, m, eta, momentum, l2, threshold, layers, parts
+    )
 
 
 @njit(**_OPTIONS)
@@ -1050,7 +999,7 @@ def _slice_gradient(
         r = min(CHUNK, last - start)
         total += _chunk_gradient(
             theta, X, Y, order[start:end], r, m, layers, hidden, output, cost,
-            acts[w], D[w], D_prev[w], into, parts, start == first, True,
+            acts[w], D[w], D_prev[w], into, parts, start == first,
         )[0]  # fmt: skip
     return total
 
@@ -1094,27 +1043,29 @@ def _steps(
     update (see :func:`_finish_step`). With S = len(partial) > 1 each batch is summed in S
     slices, one after the other, exactly as :func:`run_steps_parallel` sums them. With
     ``parts`` > 1 (and one slice) the first layer's units are cut among that many threads,
-    which changes no bit of θ (see :func:`_finish_step` for ‖∇C‖). Batches of one chunk,
-    uncut, take their steps by :func:`_fused_step`, given ``xmax`` = max |x| over X (or −1:
-    not known, and not fused).
+    which changes no bit of θ (see :func:`_finish_step` for ‖∇C‖). Plain SGD on batches of
+    one chunk, uncut, takes its steps by :func:`_fused_step`, given ``xmax`` = max |x| over
+    X (or −1: not known, and not fused).
 
     Returns (number of steps whose update was applied, DONE | DIVERGED | FLAT).
     """
     n = order.shape[0]
     S = partial.shape[0]
     totals = np.empty(S)
-    fused = S == 1 and parts == 1 and xmax >= 0
+    fused = S == 1 and parts == 1 and momentum == 0 and l2 == 0 and xmax >= 0
     for s in range(etas.shape[0]):
         lo = s * batch_size
         hi = min(lo + batch_size, n)
         if fused and hi - lo <= CHUNK:
+            # parts − 1 = 0: W¹'s gradient left to _fused_step (values, not literals, so that
+            # Numba compiles _chunk_gradient once for both calls)
             total, delta = _chunk_gradient(
                 theta, X, Y, order[lo:], hi - lo, hi - lo, layers, hidden, output, cost,
-                acts[0], D[0], D_prev[0], grad, 1, True, False,
+                acts[0], D[0], D_prev[0], grad, parts - 1, fused,
             )  # fmt: skip
             costs[s], norms[s], status = _fused_step(
                 theta, velocity, grad, X, order[lo:], hi - lo, delta, total, hi - lo, etas[s],
-                momentum, l2, threshold, layers, xmax,
+                momentum, l2, threshold, layers, parts, xmax,
             )  # fmt: skip
             if status != DONE:
                 return s, status
