@@ -466,8 +466,8 @@ def _input_weight_step(D, X, rows, r, W, dW, db, eta):
     tiles' registers into the step (the edges' through dW); returns Σ (∂C/∂W¹)².
 
     Used only once the step is known to be taken (see :func:`_fused_step`): ∂C/∂W¹ is then
-    never written, read back for ‖∇C‖ and read again for the update, three passes over
-    W¹'s numbers that took about 1.5 µs of a batch-10 step of the seed network."""
+    never written, read back for ‖∇C‖ and read again for the update: three passes over
+    W¹'s numbers, about 1.2 µs of the seed network's 13.7 µs step at batch 10."""
     return _input_weight_pass(D, X, rows, r, W, dW, db, True, eta)
 
 
