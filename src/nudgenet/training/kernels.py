@@ -472,17 +472,6 @@ def _input_weight_step(D, X, rows, r, W, dW, db, eta):
 
 
 @njit(inline="always", **_OPTIONS)
-def _row_step(w, g, eta):
-    """w −= ηg over a stretch of weights, as :func:`_update` takes it; returns Σ g²."""
-    t = w.dtype.type
-    squares = t(0)
-    for p in range(w.shape[0]):
-        squares += g[p] * g[p]
-        w[p] -= t(eta) * g[p]
-    return float(squares)
-
-
-@njit(inline="always", **_OPTIONS)
 def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta):
     """:func:`_input_weight_gradient` (η = 0; W is dW) or :func:`_input_weight_step`."""
     n_out, n_in = dW.shape
@@ -506,8 +495,9 @@ def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta):
     _add_products(D, X, rows, r, dW, J, n_out, 0, n_in)  # the last units
     if eta > 0:  # the edges' step, row by row
         for j in range(n_out):
-            k0 = K if j < J else 0
-            squares += _row_step(W[j, k0:], dW[j, k0:], eta)
+            w, g = W[j, (K if j < J else 0) :], dW[j, (K if j < J else 0) :]
+            squares = _weight_squares(w, g, 0.0, squares, 0.0)[0]
+            _update(w, w, g, eta, 0.0)  # (no momentum: the velocity is not read)
     _bias_gradient(D, r, db, fresh)
     return squares
 
@@ -821,6 +811,21 @@ def _weight_squares(W, dW, l2, squares, weights):
 
 
 @njit(inline="always", **_OPTIONS)
+def _layer_squares(theta, grad, layers, l, with_weights, l2, squares, weights):
+    """(squares, weights) plus layer l's Σ (∂C/∂b)², and with ``with_weights`` its
+    :func:`_weight_squares` (which adds λW to the weights' gradient with L2)."""
+    w_at, n_w, n_b = layers[l, 2], layers[l, 0] * layers[l, 1], layers[l, 1]
+    if with_weights:
+        squares, weights = _weight_squares(
+            theta[w_at : w_at + n_w], grad[w_at : w_at + n_w], l2, squares, weights
+        )
+    db = grad[w_at + n_w : w_at + n_w + n_b]
+    for p in range(n_b):
+        squares += db[p] * db[p]
+    return squares, weights
+
+
+@njit(inline="always", **_OPTIONS)
 def _update(theta, velocity, grad, eta, momentum):
     """θ ← θ − η∇C, or v ← μv − η∇C, θ ← θ + v with momentum μ > 0, over a stretch of θ."""
     eta_ = theta.dtype.type(eta)
@@ -901,14 +906,9 @@ def _finish_step(
             squares += sums[p, 0]
             weights += sums[p, 1]
     for l in range(layers.shape[0]):
-        w_at, n_w, n_b = layers[l, 2], layers[l, 0] * layers[l, 1], layers[l, 1]
-        if l > 0 or parts == 1:
-            squares, weights = _weight_squares(
-                theta[w_at : w_at + n_w], grad[w_at : w_at + n_w], l2, squares, weights
-            )
-        db = grad[w_at + n_w : w_at + n_w + n_b]
-        for p in range(n_b):
-            squares += db[p] * db[p]
+        squares, weights = _layer_squares(
+            theta, grad, layers, l, l > 0 or parts == 1, l2, squares, weights
+        )
     C, norm, status = _verdict(C, squares, weights, l2, threshold)
     if status != DONE:
         return C, norm, status
@@ -947,14 +947,8 @@ def _fused_step(theta, velocity, grad, X, rows, r, delta, total, m, eta, momentu
     db = grad[nw : nw + n1]
     _bias_gradient(delta, r, db, True)
     squares = 0.0
-    for q in range(n1):
-        squares += db[q] * db[q]
-    for l in range(1, layers.shape[0]):
-        w_at, n_w, n_b = layers[l, 2], layers[l, 0] * layers[l, 1], layers[l, 1]
-        squares = _weight_squares(theta[w_at : w_at + n_w], grad[w_at : w_at + n_w], 0.0,
-                                  squares, 0.0)[0]  # fmt: skip
-        for q in range(w_at + n_w, w_at + n_w + n_b):
-            squares += grad[q] * grad[q]
+    for l in range(layers.shape[0]):  # all but ∂C/∂W¹'s
+        squares = _layer_squares(theta, grad, layers, l, l > 0, 0.0, squares, 0.0)[0]
     size = 0.0
     for j in range(n1):
         for i in range(r):
