@@ -1,4 +1,5 @@
-"""The SIMD layer under the kernels: its lane width, its e^x, and its vector operations.
+"""The SIMD layer under the kernels: its lane width, its e^x, its vector operations and its
+views.
 
 The kernels' own tests compare whole training runs; these check the building blocks one by
 one, compiled afresh (not from Numba's cache, which does not notice edits to ``simd.py``).
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 numba = pytest.importorskip("numba")
 simd = pytest.importorskip("nudgenet.training.simd")
@@ -97,3 +100,54 @@ def test_vector_operations_compute_what_they_say(dtype: type) -> None:
     np.testing.assert_array_equal(out[:, :K], A[:, :K] * dtype(2) + B[:, :K])  # exact: ×2
     assert np.isnan(out[:, K:]).all()
     np.testing.assert_allclose(dots, np.sum(A[:, :K] * B[:, :K], axis=1), rtol=1e-5)
+
+
+@numba.njit
+def _views(v, at, rows, cols):
+    """A (rows, cols) view of v[at:] and its flat view, both written through, through the
+    same array with no reference count; returns what the views saw."""
+    u = simd._unowned(v)
+    M = simd._grid(u[at:], rows, cols)
+    seen = M.copy()
+    M[rows - 1, cols - 1] = -1.0
+    flat = simd._flat(M)
+    flat[0] = -2.0
+    return seen, flat.copy(), M.shape, M.strides, flat.shape, flat.strides
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_views_see_and_write_the_numbers_of_their_array(dtype: type) -> None:
+    v = np.arange(40, dtype=dtype)
+    seen, flat, shape, strides, flat_shape, flat_strides = _views(v, 3, 4, 5)
+    np.testing.assert_array_equal(seen, np.arange(3, 23, dtype=dtype).reshape(4, 5))
+    size = np.dtype(dtype).itemsize
+    assert (shape, strides) == ((4, 5), (5 * size, size))
+    assert (flat_shape, flat_strides) == ((20,), (size,))
+    # Both writes reached v itself, and nothing else changed.
+    expected = np.arange(40, dtype=dtype)
+    expected[3], expected[22] = -2.0, -1.0
+    np.testing.assert_array_equal(v, expected)
+    np.testing.assert_array_equal(flat, expected[3:23])
+
+
+kernels = pytest.importorskip("nudgenet.training.kernels")
+
+
+@numba.njit
+def _matrix_of(v, at, rows, cols):
+    return kernels._matrix(v, at, rows, cols).copy()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 30), at=st.integers(-3, 33), rows=st.integers(-2, 8),
+    cols=st.integers(-2, 8),
+)  # fmt: skip
+def test_a_matrix_is_its_slice_reshaped_or_refused(n: int, at: int, rows: int, cols: int) -> None:
+    v = np.arange(n, dtype=np.float32)
+    if at < 0 or rows < 0 or cols < 0 or at + rows * cols > n:
+        with pytest.raises(ValueError, match="past the end"):
+            _matrix_of(v, at, rows, cols)
+    else:
+        expected = v[at : at + rows * cols].reshape(rows, cols)
+        np.testing.assert_array_equal(_matrix_of(v, at, rows, cols), expected)

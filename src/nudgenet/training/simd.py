@@ -15,7 +15,10 @@ scalars in registers across an outer loop, and calls the C library for each ``ma
   these the kernels write it out, and leave every other loop for LLVM to vectorise;
 * ``_select`` (lane by lane, one vector or another) and ``_flush_subnormals`` /
   ``_restore_subnormals`` (the x86 control register's flush-to-zero mode) for the lanes
-  engine (:mod:`~nudgenet.training.lane_kernels`).
+  engine (:mod:`~nudgenet.training.lane_kernels`);
+* views that cost no call into Numba's runtime: ``_grid`` and ``_flat`` (a vector seen as
+  a matrix and back, as ``reshape`` would, which calls a C function every time) and
+  ``_unowned`` (an array whose views skip NRT's atomic reference counts).
 
 This is the layer of how to make LLVM emit particular instructions, kept apart from the
 kernels' layer of what an SGD step computes. The vectors are as wide as the widest SIMD
@@ -38,7 +41,9 @@ from llvmlite import ir
 from numba import config, types
 from numba.core import cgutils
 from numba.core.codegen import get_host_cpu_features
+from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, models, overload, register_model
+from numba.np.arrayobj import populate_array
 
 # ------------------------------------------------------------------------------- scalars
 
@@ -350,3 +355,72 @@ def _prefetch(typingctx, A, i, k):  # pragma: no cover - compiled
         return context.get_dummy_value()
 
     return types.none(A, i, k), codegen
+
+
+# ----------------------------------------------------------------------------------- views
+# Numba's reshape calls into its C runtime (about 24 ns a call, measured): a batch-10 step
+# of the seed network made about thirty of them. These views are a few instructions, and
+# share the array's reference count (or its lack of one: ``_unowned``).
+
+
+@intrinsic
+def _grid(typingctx, v, rows, cols):  # pragma: no cover - compiled
+    """v[: rows · cols] seen as a C-contiguous (rows, cols) matrix, v a C-contiguous 1-D
+    array; no check (the caller keeps rows, cols ≥ 0 and rows · cols ≤ len(v))."""
+    if not (isinstance(v, types.Array) and v.ndim == 1 and v.layout == "C"):
+        return None
+    if not (isinstance(rows, types.Integer) and isinstance(cols, types.Integer)):
+        return None
+    matrix = v.copy(ndim=2, layout="C")
+
+    def codegen(context, builder, signature, args):
+        flat = context.make_array(signature.args[0])(context, builder, args[0])
+        shape = [context.cast(builder, args[q], signature.args[q], types.intp) for q in (1, 2)]
+        out = context.make_array(signature.return_type)(context, builder)
+        itemsize = flat.itemsize
+        populate_array(out, data=flat.data, shape=shape,
+                       strides=[builder.mul(shape[1], itemsize), itemsize], itemsize=itemsize,
+                       meminfo=flat.meminfo, parent=flat.parent)  # fmt: skip
+        return impl_ret_borrowed(context, builder, signature.return_type, out._getvalue())
+
+    return matrix(v, rows, cols), codegen
+
+
+@intrinsic
+def _flat(typingctx, A):  # pragma: no cover - compiled
+    """A C-contiguous 2-D array seen as one row of all its numbers (its reshape to 1-D)."""
+    if not (isinstance(A, types.Array) and A.ndim == 2 and A.layout == "C"):
+        return None
+    row = A.copy(ndim=1, layout="C")
+
+    def codegen(context, builder, signature, args):
+        matrix = context.make_array(signature.args[0])(context, builder, args[0])
+        rows, cols = cgutils.unpack_tuple(builder, matrix.shape, 2)
+        out = context.make_array(signature.return_type)(context, builder)
+        populate_array(out, data=matrix.data, shape=[builder.mul(rows, cols)],
+                       strides=[matrix.itemsize], itemsize=matrix.itemsize,
+                       meminfo=matrix.meminfo, parent=matrix.parent)  # fmt: skip
+        return impl_ret_borrowed(context, builder, signature.return_type, out._getvalue())
+
+    return row(A), codegen
+
+
+@intrinsic
+def _unowned(typingctx, a):  # pragma: no cover - compiled
+    """The array ``a`` with no reference count: every view taken of it then skips NRT's
+    atomic increments and decrements. Only for an entry point's arguments, which the
+    calling Python code holds alive for the whole call, and only where no view of them is
+    returned to Python."""
+    if not isinstance(a, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        out = context.make_array(signature.return_type)(context, builder)
+        populate_array(out, data=array.data,
+                       shape=cgutils.unpack_tuple(builder, array.shape),
+                       strides=cgutils.unpack_tuple(builder, array.strides),
+                       itemsize=array.itemsize, meminfo=None, parent=None)  # fmt: skip
+        return out._getvalue()
+
+    return a(a), codegen
