@@ -197,3 +197,53 @@ def test_a_sweep_trains_a_seeds_many_rates_on_the_lanes(monkeypatch):
     few = Grid(lrs=(0.5,), seeds=(0, 1, 2)).configs()  # one rate per seed: the fast one
     run_chunk(spec, chunks(few, 64)[0])
     assert calls == [1]
+
+
+numba = pytest.importorskip("numba")
+lane_kernels = pytest.importorskip("nudgenet.training.lane_kernels")
+_TEST_OPTIONS = {**lane_kernels._OPTIONS, "cache": False, "no_cpython_wrapper": False}
+TILE = lane_kernels.TILE
+
+
+@numba.njit(**_TEST_OPTIONS)
+def _first_layer_in_small_tiles(xb, r, T, n_in, n_out, A, D, Gr, R, fresh):
+    """The first layer's two products as tiles of 4 (or 1) units × TILE examples only: zˡ
+    into A (without b¹) and Gr (+)= D xbᵀ, each sum over the inputs in the tiles' order."""
+    J = n_out - n_out % 4
+    for j in range(n_out):
+        units = 4 if j < J else 1
+        if j < J and j % 4:
+            continue
+        for e in range(0, r, TILE):
+            lane_kernels._affine_tile(xb, e, T, j * n_in, n_in, A, j * R, R, units)
+            lane_kernels._gradient_tile(D, j * R, e, xb, Gr, j * n_in, n_in, R, units,
+                                        fresh and e == 0)  # fmt: skip
+
+
+@numba.njit(**_TEST_OPTIONS)
+def _first_layer(xb, r, T, n_in, n_out, A, D, Gr, R, fresh):
+    lane_kernels._input_affine(xb, r, T, 0, n_in, n_out, A, R)
+    lane_kernels._input_gradient(D, xb, r, Gr, 0, n_in, n_out, R, fresh)
+
+
+@pytest.mark.parametrize("n_out", [1, 2, 3, 5, 16])
+@pytest.mark.parametrize("r", [5, 10, 15, 40])
+@pytest.mark.parametrize("fresh", [True, False])
+def test_the_first_layers_tiles_of_ten_give_the_same_bits(n_out: int, r: int,
+                                                          fresh: bool) -> None:  # fmt: skip
+    """Ten examples to a tile (two units of them, or one) read each row of W¹'s lanes once
+    for both halves of the tile; each sum must still add its products in the order of two
+    tiles of five, bit for bit, for every count of units and examples."""
+    G, n_in, R = lanes.lanes(np.float32), 37, 40
+    rng = np.random.default_rng(n_out * 100 + r)
+    xb = rng.standard_normal((R, n_in)).astype(np.float32)
+    T = rng.standard_normal((n_in * n_out + n_out, G)).astype(np.float32)  # W¹ rows, then b¹
+    T[n_in * n_out :] = 0  # (so that zˡ is the sums themselves)
+    D = rng.standard_normal((n_out * R, G)).astype(np.float32)
+    Gr0 = rng.standard_normal((n_in * n_out, G)).astype(np.float32)
+    A_small, A = np.zeros((n_out * R, G), np.float32), np.zeros((n_out * R, G), np.float32)
+    Gr_small, Gr = Gr0.copy(), Gr0.copy()
+    _first_layer_in_small_tiles(xb, r, T, n_in, n_out, A_small, D, Gr_small, R, fresh)
+    _first_layer(xb, r, T, n_in, n_out, A, D, Gr, R, fresh)
+    np.testing.assert_array_equal(A, A_small)
+    np.testing.assert_array_equal(Gr, Gr_small)

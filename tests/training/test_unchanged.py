@@ -8,7 +8,9 @@ so their θ must be the same bits. Cases whose engine changed since are stored o
 kinds of machine they were taken on again: the BLAS engine's after it shared each chunk's
 work among threads of its own, one per core (whatever the load), each calling BLAS on one
 thread; the fast engine's (and its stack's) after its small layers' products became
-register tiles on chunks padded to whole vectors. Bits depend
+register tiles on chunks padded to whole vectors. The lanes engine's stack was first taken
+with its first layer in tiles of 4 units × 5 examples, before tiles of 2 × 10 (the same
+sums in the same order). Bits depend
 on the machine (processor, BLAS kernels, vector width, Numba's thread count), so each
 machine's digests are checked only where the fingerprint is the same; elsewhere the test
 says why it skips.
@@ -101,7 +103,7 @@ def digests() -> dict[str, str]:
         out[name] = _digest(fit(recipe, data, train_size=600).theta)
     X = data.train_images[:600].reshape(600, -1).astype(np.float32) / 255
     Y = np.eye(10, dtype=np.float32)[data.train_labels[:600]]
-    for engine in ("reference", "fast"):
+    for engine in ("reference", "fast", "lanes"):
         results = train_stacked(Network(), STACK_MEMBERS, X, Y, epochs=1, batch_size=10,
                                 dtype="float32", engine=engine)  # fmt: skip
         out[f"stack-seed-b10-{engine}-f32"] = _digest(np.stack([r.theta for r in results]))
@@ -123,8 +125,9 @@ def current() -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [*CASES, "stack-seed-b10-reference-f32",
-                                  "stack-seed-b10-fast-f32"])  # fmt: skip
+@pytest.mark.parametrize(
+    "case", [*CASES, *(f"stack-seed-b10-{engine}-f32" for engine in ("reference", "fast", "lanes"))]
+)
 def test_unchanged_engine_gives_the_same_bits(case: str, stored: dict, current: dict) -> None:
     if case not in stored:
         pytest.skip(f"{case} was not taken on this kind of machine since its engine changed")
