@@ -734,3 +734,40 @@ def test_full_mnist_peak_memory_under_600_mb(
     )
     peak_mb = float(out.stdout.split()[-1])
     assert 250 < peak_mb < 600  # the data alone are 250 MB
+
+
+@pytest.mark.parametrize("r", [5, 10, 15, 30])
+@pytest.mark.parametrize("n_out", [4, 16, 18])
+def test_the_first_layers_tiles_of_five_examples_give_the_same_bits(r: int, n_out: int) -> None:
+    """A chunk of a multiple of five examples (batch 10) goes through tiles of five examples
+    where it once went through tiles of four and one more tile over the next rows; each
+    dot product must add up as it did, bit for bit."""
+    numba = pytest.importorskip("numba")
+    kernels = pytest.importorskip("nudgenet.training.kernels")
+
+    @numba.njit(**{**kernels._OPTIONS, "cache": False, "no_cpython_wrapper": False})
+    def in_tiles_of_four(X, rows, r, W, b, Z):
+        n_out, n_in = W.shape
+        J, K = n_out - n_out % 4, n_in - n_in % kernels._lanes(W)
+        R = -(-r // 4) * 4  # the last tile reaches into the rows that come next
+        for j in range(n_out):
+            Z[j, :R] = b[j]
+        for i in range(0, R, 4):
+            for j in range(0, J, 4):
+                kernels._affine_tile(X, rows, i, W, j, K, Z, -1, False)
+        kernels._add_dots(X, rows, 0, R, W, 0, J, K, n_in, Z)
+        kernels._add_dots(X, rows, 0, R, W, J, n_out, 0, n_in, Z)
+
+    @numba.njit(**{**kernels._OPTIONS, "cache": False, "no_cpython_wrapper": False})
+    def as_the_engine_does(X, rows, r, W, b, Z):
+        kernels._input_affine(X, rows, r, W, b, Z)
+
+    rng = np.random.default_rng(r * 100 + n_out)
+    X = rng.standard_normal((64, 790)).astype(np.float32)  # 790: columns past the last vector
+    W = rng.standard_normal((n_out, 790)).astype(np.float32)
+    b = rng.standard_normal(n_out).astype(np.float32)
+    rows = rng.permutation(64)  # more rows than r: the next batch's
+    expected, got = np.zeros((n_out, 32), np.float32), np.zeros((n_out, 32), np.float32)
+    in_tiles_of_four(X, rows, r, W, b, expected)
+    as_the_engine_does(X, rows, r, W, b, got)
+    np.testing.assert_array_equal(got[:, :r], expected[:, :r])

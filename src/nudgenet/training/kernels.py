@@ -25,10 +25,12 @@ What makes it fast is only where the numbers live and how often Python is visite
   arithmetic does not wait for the memory;
 * the first layer's two products (784 × n₁ per example, nearly all the arithmetic) are
   written as register tiles of explicit SIMD vectors (:mod:`~nudgenet.training.simd`): 4 units
-  × 4 examples of dot products for the forward pass, and a block of 8 units × 2 vectors of
-  ∂C/∂W¹ that stays in registers while a whole chunk goes by, so that each load serves
-  several multiply-adds. On Zen 5, with the rows in cache, the weight gradient runs at about
-  90% of the core's two vector multiply-adds per cycle and the forward pass at about 60%
+  × 4 examples of dot products for the forward pass (× 5 where a chunk is a multiple of
+  five: batch 10 in two tiles, not three with two examples wasted), and a block of 8
+  units × 2 vectors of ∂C/∂W¹ that stays in registers while a whole chunk goes by, so that
+  each load serves several multiply-adds. On Zen 5, with the rows in cache, the weight
+  gradient runs at about 90% of the core's two vector multiply-adds per cycle and the
+  forward pass at about 60%
   (each dot product ends in a sum across the lanes). A vector load that straddles two
   cache lines costs about two, so the inputs nudgenet makes, θ's copy that the steps run
   on and every buffer start on a 64-byte boundary (``fast.py``), and so do their rows;
@@ -216,37 +218,53 @@ def _add_dots(X, rows, i0, i1, W, j0, j1, k0, k1, Z):
 
 
 @njit(inline="always", **_OPTIONS)
-def _affine_tile(X, rows, i, W, j, K, Z, ahead):
-    """Z[j:j+4, i:i+4] += W[j:j+4, :K] X[rows[i:i+4], :K]ᵀ, K a multiple of the vector's lanes.
+def _affine_tile(X, rows, i, W, j, K, Z, ahead, five):
+    """Z[j:j+4, i:i+e] += W[j:j+4, :K] X[rows[i:i+e], :K]ᵀ, K a multiple of the vector's
+    lanes, e = 4 examples (or 5, with ``five``: a compile-time constant).
 
-    Sixteen dot products, each a vector of partial sums in its own register; per vector of
-    columns, four loads of X and four of W serve sixteen multiply-adds. With ahead ≥ 0 it
-    also asks the caches for the rows X[rows[ahead:ahead+4]], a line of each per vector, so
-    that they have arrived from memory when their turn comes.
+    Sixteen (twenty) dot products, each a vector of partial sums in its own register; per
+    vector of columns, four (five) loads of X and four of W serve sixteen (twenty)
+    multiply-adds. With ahead ≥ 0 it also asks the caches for the rows
+    X[rows[ahead:ahead+e]], a line of each per vector, so that they have arrived from memory
+    when their turn comes. Each dot product adds up the same way in either width.
     """
     L = _lanes(W)
     r0, r1, r2, r3 = rows[i], rows[i + 1], rows[i + 2], rows[i + 3]
+    r4 = rows[i + 4] if five else r3
     fetch = ahead >= 0
-    p0, p1, p2, p3 = r0, r1, r2, r3
+    p0, p1, p2, p3, p4 = r0, r1, r2, r3, r4
     if fetch:
         p0, p1, p2, p3 = rows[ahead], rows[ahead + 1], rows[ahead + 2], rows[ahead + 3]
+        p4 = rows[ahead + 4] if five else p3
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = _splat(Z.dtype.type(0))
     s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = s00
+    s04 = s14 = s24 = s34 = s00
     for k in range(0, K, L):
         if fetch:
             _prefetch(X, p0, k)
             _prefetch(X, p1, k)
             _prefetch(X, p2, k)
             _prefetch(X, p3, k)
+            if five:
+                _prefetch(X, p4, k)
         v0, v1, v2, v3 = _load(X, r0, k), _load(X, r1, k), _load(X, r2, k), _load(X, r3, k)
+        v4 = _load(X, r4, k) if five else v3
         u = _load(W, j, k)
         s00, s01, s02, s03 = _fma(u, v0, s00), _fma(u, v1, s01), _fma(u, v2, s02), _fma(u, v3, s03)
+        if five:
+            s04 = _fma(u, v4, s04)
         u = _load(W, j + 1, k)
         s10, s11, s12, s13 = _fma(u, v0, s10), _fma(u, v1, s11), _fma(u, v2, s12), _fma(u, v3, s13)
+        if five:
+            s14 = _fma(u, v4, s14)
         u = _load(W, j + 2, k)
         s20, s21, s22, s23 = _fma(u, v0, s20), _fma(u, v1, s21), _fma(u, v2, s22), _fma(u, v3, s23)
+        if five:
+            s24 = _fma(u, v4, s24)
         u = _load(W, j + 3, k)
         s30, s31, s32, s33 = _fma(u, v0, s30), _fma(u, v1, s31), _fma(u, v2, s32), _fma(u, v3, s33)
+        if five:
+            s34 = _fma(u, v4, s34)
     Z[j, i] += _sum_lanes(s00)
     Z[j, i + 1] += _sum_lanes(s01)
     Z[j, i + 2] += _sum_lanes(s02)
@@ -263,6 +281,11 @@ def _affine_tile(X, rows, i, W, j, K, Z, ahead):
     Z[j + 3, i + 1] += _sum_lanes(s31)
     Z[j + 3, i + 2] += _sum_lanes(s32)
     Z[j + 3, i + 3] += _sum_lanes(s33)
+    if five:
+        Z[j, i + 4] += _sum_lanes(s04)
+        Z[j + 1, i + 4] += _sum_lanes(s14)
+        Z[j + 2, i + 4] += _sum_lanes(s24)
+        Z[j + 3, i + 4] += _sum_lanes(s34)
 
 
 @njit(**_OPTIONS)
@@ -273,22 +296,34 @@ def _input_affine(X, rows, r, W, b, Z):
     columns left over at the edges, one dot product at a time. Entries of ``rows`` past r,
     if any, are the rows that come next: the first tiles of each group of examples prefetch
     them from memory, and where Z has the columns, the last examples go through one more
-    tile with the first of them (batch 10: examples 8 and 9 beside 10 and 11), faster than
-    one dot product at a time; Z's columns past r then hold numbers the caller discards.
+    tile with the first of them, faster than one dot product at a time; Z's columns past r
+    then hold numbers the caller discards. Where r is a multiple of five (batch 10), that
+    case takes tiles of five examples instead: the same sums, none for the next rows (batch
+    10 in three tiles of four took examples 8 and 9 beside 10 and 11).
     """
     n_out, n_in = W.shape
     L = _lanes(W)
     J, R, K = n_out - n_out % 4, r - r % 4, n_in - n_in % L
     if r > R and min(rows.shape[0], Z.shape[1]) >= R + 4:
         R += 4  # the last examples' tile
+        if r % 5 == 0:  # (batch 10) tiles of five examples do the same sums, none wasted
+            R = r
     for j in range(n_out):
         Z[j, : max(r, R)] = b[j]
-    for i in range(0, R, 4):
-        ahead = i + PREFETCH_ROWS
-        if ahead + 4 > rows.shape[0]:
-            ahead = -1
-        for j in range(0, J, 4):
-            _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1)
+    if r == R and r % 4:
+        for i in range(0, R, 5):
+            ahead = i + 10
+            if ahead + 5 > rows.shape[0]:
+                ahead = -1
+            for j in range(0, J, 4):
+                _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1, True)
+    else:
+        for i in range(0, R, 4):
+            ahead = i + PREFETCH_ROWS
+            if ahead + 4 > rows.shape[0]:
+                ahead = -1
+            for j in range(0, J, 4):
+                _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1, False)
     _add_dots(X, rows, 0, R, W, 0, J, K, n_in, Z)  # the columns past the last full vector
     _add_dots(X, rows, 0, R, W, J, n_out, 0, n_in, Z)  # the last units
     _add_dots(X, rows, R, r, W, 0, n_out, 0, n_in, Z)  # the last examples (none if R ≥ r)
