@@ -304,13 +304,14 @@ def _input_affine(X, rows, r, W, b, Z):
     n_out, n_in = W.shape
     L = _lanes(W)
     J, R, K = n_out - n_out % 4, r - r % 4, n_in - n_in % L
+    five = False
     if r > R and min(rows.shape[0], Z.shape[1]) >= R + 4:
         R += 4  # the last examples' tile
         if r % 5 == 0:  # (batch 10) tiles of five examples do the same sums, none wasted
-            R = r
+            R, five = r, True
     for j in range(n_out):
         Z[j, : max(r, R)] = b[j]
-    if r == R and r % 4:
+    if five:
         for i in range(0, R, 5):
             ahead = i + 10
             if ahead + 5 > rows.shape[0]:
