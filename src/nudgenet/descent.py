@@ -46,9 +46,14 @@ def divergence_threshold(baseline: float, factor: float) -> float:
     return factor * max(abs(baseline), MIN_BASELINE)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Step:
-    """What happened at one update: the cost and slope at θ_k and the step taken."""
+    """What happened at one update: the cost and slope at θ_k and the step taken.
+
+    Not frozen: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, about 0.9 µs a record against 0.2, and the fast engine makes one
+    per update, 60,000 an epoch at batch 1.
+    """
 
     step: int  # k, counting updates from 0
     learning_rate: float  # η_k

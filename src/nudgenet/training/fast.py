@@ -249,19 +249,11 @@ class CompiledEpochs(_Compiled):
         bad = np.flatnonzero(~(np.isfinite(etas) & (etas > 0)))
         runnable = etas[: bad[0]] if len(bad) else etas
         done, status = self._epoch(order, runnable)
-        last = None
         # One record per update, as the reference engine gives: the costs feed progress bars,
-        # per-step cost plots and the web page's live curve.
-        for s, (eta, cost, norm) in enumerate(
-            zip(
-                etas[:done].tolist(),
-                self.costs[:done].tolist(),
-                self.norms[:done].tolist(),
-                strict=True,
-            )
-        ):
-            last = Step(first_step + s, eta, cost, norm)
-            yield last
+        # per-step cost plots and the web page's live curve. ``map`` makes them in C's loop.
+        records = (range(first_step, first_step + done), etas[:done].tolist(),
+                   self.costs[:done].tolist(), self.norms[:done].tolist())  # fmt: skip
+        yield from map(Step, *records)
         if status == self.k.DIVERGED:
             _check_divergence(
                 first_step + done, float(etas[done]), float(self.costs[done]),
@@ -270,7 +262,7 @@ class CompiledEpochs(_Compiled):
             raise AssertionError("unreachable: _check_divergence raises")  # pragma: no cover
         if status == self.k.DONE and len(bad):
             check_learning_rate(float(etas[bad[0]]))
-        return last
+        return Step(*(r[-1] for r in records)) if done else None
 
 
 class FastEpochs(CompiledEpochs):
