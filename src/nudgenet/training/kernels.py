@@ -118,12 +118,10 @@ CHUNK = 64
 # worth. It matters where the weight gradient's prefetch of the rows ahead cannot help: the
 # first chunk of a slice, and sliced mini-batches (batch 128 was 10% slower without it).
 PREFETCH_ROWS = 8
-# How far ahead the weight gradient's tiles ask the caches for rows (see
-# _input_weight_gradient): the chunk's r rows that start this many rows on, or r on if r is
-# more. With the next chunk's rows, a batch of ten found their lines still on their way:
-# the seed network's batch-10 step took 9.2–9.4 µs, against 8.3–8.4 with these; batches of
-# 32 and more, already far enough ahead, were unchanged (and 2r ahead made batch 1000 5%
-# slower).
+# How far ahead the weight gradient's tiles ask the caches for rows (see _rows_ahead): with
+# the next chunk's, a batch of ten found their lines still on their way (the seed network's
+# batch-10 step took 9.0–9.4 µs, against 8.5–8.65 with 20 rows on; 30 was slower, and so
+# was 2r for chunks of 64 at batch 1000, by about 5%).
 AHEAD_ROWS = 20
 
 # ``reassoc`` lets LLVM vectorise sums (it may add in another order); ``contract`` allows fused
@@ -401,6 +399,13 @@ def _add_products(D, X, rows, r, dW, j0, j1, k0, k1):
 
 
 @njit(inline="always", **_OPTIONS)
+def _rows_ahead(r):
+    """Where the rows that a chunk of r asks the caches for start, counted from its first:
+    r on (the next chunk), but at least AHEAD_ROWS."""
+    return max(r, AHEAD_ROWS)
+
+
+@njit(inline="always", **_OPTIONS)
 def _step_row(W, j, k, g, neg_eta, squares):
     """W[j, k:k+L] += −η g, one vector of the weights; returns squares + g² (lane by lane)."""
     _store(W, j, k, _fma(neg_eta, g, _load(W, j, k)))
@@ -419,11 +424,11 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta):
     sixteen multiply-adds, and dW is read and written once per chunk. (Without ``two`` the
     second vector's work is dead code, which the compiler drops.) Meanwhile it asks the
     caches for the same columns of ``fetch`` rows to come, rows[a : a + fetch] with
-    a = max(r, AHEAD_ROWS).
+    a = _rows_ahead(r).
     """
     L = _lanes(dW)
     m = L if two else 0  # where the second vector starts: on the first if it is not used
-    ahead = max(r, AHEAD_ROWS)
+    ahead = _rows_ahead(r)
     if fresh:
         a0 = b0 = a1 = b1 = a2 = b2 = a3 = b3 = _splat(dW.dtype.type(0))
         a4 = b4 = a5 = b5 = a6 = b6 = a7 = b7 = a0
@@ -518,7 +523,7 @@ def _input_weight_gradient(D, X, rows, r, dW, db, fresh):
     In tiles of eight units by two vectors of columns (``_gradient_tile``), each summed over
     the whole chunk in registers; the units and columns left over at the edges, one example
     at a time. Entries of ``rows`` past r, if any, are the rows that come next: the first
-    tile of each column block asks the caches for r of them, at least AHEAD_ROWS on, so
+    tile of each column block asks the caches for r of them, from ``_rows_ahead(r)`` on, so
     that their forward pass finds them there, all arrived (this pass reads only rows
     already in cache, leaving the memory's bandwidth free).
     """
@@ -542,7 +547,7 @@ def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta):
     n_out, n_in = dW.shape
     L = _lanes(dW)
     J, K = n_out - n_out % 8, n_in - n_in % L
-    fetch = max(0, min(r, rows.shape[0] - max(r, AHEAD_ROWS)))
+    fetch = max(0, min(r, rows.shape[0] - _rows_ahead(r)))
     squares = 0.0
     for k in range(0, K - L, 2 * L):
         for j in range(0, J, 8):
