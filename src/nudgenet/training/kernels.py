@@ -114,10 +114,10 @@ DONE, DIVERGED, FLAT = 0, 1, 2
 # the forward and the backward pass, beside the next chunk's rows being fetched meanwhile
 # (measured on Zen 5 with 1 MB of L2: 5% faster at full batch than 128 rows).
 CHUNK = 64
-# Rows of X ahead of the one in use that the forward pass asks the caches for: two tiles'
-# worth. It matters where the weight gradient's prefetch of the rows ahead cannot help: the
-# first chunk of a slice, and sliced mini-batches (batch 128 was 10% slower without it).
-PREFETCH_ROWS = 8
+# Tiles of examples ahead of the one in use whose rows the forward pass asks the caches for.
+# It matters where the weight gradient's prefetch of the rows ahead cannot help: the first
+# chunk of a slice, and sliced mini-batches (batch 128 was 10% slower without it).
+PREFETCH_TILES = 2
 # How far ahead the weight gradient's tiles ask the caches for rows (see _rows_ahead): with
 # the next chunk's, a batch of ten found their lines still on their way (the seed network's
 # batch-10 step took 9.0–9.4 µs, against 8.5–8.65 with 20 rows on; 30 was slower, and so
@@ -293,6 +293,20 @@ def _affine_tile(X, rows, i, W, j, K, Z, ahead, five):
         Z[j + 3, i + 4] += _sum_lanes(s34)
 
 
+@njit(inline="always", **_OPTIONS)
+def _affine_tiles(X, rows, R, W, J, K, Z, five):
+    """The tiles of :func:`_input_affine` over its first R examples and J units, of five
+    examples or four (``five``: a compile-time constant); each group's first tile asks the
+    caches for the rows PREFETCH_TILES tiles on."""
+    e = 5 if five else 4
+    for i in range(0, R, e):
+        ahead = i + PREFETCH_TILES * e
+        if ahead + e > rows.shape[0]:
+            ahead = -1
+        for j in range(0, J, 4):
+            _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1, five)
+
+
 @njit(**_OPTIONS)
 def _input_affine(X, rows, r, W, b, Z):
     """Z[:, i] = W X[rows[i]] + b for i < r:  (n_out, n_in) @ (n_in, r) -> (n_out, r).
@@ -316,20 +330,10 @@ def _input_affine(X, rows, r, W, b, Z):
             R, five = r, True
     for j in range(n_out):
         Z[j, : max(r, R)] = b[j]
-    if five:
-        for i in range(0, R, 5):
-            ahead = i + 10
-            if ahead + 5 > rows.shape[0]:
-                ahead = -1
-            for j in range(0, J, 4):
-                _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1, True)
+    if five:  # (a literal for each call, so that the tiles are compiled for it)
+        _affine_tiles(X, rows, R, W, J, K, Z, True)
     else:
-        for i in range(0, R, 4):
-            ahead = i + PREFETCH_ROWS
-            if ahead + 4 > rows.shape[0]:
-                ahead = -1
-            for j in range(0, J, 4):
-                _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1, False)
+        _affine_tiles(X, rows, R, W, J, K, Z, False)
     _add_dots(X, rows, 0, R, W, 0, J, K, n_in, Z)  # the columns past the last full vector
     _add_dots(X, rows, 0, R, W, J, n_out, 0, n_in, Z)  # the last units
     _add_dots(X, rows, R, r, W, 0, n_out, 0, n_in, Z)  # the last examples (none if R ≥ r)
