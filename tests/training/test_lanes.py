@@ -221,19 +221,22 @@ def _first_layer_in_small_tiles(xb, r, T, n_in, n_out, A, D, Gr, R, fresh):
 
 
 @numba.njit(**_TEST_OPTIONS)
-def _first_layer(xb, r, T, n_in, n_out, A, D, Gr, R, fresh):
-    lane_kernels._input_affine(xb, r, T, 0, n_in, n_out, A, R)
-    lane_kernels._input_gradient(D, xb, r, Gr, 0, n_in, n_out, R, fresh)
+def _first_layer(xb, r, T, n_in, n_out, A, D, Gr, R, fresh, pair, tile):
+    lane_kernels._input_affine_in(xb, r, T, 0, n_in, n_out, A, R, pair, tile)
+    lane_kernels._input_gradient_in(D, xb, r, Gr, 0, n_in, n_out, R, fresh, pair, tile)
 
 
 @pytest.mark.parametrize("n_out", [1, 2, 3, 5, 16])
 @pytest.mark.parametrize("r", [5, 10, 15, 40])
 @pytest.mark.parametrize("fresh", [True, False])
-def test_the_first_layers_tiles_of_ten_give_the_same_bits(n_out: int, r: int,
-                                                          fresh: bool) -> None:  # fmt: skip
+@pytest.mark.parametrize(("pair", "tile"), [(2, 4), (1, 1)], ids=["32-registers", "16"])
+def test_the_first_layers_tiles_of_ten_give_the_same_bits(
+    n_out: int, r: int, fresh: bool, pair: int, tile: int
+) -> None:
     """Ten examples to a tile (two units of them, or one) read each row of W¹'s lanes once
     for both halves of the tile; each sum must still add its products in the order of two
-    tiles of five, bit for bit, for every count of units and examples."""
+    tiles of five, bit for bit, for every count of units and examples, and with the units a
+    tile takes on a CPU of 32 vector registers (2 × 10, 4 × 5) or of 16 (1 × 10, 1 × 5)."""
     G, n_in, R = lanes.lanes(np.float32), 37, 40
     rng = np.random.default_rng(n_out * 100 + r)
     xb = rng.standard_normal((R, n_in)).astype(np.float32)
@@ -244,6 +247,13 @@ def test_the_first_layers_tiles_of_ten_give_the_same_bits(n_out: int, r: int,
     A_small, A = np.zeros((n_out * R, G), np.float32), np.zeros((n_out * R, G), np.float32)
     Gr_small, Gr = Gr0.copy(), Gr0.copy()
     _first_layer_in_small_tiles(xb, r, T, n_in, n_out, A_small, D, Gr_small, R, fresh)
-    _first_layer(xb, r, T, n_in, n_out, A, D, Gr, R, fresh)
+    _first_layer(xb, r, T, n_in, n_out, A, D, Gr, R, fresh, pair, tile)
     np.testing.assert_array_equal(A, A_small)
     np.testing.assert_array_equal(Gr, Gr_small)
+
+
+def test_this_cpu_takes_the_tiles_its_registers_hold() -> None:
+    from nudgenet.training.simd import VECTOR_REGISTERS
+
+    units = (lane_kernels.PAIR_UNITS, lane_kernels.TILE_UNITS)
+    assert units == ((2, 4) if VECTOR_REGISTERS >= 32 else (1, 1))

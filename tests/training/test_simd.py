@@ -32,6 +32,22 @@ def test_vector_bytes_follow_the_cpu_features(monkeypatch, features: str, expect
     assert simd._vector_bytes() == expected
 
 
+@pytest.mark.parametrize(
+    ("features", "x86", "expected"),
+    [
+        ("+sse2,+avx,+avx2,+fma,+avx512f,+avx512bw", True, 32),
+        ("+sse2,+avx,+avx2,+fma,-avx512f", True, 16),
+        ("+sse2,-avx,-avx512f", True, 16),
+        ("+neon", False, 32),
+    ],
+)
+def test_vector_registers_follow_the_cpu(monkeypatch, features: str, x86: bool,
+                                         expected: int) -> None:  # fmt: skip
+    monkeypatch.setattr(simd.config, "CPU_FEATURES", features)
+    monkeypatch.setattr(simd, "X86", x86)
+    assert simd._vector_registers() == expected
+
+
 def test_vector_bytes_default_to_the_host_features(monkeypatch) -> None:
     monkeypatch.setattr(simd.config, "CPU_FEATURES", None)
     monkeypatch.setattr(simd, "get_host_cpu_features", lambda: "+sse2,+avx,-avx512f")

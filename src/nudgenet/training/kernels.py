@@ -28,10 +28,12 @@ What makes it fast is only where the numbers live and how often Python is visite
   × 4 examples of dot products for the forward pass (× 5 where a chunk is a multiple of
   five: batch 10 in two tiles, not three with two examples wasted), and a block of 8
   units × 2 vectors of ∂C/∂W¹ that stays in registers while a whole chunk goes by, so that
-  each load serves several multiply-adds. On Zen 5, with the rows in cache, the weight
-  gradient runs at about 90% of the core's two vector multiply-adds per cycle and the
-  forward pass at about 60%
-  (each dot product ends in a sum across the lanes). A vector load that straddles two
+  each load serves several multiply-adds. Those sizes fill AVX-512's 32 registers; with 16
+  (AVX2), the tiles take half the units (``AFFINE_UNITS``, ``GRADIENT_UNITS``), the same
+  sums in the same order, as the larger tiles' sums would go to the stack and back. On
+  Zen 5, with the rows in cache, the weight gradient runs at about 90% of the core's two
+  vector multiply-adds per cycle and the forward pass at about 60% (each dot product ends
+  in a sum across the lanes). A vector load that straddles two
   cache lines costs about two, so the inputs nudgenet makes, θ's copy that the steps run
   on and every buffer start on a 64-byte boundary (``fast.py``), and so do their rows;
 * the other layers' activations and errors are stored one row per unit, (n, r) rather than
@@ -89,6 +91,7 @@ import numpy as np
 from numba import njit, prange
 
 from .simd import (
+    VECTOR_REGISTERS,
     _exp_nonpositive,
     _flat,
     _flush_subnormals,
@@ -123,6 +126,11 @@ PREFETCH_TILES = 2
 # batch-10 step took 9.0–9.4 µs, against 8.5–8.65 with 20 rows on; 30 was slower, and so
 # was 2r for chunks of 64 at batch 1000, by about 5%).
 AHEAD_ROWS = 20
+# Units per tile of the first layer's forward pass: 4 × 5 examples are 20 sums in registers,
+# which 32 registers hold and 16 do not.
+AFFINE_UNITS = 4 if VECTOR_REGISTERS >= 32 else 2
+# Units per tile of its weight gradient: 8 × 2 vectors are 16 sums, beside 3 more registers.
+GRADIENT_UNITS = 8 if VECTOR_REGISTERS >= 32 else 4
 
 # ``reassoc`` lets LLVM vectorise sums (it may add in another order); ``contract`` allows fused
 # multiply-add. Neither assumes finite values, so NaN and inf still reach the divergence check.
@@ -223,15 +231,18 @@ def _add_dots(X, rows, i0, i1, W, j0, j1, k0, k1, Z):
 
 
 @njit(inline="always", **_OPTIONS)
-def _affine_tile(X, rows, i, W, j, K, Z, ahead, five):
-    """Z[j:j+4, i:i+e] += W[j:j+4, :K] X[rows[i:i+e], :K]ᵀ, K a multiple of the vector's
-    lanes, e = 4 examples (or 5, with ``five``: a compile-time constant).
+def _affine_tile(X, rows, i, W, j, K, Z, ahead, five, units):
+    """Z[j:j+u, i:i+e] += W[j:j+u, :K] X[rows[i:i+e], :K]ᵀ, K a multiple of the vector's
+    lanes, u = ``units`` (4, or 2 where there are 16 registers), e = 4 examples (or 5, with
+    ``five``); ``units`` and ``five`` are compile-time constants.
 
-    Sixteen (twenty) dot products, each a vector of partial sums in its own register; per
-    vector of columns, four (five) loads of X and four of W serve sixteen (twenty)
-    multiply-adds. With ahead ≥ 0 it also asks the caches for the rows
-    X[rows[ahead:ahead+e]], a line of each per vector, so that they have arrived from memory
-    when their turn comes. Each dot product adds up the same way in either width.
+    Sixteen (twenty) dot products for four units, each a vector of partial sums in its own
+    register; per vector of columns, four (five) loads of X and four of W serve sixteen
+    (twenty) multiply-adds. Two units take half the registers: with 16, a tile of four
+    spilled its sums to the stack in every step of its loop. With ahead ≥ 0 it also asks
+    the caches for the rows X[rows[ahead:ahead+e]], a line of each per vector, so that they
+    have arrived from memory when their turn comes. Each dot product adds up the same way
+    in any width and any number of units.
     """
     L = _lanes(W)
     r0, r1, r2, r3 = rows[i], rows[i + 1], rows[i + 2], rows[i + 3]
@@ -262,14 +273,17 @@ def _affine_tile(X, rows, i, W, j, K, Z, ahead, five):
         s10, s11, s12, s13 = _fma(u, v0, s10), _fma(u, v1, s11), _fma(u, v2, s12), _fma(u, v3, s13)
         if five:
             s14 = _fma(u, v4, s14)
-        u = _load(W, j + 2, k)
-        s20, s21, s22, s23 = _fma(u, v0, s20), _fma(u, v1, s21), _fma(u, v2, s22), _fma(u, v3, s23)
-        if five:
-            s24 = _fma(u, v4, s24)
-        u = _load(W, j + 3, k)
-        s30, s31, s32, s33 = _fma(u, v0, s30), _fma(u, v1, s31), _fma(u, v2, s32), _fma(u, v3, s33)
-        if five:
-            s34 = _fma(u, v4, s34)
+        if units == 4:
+            u = _load(W, j + 2, k)
+            s20, s21 = _fma(u, v0, s20), _fma(u, v1, s21)
+            s22, s23 = _fma(u, v2, s22), _fma(u, v3, s23)
+            if five:
+                s24 = _fma(u, v4, s24)
+            u = _load(W, j + 3, k)
+            s30, s31 = _fma(u, v0, s30), _fma(u, v1, s31)
+            s32, s33 = _fma(u, v2, s32), _fma(u, v3, s33)
+            if five:
+                s34 = _fma(u, v4, s34)
     Z[j, i] += _sum_lanes(s00)
     Z[j, i + 1] += _sum_lanes(s01)
     Z[j, i + 2] += _sum_lanes(s02)
@@ -278,41 +292,44 @@ def _affine_tile(X, rows, i, W, j, K, Z, ahead, five):
     Z[j + 1, i + 1] += _sum_lanes(s11)
     Z[j + 1, i + 2] += _sum_lanes(s12)
     Z[j + 1, i + 3] += _sum_lanes(s13)
-    Z[j + 2, i] += _sum_lanes(s20)
-    Z[j + 2, i + 1] += _sum_lanes(s21)
-    Z[j + 2, i + 2] += _sum_lanes(s22)
-    Z[j + 2, i + 3] += _sum_lanes(s23)
-    Z[j + 3, i] += _sum_lanes(s30)
-    Z[j + 3, i + 1] += _sum_lanes(s31)
-    Z[j + 3, i + 2] += _sum_lanes(s32)
-    Z[j + 3, i + 3] += _sum_lanes(s33)
+    if units == 4:
+        Z[j + 2, i] += _sum_lanes(s20)
+        Z[j + 2, i + 1] += _sum_lanes(s21)
+        Z[j + 2, i + 2] += _sum_lanes(s22)
+        Z[j + 2, i + 3] += _sum_lanes(s23)
+        Z[j + 3, i] += _sum_lanes(s30)
+        Z[j + 3, i + 1] += _sum_lanes(s31)
+        Z[j + 3, i + 2] += _sum_lanes(s32)
+        Z[j + 3, i + 3] += _sum_lanes(s33)
     if five:
         Z[j, i + 4] += _sum_lanes(s04)
         Z[j + 1, i + 4] += _sum_lanes(s14)
-        Z[j + 2, i + 4] += _sum_lanes(s24)
-        Z[j + 3, i + 4] += _sum_lanes(s34)
+        if units == 4:
+            Z[j + 2, i + 4] += _sum_lanes(s24)
+            Z[j + 3, i + 4] += _sum_lanes(s34)
 
 
 @njit(inline="always", **_OPTIONS)
-def _affine_tiles(X, rows, R, W, J, K, Z, five):
-    """The tiles of :func:`_input_affine` over its first R examples and J units, of five
-    examples or four (``five``: a compile-time constant); each group's first tile asks the
+def _affine_tiles(X, rows, R, W, J, K, Z, five, units):
+    """The tiles of :func:`_input_affine` over its first R examples and J units (a multiple
+    of ``units``), of five examples or four (``five``); each group's first tile asks the
     caches for the rows PREFETCH_TILES tiles on."""
     e = 5 if five else 4
     for i in range(0, R, e):
         ahead = i + PREFETCH_TILES * e
         if ahead + e > rows.shape[0]:
             ahead = -1
-        for j in range(0, J, 4):
-            _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1, five)
+        for j in range(0, J, units):
+            _affine_tile(X, rows, i, W, j, K, Z, ahead if j == 0 else -1, five, units)
 
 
 @njit(**_OPTIONS)
 def _input_affine(X, rows, r, W, b, Z):
     """Z[:, i] = W X[rows[i]] + b for i < r:  (n_out, n_in) @ (n_in, r) -> (n_out, r).
 
-    In tiles of four units by four examples (``_affine_tile``); the units, examples and
-    columns left over at the edges, one dot product at a time. Entries of ``rows`` past r,
+    In tiles of four units by four examples (``_affine_tile``, as two tiles of two units
+    where AFFINE_UNITS is 2); the units, examples and columns left over at the edges, one
+    dot product at a time. Entries of ``rows`` past r,
     if any, are the rows that come next: the first tiles of each group of examples prefetch
     them from memory, and where Z has the columns, the last examples go through one more
     tile with the first of them, faster than one dot product at a time; Z's columns past r
@@ -331,9 +348,9 @@ def _input_affine(X, rows, r, W, b, Z):
     for j in range(n_out):
         Z[j, : max(r, R)] = b[j]
     if five:  # (a literal for each call, so that the tiles are compiled for it)
-        _affine_tiles(X, rows, R, W, J, K, Z, True)
+        _affine_tiles(X, rows, R, W, J, K, Z, True, AFFINE_UNITS)
     else:
-        _affine_tiles(X, rows, R, W, J, K, Z, False)
+        _affine_tiles(X, rows, R, W, J, K, Z, False, AFFINE_UNITS)
     _add_dots(X, rows, 0, R, W, 0, J, K, n_in, Z)  # the columns past the last full vector
     _add_dots(X, rows, 0, R, W, J, n_out, 0, n_in, Z)  # the last units
     _add_dots(X, rows, R, r, W, 0, n_out, 0, n_in, Z)  # the last examples (none if R ≥ r)
@@ -417,15 +434,17 @@ def _step_row(W, j, k, g, neg_eta, squares):
 
 
 @njit(inline="always", **_OPTIONS)
-def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta):
-    """dW[j:j+8, k:k+2L] += D[j:j+8, :r] X[rows[:r], k:k+2L], L the vector's lanes (with
+def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta, units):
+    """dW[j:j+u, k:k+2L] += D[j:j+u, :r] X[rows[:r], k:k+2L], u = ``units`` (8, or 4 where
+    there are 16 registers) and L the vector's lanes (with
     ``two`` false, one vector: k:k+L); with ``fresh``, dW[…] = D X[…], its old values unread.
     With η > 0, dW is W itself, and the tile of ∂C/∂W goes from the registers straight into
     the step, W[…] −= η ∂C/∂W[…]: returns Σ (∂C/∂W[…])² (0 without η), never stored.
 
     The tile, eight units by two vectors of columns, stays in sixteen registers while the
     chunk's r examples go by; per example, two loads of X and eight numbers of D serve
-    sixteen multiply-adds, and dW is read and written once per chunk. (Without ``two`` the
+    sixteen multiply-adds, and dW is read and written once per chunk. Four units take eight
+    registers, for CPUs with 16 in all. (Without ``two`` the
     second vector's work is dead code, which the compiler drops.) Meanwhile it asks the
     caches for the same columns of ``fetch`` rows to come, rows[a : a + fetch] with
     a = _rows_ahead(r).
@@ -441,10 +460,12 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta):
         a1, b1 = _load(dW, j + 1, k), _load(dW, j + 1, k + m)
         a2, b2 = _load(dW, j + 2, k), _load(dW, j + 2, k + m)
         a3, b3 = _load(dW, j + 3, k), _load(dW, j + 3, k + m)
-        a4, b4 = _load(dW, j + 4, k), _load(dW, j + 4, k + m)
-        a5, b5 = _load(dW, j + 5, k), _load(dW, j + 5, k + m)
-        a6, b6 = _load(dW, j + 6, k), _load(dW, j + 6, k + m)
-        a7, b7 = _load(dW, j + 7, k), _load(dW, j + 7, k + m)
+        a4 = b4 = a5 = b5 = a6 = b6 = a7 = b7 = a0
+        if units == 8:
+            a4, b4 = _load(dW, j + 4, k), _load(dW, j + 4, k + m)
+            a5, b5 = _load(dW, j + 5, k), _load(dW, j + 5, k + m)
+            a6, b6 = _load(dW, j + 6, k), _load(dW, j + 6, k + m)
+            a7, b7 = _load(dW, j + 7, k), _load(dW, j + 7, k + m)
     for i in range(r):
         if i < fetch:
             _prefetch(X, rows[ahead + i], k)
@@ -458,14 +479,15 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta):
         a2, b2 = _fma(d, u, a2), _fma(d, v, b2)
         d = _splat(D[j + 3, i])
         a3, b3 = _fma(d, u, a3), _fma(d, v, b3)
-        d = _splat(D[j + 4, i])
-        a4, b4 = _fma(d, u, a4), _fma(d, v, b4)
-        d = _splat(D[j + 5, i])
-        a5, b5 = _fma(d, u, a5), _fma(d, v, b5)
-        d = _splat(D[j + 6, i])
-        a6, b6 = _fma(d, u, a6), _fma(d, v, b6)
-        d = _splat(D[j + 7, i])
-        a7, b7 = _fma(d, u, a7), _fma(d, v, b7)
+        if units == 8:
+            d = _splat(D[j + 4, i])
+            a4, b4 = _fma(d, u, a4), _fma(d, v, b4)
+            d = _splat(D[j + 5, i])
+            a5, b5 = _fma(d, u, a5), _fma(d, v, b5)
+            d = _splat(D[j + 6, i])
+            a6, b6 = _fma(d, u, a6), _fma(d, v, b6)
+            d = _splat(D[j + 7, i])
+            a7, b7 = _fma(d, u, a7), _fma(d, v, b7)
     if eta > 0:
         neg = _splat(dW.dtype.type(-eta))
         p = q = _splat(dW.dtype.type(0))
@@ -473,37 +495,41 @@ def _gradient_tile(D, X, rows, r, dW, j, k, two, fetch, fresh, eta):
         q = _step_row(dW, j + 1, k, a1, neg, q)
         p = _step_row(dW, j + 2, k, a2, neg, p)
         q = _step_row(dW, j + 3, k, a3, neg, q)
-        p = _step_row(dW, j + 4, k, a4, neg, p)
-        q = _step_row(dW, j + 5, k, a5, neg, q)
-        p = _step_row(dW, j + 6, k, a6, neg, p)
-        q = _step_row(dW, j + 7, k, a7, neg, q)
+        if units == 8:
+            p = _step_row(dW, j + 4, k, a4, neg, p)
+            q = _step_row(dW, j + 5, k, a5, neg, q)
+            p = _step_row(dW, j + 6, k, a6, neg, p)
+            q = _step_row(dW, j + 7, k, a7, neg, q)
         if two:
             p = _step_row(dW, j, k + L, b0, neg, p)
             q = _step_row(dW, j + 1, k + L, b1, neg, q)
             p = _step_row(dW, j + 2, k + L, b2, neg, p)
             q = _step_row(dW, j + 3, k + L, b3, neg, q)
-            p = _step_row(dW, j + 4, k + L, b4, neg, p)
-            q = _step_row(dW, j + 5, k + L, b5, neg, q)
-            p = _step_row(dW, j + 6, k + L, b6, neg, p)
-            q = _step_row(dW, j + 7, k + L, b7, neg, q)
+            if units == 8:
+                p = _step_row(dW, j + 4, k + L, b4, neg, p)
+                q = _step_row(dW, j + 5, k + L, b5, neg, q)
+                p = _step_row(dW, j + 6, k + L, b6, neg, p)
+                q = _step_row(dW, j + 7, k + L, b7, neg, q)
         return float(_sum_lanes(p)) + float(_sum_lanes(q))
     _store(dW, j, k, a0)
     _store(dW, j + 1, k, a1)
     _store(dW, j + 2, k, a2)
     _store(dW, j + 3, k, a3)
-    _store(dW, j + 4, k, a4)
-    _store(dW, j + 5, k, a5)
-    _store(dW, j + 6, k, a6)
-    _store(dW, j + 7, k, a7)
+    if units == 8:
+        _store(dW, j + 4, k, a4)
+        _store(dW, j + 5, k, a5)
+        _store(dW, j + 6, k, a6)
+        _store(dW, j + 7, k, a7)
     if two:
         _store(dW, j, k + L, b0)
         _store(dW, j + 1, k + L, b1)
         _store(dW, j + 2, k + L, b2)
         _store(dW, j + 3, k + L, b3)
-        _store(dW, j + 4, k + L, b4)
-        _store(dW, j + 5, k + L, b5)
-        _store(dW, j + 6, k + L, b6)
-        _store(dW, j + 7, k + L, b7)
+        if units == 8:
+            _store(dW, j + 4, k + L, b4)
+            _store(dW, j + 5, k + L, b5)
+            _store(dW, j + 6, k + L, b6)
+            _store(dW, j + 7, k + L, b7)
     return 0.0
 
 
@@ -524,14 +550,15 @@ def _input_weight_gradient(D, X, rows, r, dW, db, fresh):
     ``fresh`` (a slice's first chunk), dW = … and db = …, so that ∂C/∂W¹ needs no pass of
     its own to be zeroed first.
 
-    In tiles of eight units by two vectors of columns (``_gradient_tile``), each summed over
-    the whole chunk in registers; the units and columns left over at the edges, one example
-    at a time. Entries of ``rows`` past r, if any, are the rows that come next: the first
-    tile of each column block asks the caches for r of them, from ``_rows_ahead(r)`` on, so
-    that their forward pass finds them there, all arrived (this pass reads only rows
-    already in cache, leaving the memory's bandwidth free).
+    In tiles of eight units by two vectors of columns (``_gradient_tile``, as two tiles of
+    four where GRADIENT_UNITS is 4), each summed over the whole chunk in registers; the
+    units and columns left over at the edges, one example at a time. Entries of ``rows``
+    past r, if any, are the rows that come next: the first tile of each column block asks
+    the caches for r of them, from ``_rows_ahead(r)`` on, so that their forward pass finds
+    them there, all arrived (this pass reads only rows already in cache, leaving the
+    memory's bandwidth free).
     """
-    _input_weight_pass(D, X, rows, r, dW, dW, db, fresh, 0.0)
+    _input_weight_pass(D, X, rows, r, dW, dW, db, fresh, 0.0, GRADIENT_UNITS)
 
 
 @njit(**_OPTIONS)
@@ -542,25 +569,28 @@ def _input_weight_step(D, X, rows, r, W, dW, db, eta):
     Used only once the step is known to be taken (see :func:`_fused_step`): ∂C/∂W¹ is then
     never written, read back for ‖∇C‖ and read again for the update: three passes over
     W¹'s numbers, about 1.2 µs of the seed network's 13.7 µs step at batch 10."""
-    return _input_weight_pass(D, X, rows, r, W, dW, db, True, eta)
+    return _input_weight_pass(D, X, rows, r, W, dW, db, True, eta, GRADIENT_UNITS)
 
 
 @njit(inline="always", **_OPTIONS)
-def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta):
-    """:func:`_input_weight_gradient` (η = 0; W is dW) or :func:`_input_weight_step`."""
+def _input_weight_pass(D, X, rows, r, W, dW, db, fresh, eta, units):
+    """:func:`_input_weight_gradient` (η = 0; W is dW) or :func:`_input_weight_step`, in
+    tiles of ``units`` units (8, or 4: the same bits of ∂C/∂W¹ and W¹, since each entry is
+    the same sum, and ‖∂C/∂W¹‖² to rounding, its squares grouped otherwise)."""
     n_out, n_in = dW.shape
     L = _lanes(dW)
+    U = units
     J, K = n_out - n_out % 8, n_in - n_in % L
     fetch = max(0, min(r, rows.shape[0] - _rows_ahead(r)))
     squares = 0.0
     for k in range(0, K - L, 2 * L):
-        for j in range(0, J, 8):
+        for j in range(0, J, U):
             squares += _gradient_tile(D, X, rows, r, W, j, k, True, fetch if j == 0 else 0,
-                                      fresh, eta)  # fmt: skip
+                                      fresh, eta, U)  # fmt: skip
     if K % (2 * L):  # an odd vector of columns
-        for j in range(0, J, 8):
+        for j in range(0, J, U):
             squares += _gradient_tile(D, X, rows, r, W, j, K - L, False,
-                                      fetch if j == 0 else 0, fresh, eta)  # fmt: skip
+                                      fetch if j == 0 else 0, fresh, eta, U)  # fmt: skip
     if fresh:  # the edges are added into
         for j in range(J):
             dW[j, K:] = 0

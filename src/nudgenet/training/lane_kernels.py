@@ -13,7 +13,9 @@ whole group, so
   products are register tiles of 2 units × 10 examples (4 × 5 for a last five), no sums
   across the lanes. A group's W¹ (16 members wide: 800 kB in float32) lives in L2, so
   each row of it read or written for ten examples at once halves that traffic against
-  tiles of five (a stacked sweep 8–13 % faster, the same bits).
+  tiles of five (a stacked sweep 8–13 % faster, the same bits). Those tiles hold 20
+  vectors of sums in registers, as AVX-512's 32 allow; with AVX2's 16 they take one unit
+  (``PAIR_UNITS``, ``TILE_UNITS``), the same sums in the same order.
 
 The rows a layer holds are laid out one row per (unit, example): unit j of a layer and
 example e of the chunk is row ``at + j·R + e``, R the chunk's rows, so that ``_activate``
@@ -55,10 +57,23 @@ from .kernels import (
     _activate,
     _times_derivative,
 )
-from .simd import _flush_subnormals, _fma, _load, _restore_subnormals, _select, _splat, _store
+from .simd import (
+    VECTOR_REGISTERS,
+    _flush_subnormals,
+    _fma,
+    _load,
+    _restore_subnormals,
+    _select,
+    _splat,
+    _store,
+)
 
 TILE = 5  # examples per small register tile: 4 units × 5 examples are 20 vector accumulators
 CHUNK = 40  # most rows worked at once (a multiple of TILE): 40 rows of 784 inputs are 125 kB
+# Units per tile of ten examples and per tile of five. Either holds 20 vectors of sums (or of
+# errors) in registers, which 32 registers hold; with 16, one unit (10 or 5 vectors).
+PAIR_UNITS = 2 if VECTOR_REGISTERS >= 32 else 1
+TILE_UNITS = 4 if VECTOR_REGISTERS >= 32 else 1
 
 __all__ = ["CHUNK", "DIVERGED", "DONE", "FLAT", "TILE", "measure_groups", "run_groups"]
 
@@ -138,19 +153,26 @@ def _input_affine(xb, r, T, w_at, n_in, n_out, A, R):
     """zˡ of the first layer for the chunk's r (a multiple of TILE) gathered rows xb:
     A[j·R + e] = b_j + W_j · xb[e], every lane at once: ten examples at a time
     (:func:`_affine_pair`), then the last five, if any (:func:`_affine_tile`)."""
+    _input_affine_in(xb, r, T, w_at, n_in, n_out, A, R, PAIR_UNITS, TILE_UNITS)
+
+
+@njit(inline="always", **_OPTIONS)
+def _input_affine_in(xb, r, T, w_at, n_in, n_out, A, R, pair, tile):
+    """:func:`_input_affine` in tiles of ``pair`` units × ten examples and ``tile`` × five
+    (the same sums in the same order for any such units)."""
     b_at = w_at + n_out * n_in
     E = r - r % (2 * TILE)
-    J2 = n_out - n_out % 2
-    for j in range(0, J2, 2):
+    J2 = n_out - n_out % pair
+    for j in range(0, J2, pair):
         for e in range(0, E, 2 * TILE):
-            _affine_pair(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, 2)
+            _affine_pair(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, pair)
     for j in range(J2, n_out):
         for e in range(0, E, 2 * TILE):
             _affine_pair(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, 1)
     if r > E:
-        J = n_out - n_out % 4
-        for j in range(0, J, 4):
-            _affine_tile(xb, E, T, w_at + j * n_in, n_in, A, j * R, R, 4)
+        J = n_out - n_out % tile
+        for j in range(0, J, tile):
+            _affine_tile(xb, E, T, w_at + j * n_in, n_in, A, j * R, R, tile)
         for j in range(J, n_out):
             _affine_tile(xb, E, T, w_at + j * n_in, n_in, A, j * R, R, 1)
     one = _splat(T.dtype.type(1))  # 1 · z + b: the sum, rounded once (vectors have no +)
@@ -242,18 +264,25 @@ def _input_gradient(D, xb, r, Gr, w_at, n_in, n_out, R, fresh):
     """Gr[W¹ rows] (+)= D xbᵀ for the chunk (``fresh``: the rows start here). With Gr = Θ and
     D = −η δ¹ this is the first layer's update itself. Ten examples at a time
     (:func:`_gradient_pair`), then the last five, if any (:func:`_gradient_tile`)."""
+    _input_gradient_in(D, xb, r, Gr, w_at, n_in, n_out, R, fresh, PAIR_UNITS, TILE_UNITS)
+
+
+@njit(inline="always", **_OPTIONS)
+def _input_gradient_in(D, xb, r, Gr, w_at, n_in, n_out, R, fresh, pair, tile):
+    """:func:`_input_gradient` in tiles of ``pair`` units × ten examples and ``tile`` × five
+    (the same sums in the same order for any such units)."""
     E = r - r % (2 * TILE)
-    J2 = n_out - n_out % 2
-    for j in range(0, J2, 2):
+    J2 = n_out - n_out % pair
+    for j in range(0, J2, pair):
         for e in range(0, E, 2 * TILE):
-            _gradient_pair(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, 2, fresh and e == 0)
+            _gradient_pair(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, pair, fresh and e == 0)
     for j in range(J2, n_out):
         for e in range(0, E, 2 * TILE):
             _gradient_pair(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, 1, fresh and e == 0)
     if r > E:
-        J = n_out - n_out % 4
-        for j in range(0, J, 4):
-            _gradient_tile(D, j * R, E, xb, Gr, w_at + j * n_in, n_in, R, 4, fresh and E == 0)
+        J = n_out - n_out % tile
+        for j in range(0, J, tile):
+            _gradient_tile(D, j * R, E, xb, Gr, w_at + j * n_in, n_in, R, tile, fresh and E == 0)
         for j in range(J, n_out):
             _gradient_tile(D, j * R, E, xb, Gr, w_at + j * n_in, n_in, R, 1, fresh and E == 0)
 

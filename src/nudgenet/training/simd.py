@@ -112,17 +112,24 @@ def _exp_nonpositive_compiled(x):  # pragma: no cover - compiled
 # ------------------------------------------------------------------------------- vectors
 
 
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+def _cpu_features() -> list[str]:
+    """The features Numba's code generator uses (NUMBA_CPU_FEATURES, else the host's)."""
+    features = config.CPU_FEATURES
+    if features is None:
+        features = get_host_cpu_features()
+    return features.split(",")
+
+
 def _vector_bytes() -> int:
     """Bytes in a SIMD register of the CPU Numba compiles for: 64 (AVX-512), 32 (AVX), or 16.
 
     Wider vectors than the CPU has would still be correct, but LLVM would split each into
     several registers and the tiles would no longer fit.
     """
-    # The features Numba's code generator uses (NUMBA_CPU_FEATURES, else the host's).
-    features = config.CPU_FEATURES
-    if features is None:
-        features = get_host_cpu_features()
-    features = features.split(",")
+    features = _cpu_features()
     if "+avx512f" in features:
         return 64
     if "+avx" in features:
@@ -130,7 +137,17 @@ def _vector_bytes() -> int:
     return 16
 
 
+def _vector_registers() -> int:
+    """How many SIMD registers a register tile may fill: 32 with AVX-512 (and on 64-bit
+    ARM), 16 with AVX or SSE. The kernels size their tiles by it: a tile of more
+    accumulators than there are registers spills them to the stack on every step of its
+    loop (on AVX2, the 20 accumulators of a 4 × 5 tile took about 70 moves to and from the
+    stack per 40 multiply-adds)."""
+    return 32 if "+avx512f" in _cpu_features() or not X86 else 16
+
+
 VECTOR_BYTES = _vector_bytes()
+VECTOR_REGISTERS = _vector_registers()
 
 
 class _Vector(types.Type):
@@ -270,7 +287,6 @@ def _select(typingctx, mask, a, b):  # pragma: no cover - compiled
 # MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6): results and inputs below
 # the smallest normal number count as 0, instead of each costing a slow microcode assist.
 _FTZ_DAZ = 0x8040
-X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 
 def _mxcsr(builder, value=None):  # pragma: no cover - compiled
