@@ -754,7 +754,7 @@ def test_the_first_layers_tiles_of_five_examples_give_the_same_bits(r: int, n_ou
             Z[j, :R] = b[j]
         for i in range(0, R, 4):
             for j in range(0, J, 4):
-                kernels._affine_tile(X, rows, i, W, j, K, Z, -1, False)
+                kernels._affine_tile(X, rows, i, W, j, K, Z, -1, False, 4)
         kernels._add_dots(X, rows, 0, R, W, 0, J, K, n_in, Z)
         kernels._add_dots(X, rows, 0, R, W, J, n_out, 0, n_in, Z)
 

@@ -47,7 +47,8 @@ def fill(which: NDArray[Any], dtype: Any) -> float:
 
     Examples
     --------
-    >>> fill(np.zeros(40), "float32")  # 40 members of one seed: groups of 16, 16 and 8
+    >>> G = lanes("float32")  # 16 with AVX-512, 8 with AVX2
+    >>> fill(np.zeros(2 * G + G // 2), "float32")  # two groups full, a third half full
     0.8333333333333334
     """
     G = lanes(dtype)
