@@ -329,13 +329,13 @@ def _input_affine(X, rows, r, W, b, Z):
 
     In tiles of four units by four examples (``_affine_tile``, as two tiles of two units
     where AFFINE_UNITS is 2); the units, examples and columns left over at the edges, one
-    dot product at a time. Entries of ``rows`` past r,
-    if any, are the rows that come next: the first tiles of each group of examples prefetch
-    them from memory, and where Z has the columns, the last examples go through one more
-    tile with the first of them, faster than one dot product at a time; Z's columns past r
-    then hold numbers the caller discards. Where r is a multiple of five (batch 10), that
-    case takes tiles of five examples instead: the same sums, none for the next rows (batch
-    10 in three tiles of four took examples 8 and 9 beside 10 and 11).
+    dot product at a time. Entries of ``rows`` past r, if any, are the rows that come next:
+    the first tiles of each group of examples prefetch them from memory, and where Z has the
+    columns, the last examples go through one more tile with the first of them, faster than
+    one dot product at a time; Z's columns past r then hold numbers the caller discards.
+    Where r is a multiple of five (batch 10), that case takes tiles of five examples
+    instead: the same sums, none for the next rows (batch 10 in three tiles of four took
+    examples 8 and 9 beside 10 and 11).
     """
     n_out, n_in = W.shape
     L = _lanes(W)
