@@ -14,8 +14,10 @@ whole group, so
   across the lanes. A group's W¹ (16 members wide: 800 kB in float32) lives in L2, so
   each row of it read or written for ten examples at once halves that traffic against
   tiles of five (a stacked sweep 8–13 % faster, the same bits). Those tiles hold 20
-  vectors of sums in registers, as AVX-512's 32 allow; with AVX2's 16 they take one unit
-  (``PAIR_UNITS``, ``TILE_UNITS``), the same sums in the same order.
+  vectors of sums in registers, as AVX-512's 32 allow. With AVX2's 16 the first layer
+  goes in tiles of 2 units × 5 examples only (``PAIR_UNITS`` 0, ``TILE_UNITS`` 2): their
+  10 sums keep two rows of W¹ per broadcast input, where tiles of 1 unit × 10 read ten
+  inputs per row and chain ten multiply-adds on one sum. The same sums in the same order.
 
 The rows a layer holds are laid out one row per (unit, example): unit j of a layer and
 example e of the chunk is row ``at + j·R + e``, R the chunk's rows, so that ``_activate``
@@ -70,10 +72,11 @@ from .simd import (
 
 TILE = 5  # examples per small register tile: 4 units × 5 examples are 20 vector accumulators
 CHUNK = 40  # most rows worked at once (a multiple of TILE): 40 rows of 784 inputs are 125 kB
-# Units per tile of ten examples and per tile of five. Either holds 20 vectors of sums (or of
-# errors) in registers, which 32 registers hold; with 16, one unit (10 or 5 vectors).
-PAIR_UNITS = 2 if VECTOR_REGISTERS >= 32 else 1
-TILE_UNITS = 4 if VECTOR_REGISTERS >= 32 else 1
+# Units per tile of ten examples (0: none) and per tile of five. Either holds 20 vectors of
+# sums (or of errors) in registers, which 32 registers hold; with 16, tiles of five of 2 units
+# (10 vectors) only: on an AVX2 Zen 3, a stacked epoch 11 % faster than tiles of 1 unit.
+PAIR_UNITS = 2 if VECTOR_REGISTERS >= 32 else 0
+TILE_UNITS = 4 if VECTOR_REGISTERS >= 32 else 2
 
 __all__ = ["CHUNK", "DIVERGED", "DONE", "FLAT", "TILE", "measure_groups", "run_groups"]
 
@@ -84,7 +87,7 @@ __all__ = ["CHUNK", "DIVERGED", "DONE", "FLAT", "TILE", "measure_groups", "run_g
 @njit(inline="always", **_OPTIONS)
 def _affine_tile(xb, e, T, w, n_in, A, a, R, units):
     """A[a + (j)·R + e + t] = T[bias row] + Σ_p T[w + j·n_in + p] xb[e + t, p] for the
-    ``units`` (4 or 1) units whose weight rows start at w and bias row at ``a``'s unit."""
+    ``units`` (4, 2 or 1) units whose weight rows start at w and bias row at ``a``'s unit."""
     zero = _splat(T.dtype.type(0))
     s00 = s01 = s02 = s03 = s04 = zero
     s10 = s11 = s12 = s13 = s14 = zero
@@ -96,10 +99,11 @@ def _affine_tile(xb, e, T, w, n_in, A, a, R, units):
         u = _load(T, w + p, 0)
         s00, s01, s02 = _fma(u, x0, s00), _fma(u, x1, s01), _fma(u, x2, s02)
         s03, s04 = _fma(u, x3, s03), _fma(u, x4, s04)
-        if units == 4:
+        if units >= 2:
             u = _load(T, w + n_in + p, 0)
             s10, s11, s12 = _fma(u, x0, s10), _fma(u, x1, s11), _fma(u, x2, s12)
             s13, s14 = _fma(u, x3, s13), _fma(u, x4, s14)
+        if units == 4:
             u = _load(T, w + 2 * n_in + p, 0)
             s20, s21, s22 = _fma(u, x0, s20), _fma(u, x1, s21), _fma(u, x2, s22)
             s23, s24 = _fma(u, x3, s23), _fma(u, x4, s24)
@@ -108,9 +112,10 @@ def _affine_tile(xb, e, T, w, n_in, A, a, R, units):
             s33, s34 = _fma(u, x3, s33), _fma(u, x4, s34)
     for t, s in enumerate((s00, s01, s02, s03, s04)):
         _store(A, a + e + t, 0, s)
-    if units == 4:
+    if units >= 2:
         for t, s in enumerate((s10, s11, s12, s13, s14)):
             _store(A, a + R + e + t, 0, s)
+    if units == 4:
         for t, s in enumerate((s20, s21, s22, s23, s24)):
             _store(A, a + 2 * R + e + t, 0, s)
         for t, s in enumerate((s30, s31, s32, s33, s34)):
@@ -152,29 +157,32 @@ def _affine_pair(xb, e, T, w, n_in, A, a, R, units):
 def _input_affine(xb, r, T, w_at, n_in, n_out, A, R):
     """zˡ of the first layer for the chunk's r (a multiple of TILE) gathered rows xb:
     A[j·R + e] = b_j + W_j · xb[e], every lane at once: ten examples at a time
-    (:func:`_affine_pair`), then the last five, if any (:func:`_affine_tile`)."""
+    (:func:`_affine_pair`) where the registers hold such tiles, then five at a time
+    (:func:`_affine_tile`)."""
     _input_affine_in(xb, r, T, w_at, n_in, n_out, A, R, PAIR_UNITS, TILE_UNITS)
 
 
 @njit(inline="always", **_OPTIONS)
 def _input_affine_in(xb, r, T, w_at, n_in, n_out, A, R, pair, tile):
-    """:func:`_input_affine` in tiles of ``pair`` units × ten examples and ``tile`` × five
-    (the same sums in the same order for any such units)."""
+    """:func:`_input_affine` in tiles of ``pair`` units × ten examples (none, if 0) and
+    ``tile`` × five (the same sums in the same order for any such units)."""
     b_at = w_at + n_out * n_in
-    E = r - r % (2 * TILE)
-    J2 = n_out - n_out % pair
-    for j in range(0, J2, pair):
-        for e in range(0, E, 2 * TILE):
-            _affine_pair(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, pair)
-    for j in range(J2, n_out):
-        for e in range(0, E, 2 * TILE):
-            _affine_pair(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, 1)
-    if r > E:
-        J = n_out - n_out % tile
-        for j in range(0, J, tile):
-            _affine_tile(xb, E, T, w_at + j * n_in, n_in, A, j * R, R, tile)
-        for j in range(J, n_out):
-            _affine_tile(xb, E, T, w_at + j * n_in, n_in, A, j * R, R, 1)
+    E = r - r % (2 * TILE) if pair else 0  # the examples in tiles of ten
+    if pair:
+        J2 = n_out - n_out % pair
+        for j in range(0, J2, pair):
+            for e in range(0, E, 2 * TILE):
+                _affine_pair(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, pair)
+        for j in range(J2, n_out):
+            for e in range(0, E, 2 * TILE):
+                _affine_pair(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, 1)
+    J = n_out - n_out % tile
+    for j in range(0, J, tile):
+        for e in range(E, r, TILE):
+            _affine_tile(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, tile)
+    for j in range(J, n_out):
+        for e in range(E, r, TILE):
+            _affine_tile(xb, e, T, w_at + j * n_in, n_in, A, j * R, R, 1)
     one = _splat(T.dtype.type(1))  # 1 · z + b: the sum, rounded once (vectors have no +)
     for j in range(n_out):
         bias = _load(T, b_at + j, 0)
@@ -184,19 +192,20 @@ def _input_affine_in(xb, r, T, w_at, n_in, n_out, A, R, pair, tile):
 
 @njit(inline="always", **_OPTIONS)
 def _gradient_tile(D, d, e, xb, Gr, w, n_in, R, units, fresh):
-    """Gr[w + j·n_in + p] (+)= Σ_t D[d + j·R + e + t] xb[e + t, p] for ``units`` (4 or 1)
-    units; the 5 × units errors stay in registers while the row goes by. ``fresh``: the
+    """Gr[w + j·n_in + p] (+)= Σ_t D[d + j·R + e + t] xb[e + t, p] for ``units`` (4, 2 or
+    1) units; the 5 × units errors stay in registers while the row goes by. ``fresh``: the
     gradient starts here (no += onto what was there)."""
     d00, d01, d02 = _load(D, d + e, 0), _load(D, d + e + 1, 0), _load(D, d + e + 2, 0)
     d03, d04 = _load(D, d + e + 3, 0), _load(D, d + e + 4, 0)
     d10 = d11 = d12 = d13 = d14 = d00
     d20 = d21 = d22 = d23 = d24 = d00
     d30 = d31 = d32 = d33 = d34 = d00
-    if units == 4:
+    if units >= 2:
         q = d + R + e
         d10, d11, d12 = _load(D, q, 0), _load(D, q + 1, 0), _load(D, q + 2, 0)
         d13, d14 = _load(D, q + 3, 0), _load(D, q + 4, 0)
-        q += R
+    if units == 4:
+        q = d + 2 * R + e
         d20, d21, d22 = _load(D, q, 0), _load(D, q + 1, 0), _load(D, q + 2, 0)
         d23, d24 = _load(D, q + 3, 0), _load(D, q + 4, 0)
         q += R
@@ -209,12 +218,13 @@ def _gradient_tile(D, d, e, xb, Gr, w, n_in, R, units, fresh):
         g = zero if fresh else _load(Gr, w + p, 0)
         g = _fma(d00, x0, _fma(d01, x1, _fma(d02, x2, _fma(d03, x3, _fma(d04, x4, g)))))
         _store(Gr, w + p, 0, g)
-        if units == 4:
+        if units >= 2:
             q = w + n_in + p
             g = zero if fresh else _load(Gr, q, 0)
             g = _fma(d10, x0, _fma(d11, x1, _fma(d12, x2, _fma(d13, x3, _fma(d14, x4, g)))))
             _store(Gr, q, 0, g)
-            q += n_in
+        if units == 4:
+            q = w + 2 * n_in + p
             g = zero if fresh else _load(Gr, q, 0)
             g = _fma(d20, x0, _fma(d21, x1, _fma(d22, x2, _fma(d23, x3, _fma(d24, x4, g)))))
             _store(Gr, q, 0, g)
@@ -263,28 +273,33 @@ def _gradient_pair(D, d, e, xb, Gr, w, n_in, R, units, fresh):
 def _input_gradient(D, xb, r, Gr, w_at, n_in, n_out, R, fresh):
     """Gr[W¹ rows] (+)= D xbᵀ for the chunk (``fresh``: the rows start here). With Gr = Θ and
     D = −η δ¹ this is the first layer's update itself. Ten examples at a time
-    (:func:`_gradient_pair`), then the last five, if any (:func:`_gradient_tile`)."""
+    (:func:`_gradient_pair`) where the registers hold such tiles, then five at a time
+    (:func:`_gradient_tile`)."""
     _input_gradient_in(D, xb, r, Gr, w_at, n_in, n_out, R, fresh, PAIR_UNITS, TILE_UNITS)
 
 
 @njit(inline="always", **_OPTIONS)
 def _input_gradient_in(D, xb, r, Gr, w_at, n_in, n_out, R, fresh, pair, tile):
-    """:func:`_input_gradient` in tiles of ``pair`` units × ten examples and ``tile`` × five
-    (the same sums in the same order for any such units)."""
-    E = r - r % (2 * TILE)
-    J2 = n_out - n_out % pair
-    for j in range(0, J2, pair):
-        for e in range(0, E, 2 * TILE):
-            _gradient_pair(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, pair, fresh and e == 0)
-    for j in range(J2, n_out):
-        for e in range(0, E, 2 * TILE):
-            _gradient_pair(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, 1, fresh and e == 0)
-    if r > E:
-        J = n_out - n_out % tile
-        for j in range(0, J, tile):
-            _gradient_tile(D, j * R, E, xb, Gr, w_at + j * n_in, n_in, R, tile, fresh and E == 0)
-        for j in range(J, n_out):
-            _gradient_tile(D, j * R, E, xb, Gr, w_at + j * n_in, n_in, R, 1, fresh and E == 0)
+    """:func:`_input_gradient` in tiles of ``pair`` units × ten examples (none, if 0) and
+    ``tile`` × five (the same sums in the same order for any such units)."""
+    E = r - r % (2 * TILE) if pair else 0  # the examples in tiles of ten
+    if pair:
+        J2 = n_out - n_out % pair
+        for j in range(0, J2, pair):
+            for e in range(0, E, 2 * TILE):
+                _gradient_pair(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, pair,
+                               fresh and e == 0)  # fmt: skip
+        for j in range(J2, n_out):
+            for e in range(0, E, 2 * TILE):
+                _gradient_pair(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, 1,
+                               fresh and e == 0)  # fmt: skip
+    J = n_out - n_out % tile
+    for j in range(0, J, tile):
+        for e in range(E, r, TILE):
+            _gradient_tile(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, tile, fresh and e == 0)
+    for j in range(J, n_out):
+        for e in range(E, r, TILE):
+            _gradient_tile(D, j * R, e, xb, Gr, w_at + j * n_in, n_in, R, 1, fresh and e == 0)
 
 
 @njit(**_OPTIONS)
