@@ -72,9 +72,9 @@ from .simd import (
 
 TILE = 5  # examples per small register tile: 4 units × 5 examples are 20 vector accumulators
 CHUNK = 40  # most rows worked at once (a multiple of TILE): 40 rows of 784 inputs are 125 kB
-# Units per tile of ten examples (0: none) and per tile of five. Either holds 20 vectors of
-# sums (or of errors) in registers, which 32 registers hold; with 16, tiles of five of 2 units
-# (10 vectors) only: on an AVX2 Zen 3, a stacked epoch 11 % faster than tiles of 1 unit.
+# Units per tile of ten examples (0: no such tiles) and per tile of five. With 32 registers,
+# 2 × 10 and 4 × 5, 20 vectors of sums (or of errors) each; with 16, tiles of 2 × 5 only, 10
+# vectors (on an AVX2 Zen 3, a stacked epoch's training 11 % faster than 1 × 10 and 1 × 5).
 PAIR_UNITS = 2 if VECTOR_REGISTERS >= 32 else 0
 TILE_UNITS = 4 if VECTOR_REGISTERS >= 32 else 2
 
@@ -167,8 +167,9 @@ def _input_affine_in(xb, r, T, w_at, n_in, n_out, A, R, pair, tile):
     """:func:`_input_affine` in tiles of ``pair`` units × ten examples (none, if 0) and
     ``tile`` × five (the same sums in the same order for any such units)."""
     b_at = w_at + n_out * n_in
-    E = r - r % (2 * TILE) if pair else 0  # the examples in tiles of ten
+    E = 0  # the examples in tiles of ten
     if pair:
+        E = r - r % (2 * TILE)
         J2 = n_out - n_out % pair
         for j in range(0, J2, pair):
             for e in range(0, E, 2 * TILE):
@@ -282,8 +283,9 @@ def _input_gradient(D, xb, r, Gr, w_at, n_in, n_out, R, fresh):
 def _input_gradient_in(D, xb, r, Gr, w_at, n_in, n_out, R, fresh, pair, tile):
     """:func:`_input_gradient` in tiles of ``pair`` units × ten examples (none, if 0) and
     ``tile`` × five (the same sums in the same order for any such units)."""
-    E = r - r % (2 * TILE) if pair else 0  # the examples in tiles of ten
+    E = 0  # the examples in tiles of ten
     if pair:
+        E = r - r % (2 * TILE)
         J2 = n_out - n_out % pair
         for j in range(0, J2, pair):
             for e in range(0, E, 2 * TILE):
